@@ -1,0 +1,119 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Data flows one way: feed → Crawler → Verifier → S5Peer. Crawler, Verifier and S5Peer never import
+// each other; MirrorbotApp wires them, and the `mirrorbot` executable is a thin entry point.
+let package = Package(
+    name: "mirrorbot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mirrorbot", targets: ["mirrorbot"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // Thin system-library targets: a module map and a shim header each, nothing else.
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Our own BLAKE3 compression kernels (portable, SSE4.1, AVX2, AVX-512; picked at run time).
+        // Always optimised: it is the crawler's hot path, even in debug builds.
+        .target(
+            name: "CBLAKE3",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+
+        // Pure S5 types, encodings, hashes and keys. No I/O.
+        .target(
+            name: "S5Core",
+            dependencies: ["CBLAKE3", "CSodium", "COpenSSL"]
+        ),
+
+        // The libcurl fetch engine: one multi loop, streaming hashes. Used by Crawler and Verifier.
+        .target(
+            name: "Fetch",
+            dependencies: [
+                "S5Core", "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Crawler",
+            dependencies: [
+                "S5Core", "Fetch",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "Verifier",
+            dependencies: [
+                "S5Core", "Fetch",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "S5Peer",
+            dependencies: [
+                "S5Core",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Wiring: configuration, commands' logic and `buildServices`, shared by the CLI and the tests.
+        .target(
+            name: "MirrorbotApp",
+            dependencies: [
+                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "mirrorbot",
+            dependencies: [
+                "MirrorbotApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core"]),
+        .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
+        .testTarget(name: "VerifierTests", dependencies: ["Verifier", "S5Core"]),
+        .testTarget(
+            name: "S5PeerTests",
+            dependencies: [
+                "S5Peer", "S5Core",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(name: "MirrorbotAppTests", dependencies: ["MirrorbotApp", "S5Core"]),
+    ]
+)

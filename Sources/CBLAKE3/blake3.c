@@ -1,0 +1,2 @@
+#include "cblake3.h"
+int cblake3_placeholder(void) { return 0; }

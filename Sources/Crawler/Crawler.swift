@@ -1,0 +1,1 @@
+// Crawler: filled in by its issue.

@@ -1,0 +1,1 @@
+// Fetch: filled in by its issue.

@@ -1,0 +1,1 @@
+// MirrorbotApp: filled in by its issue.

@@ -1,0 +1,1 @@
+// S5Core: pure S5 types, encodings, hashes and keys.

@@ -1,0 +1,1 @@
+// S5Peer: filled in by its issue.

@@ -1,0 +1,1 @@
+// Verifier: filled in by its issue.

@@ -1,0 +1,1 @@
+print("mirrorbot: nothing here yet")
