@@ -1,1 +1,0 @@
-print("mirrorbot: nothing here yet")
