@@ -132,95 +132,58 @@ int cblake3_kernel_supported(int kernel) {
     return kernel <= cblake3_best_kernel();
 }
 
-/* Hashes `n` inputs with the widest kernels allowed by `kernel`, narrowing for the tail. */
+/* Runs a kernel of `width` lanes on `n` (< width) inputs: the spare lanes repeat the last input and their
+ * results are dropped. On this kind of CPU a padded wide call costs about as much as one or two portable
+ * chunk compressions, so it beats finishing the tail one input at a time. */
+static void cb3_hash_padded(cb3_hash_fn fn, size_t width, const uint8_t *const *inputs, size_t n, size_t blocks,
+                            const uint32_t key[8], uint64_t counter, int increment, uint8_t flags,
+                            uint8_t flags_start, uint8_t flags_end, uint8_t *out) {
+    const uint8_t *lanes[16];
+    uint8_t results[16 * CBLAKE3_OUT_LEN];
+    for (size_t i = 0; i < width; i++) {
+        lanes[i] = inputs[i < n ? i : n - 1];
+    }
+    fn(lanes, blocks, key, counter, increment, flags, flags_start, flags_end, results);
+    memcpy(out, results, n * CBLAKE3_OUT_LEN);
+}
+
+/* Hashes `n` inputs with the widest kernels allowed by `kernel`; a tail narrower than the kernel runs
+ * padded in the narrowest kernel that holds it, and only a single leftover input runs portably. */
 static void cb3_hash_many(int kernel, const uint8_t *const *inputs, size_t n, size_t blocks, const uint32_t key[8],
                           uint64_t counter, int increment, uint8_t flags, uint8_t flags_start, uint8_t flags_end,
                           uint8_t *out) {
-#if CB3_X86
-    if (kernel >= CBLAKE3_KERNEL_AVX512) {
-        while (n >= 16) {
-            cb3_hash16_avx512(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
-            inputs += 16;
-            n -= 16;
-            out += 16 * 32;
-            counter += increment ? 16 : 0;
-        }
-    }
-    if (kernel >= CBLAKE3_KERNEL_AVX2) {
-        while (n >= 8) {
-            cb3_hash8_avx2(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
-            inputs += 8;
-            n -= 8;
-            out += 8 * 32;
-            counter += increment ? 8 : 0;
-        }
-    }
-    if (kernel >= CBLAKE3_KERNEL_SSE41) {
-        while (n >= 4) {
-            cb3_hash4_sse41(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
-            inputs += 4;
-            n -= 4;
-            out += 4 * 32;
-            counter += increment ? 4 : 0;
-        }
-    }
-#else
-    (void)kernel;
-#endif
     while (n > 0) {
-        cb3_hash1_portable(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
-        inputs += 1;
-        n -= 1;
-        out += 32;
-        counter += increment ? 1 : 0;
+        cb3_hash_fn fn = cb3_hash1_portable;
+        size_t width = 1;
+#if CB3_X86
+        if (kernel >= CBLAKE3_KERNEL_AVX512 && n > 8) {
+            fn = cb3_hash16_avx512;
+            width = 16;
+        } else if (kernel >= CBLAKE3_KERNEL_AVX2 && n > 1) {
+            fn = cb3_hash8_avx2;
+            width = 8;
+        } else if (kernel >= CBLAKE3_KERNEL_SSE41 && n > 1) {
+            fn = cb3_hash4_sse41;
+            width = 4;
+        }
+#else
+        (void)kernel;
+#endif
+        size_t take = n < width ? n : width;
+        if (take == width) {
+            fn(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
+        } else {
+            cb3_hash_padded(fn, width, inputs, take, blocks, key, counter, increment, flags, flags_start, flags_end,
+                            out);
+        }
+        inputs += take;
+        n -= take;
+        out += take * CBLAKE3_OUT_LEN;
+        counter += increment ? take : 0;
     }
 }
 
-/* ---- Chunk state ------------------------------------------------------------------------------------ */
-
-static size_t cb3_chunk_len(const cblake3_hasher *self) {
-    return (size_t)self->blocks_compressed * CBLAKE3_BLOCK_LEN + self->block_len;
-}
-
-static uint8_t cb3_chunk_start_flag(const cblake3_hasher *self) {
-    return self->blocks_compressed == 0 ? CB3_CHUNK_START : 0;
-}
-
-static void cb3_chunk_reset(cblake3_hasher *self) {
-    memcpy(self->chunk_cv, self->key, sizeof self->chunk_cv);
-    self->block_len = 0;
-    self->blocks_compressed = 0;
-}
-
-/* Adds bytes to the current chunk (at most what fits). The last block is always kept buffered: it may be
- * the chunk's final block, which needs CHUNK_END (and ROOT for a single-chunk input). */
-static void cb3_chunk_update(cblake3_hasher *self, const uint8_t *input, size_t len) {
-    while (len > 0) {
-        if (self->block_len == CBLAKE3_BLOCK_LEN) {
-            cb3_compress_portable(self->chunk_cv, self->block, CBLAKE3_BLOCK_LEN, self->chunk_counter,
-                                  self->flags | cb3_chunk_start_flag(self));
-            self->blocks_compressed += 1;
-            self->block_len = 0;
-        }
-        if (self->block_len == 0) {
-            while (len > CBLAKE3_BLOCK_LEN) {
-                cb3_compress_portable(self->chunk_cv, input, CBLAKE3_BLOCK_LEN, self->chunk_counter,
-                                      self->flags | cb3_chunk_start_flag(self));
-                self->blocks_compressed += 1;
-                input += CBLAKE3_BLOCK_LEN;
-                len -= CBLAKE3_BLOCK_LEN;
-            }
-        }
-        size_t take = CBLAKE3_BLOCK_LEN - self->block_len;
-        if (take > len) {
-            take = len;
-        }
-        memcpy(self->block + self->block_len, input, take);
-        self->block_len += (uint8_t)take;
-        input += take;
-        len -= take;
-    }
-}
+/* ---- The tree ---------------------------------------------------------------------------------------- */
 
 /* A node whose final compression is still pending (it may be the root). */
 typedef struct {
@@ -231,17 +194,6 @@ typedef struct {
     uint8_t flags;
 } cb3_output;
 
-static cb3_output cb3_chunk_output(const cblake3_hasher *self) {
-    cb3_output o;
-    memcpy(o.cv, self->chunk_cv, sizeof o.cv);
-    memset(o.block, 0, sizeof o.block);
-    memcpy(o.block, self->block, self->block_len);
-    o.block_len = self->block_len;
-    o.counter = self->chunk_counter;
-    o.flags = self->flags | cb3_chunk_start_flag(self) | CB3_CHUNK_END;
-    return o;
-}
-
 static cb3_output cb3_parent_output(const cblake3_hasher *self, const uint8_t left_right[64]) {
     cb3_output o;
     memcpy(o.cv, self->key, sizeof o.cv);
@@ -249,6 +201,27 @@ static cb3_output cb3_parent_output(const cblake3_hasher *self, const uint8_t le
     o.block_len = 64;
     o.counter = 0;
     o.flags = self->flags | CB3_PARENT;
+    return o;
+}
+
+/* The buffered chunk (0 to 1024 bytes): every block but the last compressed, the last one pending. */
+static cb3_output cb3_chunk_output(const cblake3_hasher *self) {
+    cb3_output o;
+    memcpy(o.cv, self->key, sizeof o.cv);
+    size_t len = self->chunk_len;
+    size_t blocks = len == 0 ? 1 : (len + CBLAKE3_BLOCK_LEN - 1) / CBLAKE3_BLOCK_LEN;
+    uint8_t start = CB3_CHUNK_START;
+    for (size_t b = 0; b + 1 < blocks; b++) {
+        cb3_compress_portable(o.cv, self->chunk + b * CBLAKE3_BLOCK_LEN, CBLAKE3_BLOCK_LEN, self->chunk_counter,
+                              self->flags | start);
+        start = 0;
+    }
+    size_t last = (blocks - 1) * CBLAKE3_BLOCK_LEN;
+    memset(o.block, 0, sizeof o.block);
+    memcpy(o.block, self->chunk + last, len - last);
+    o.block_len = (uint8_t)(len - last);
+    o.counter = self->chunk_counter;
+    o.flags = self->flags | start | CB3_CHUNK_END;
     return o;
 }
 
@@ -261,10 +234,8 @@ static void cb3_output_cv(const cb3_output *o, uint8_t extra_flags, uint8_t out[
     }
 }
 
-/* ---- The tree ---------------------------------------------------------------------------------------- */
-
 /* Merges completed subtrees lazily: with `total_chunks` chunks hashed so far, the stack needs only
- * popcount(total_chunks) entries; the top ones are merged only now that more input has arrived, so that
+ * popcount(total_chunks) entries; the top ones are merged only once more input has arrived, so that
  * the final merges (the root among them) happen in finalize. */
 static void cb3_merge_stack(cblake3_hasher *self, uint64_t total_chunks) {
     size_t keep = (size_t)__builtin_popcountll(total_chunks);
@@ -283,23 +254,15 @@ static void cb3_push_cv(cblake3_hasher *self, const uint8_t cv[32], uint64_t chu
     self->cv_stack_len += 1;
 }
 
-/* Largest subtree hashed in one go: its chunk chaining values live on the C stack (16 KiB). */
-#define CB3_MAX_SUBTREE_CHUNKS 512
+/* Most whole chunks hashed in one batch: their chaining values live on the C stack (16 KiB). */
+#define CB3_MAX_BATCH_CHUNKS 512
 
-/* Hashes `chunks` whole chunks (a power of two, at least 2) starting at chunk `counter`, reducing parent
- * levels many at a time, down to the two chaining values under the subtree's top node. */
-static void cb3_hash_subtree(const cblake3_hasher *self, const uint8_t *input, size_t chunks, uint64_t counter,
-                             uint8_t out[64]) {
-    const uint8_t *inputs[CB3_MAX_SUBTREE_CHUNKS];
-    uint8_t cvs_a[CB3_MAX_SUBTREE_CHUNKS * CBLAKE3_OUT_LEN];
-    uint8_t cvs_b[CB3_MAX_SUBTREE_CHUNKS / 2 * CBLAKE3_OUT_LEN];
-    for (size_t i = 0; i < chunks; i++) {
-        inputs[i] = input + i * CBLAKE3_CHUNK_LEN;
-    }
-    cb3_hash_many(self->kernel, inputs, chunks, CBLAKE3_CHUNK_LEN / CBLAKE3_BLOCK_LEN, self->key, counter, 1,
-                  self->flags, CB3_CHUNK_START, CB3_CHUNK_END, cvs_a);
-    uint8_t *from = cvs_a, *to = cvs_b;
-    size_t n = chunks;
+/* Reduces the chaining values of a complete subtree of `n` chunks (a power of two, at least 2), parent
+ * levels many at a time, to the two chaining values under the subtree's top node. Overwrites `cvs`. */
+static void cb3_reduce_subtree(const cblake3_hasher *self, uint8_t *cvs, size_t n, uint8_t out[64]) {
+    const uint8_t *inputs[CB3_MAX_BATCH_CHUNKS / 2];
+    uint8_t scratch[CB3_MAX_BATCH_CHUNKS / 2 * CBLAKE3_OUT_LEN];
+    uint8_t *from = cvs, *to = scratch;
     while (n > 2) {
         n /= 2;
         for (size_t i = 0; i < n; i++) {
@@ -313,6 +276,36 @@ static void cb3_hash_subtree(const cblake3_hasher *self, const uint8_t *input, s
     memcpy(out, from, 2 * CBLAKE3_OUT_LEN);
 }
 
+/* Hashes whole chunks (numbered from the hasher's chunk counter) across the widest lanes, then pushes
+ * them as aligned power-of-two subtrees, each reduced to its top two chaining values. */
+static void cb3_hash_chunks(cblake3_hasher *self, const uint8_t *const *inputs, size_t chunks) {
+    uint8_t cvs[CB3_MAX_BATCH_CHUNKS * CBLAKE3_OUT_LEN];
+    cb3_hash_many(self->kernel, inputs, chunks, CBLAKE3_CHUNK_LEN / CBLAKE3_BLOCK_LEN, self->key,
+                  self->chunk_counter, 1, self->flags, CB3_CHUNK_START, CB3_CHUNK_END, cvs);
+    size_t done = 0;
+    while (done < chunks) {
+        uint64_t counter = self->chunk_counter;
+        uint64_t size = (uint64_t)1 << (63 - __builtin_clzll((uint64_t)(chunks - done)));
+        if (counter != 0) {
+            uint64_t alignment = counter & (~counter + 1);
+            if (size > alignment) {
+                size = alignment;
+            }
+        }
+        uint8_t *first = cvs + done * CBLAKE3_OUT_LEN;
+        if (size == 1) {
+            cb3_push_cv(self, first, counter);
+        } else {
+            uint8_t pair[64];
+            cb3_reduce_subtree(self, first, (size_t)size, pair);
+            cb3_push_cv(self, pair, counter);
+            cb3_push_cv(self, pair + 32, counter + size / 2);
+        }
+        self->chunk_counter += size;
+        done += (size_t)size;
+    }
+}
+
 void cblake3_init(cblake3_hasher *self, int kernel) {
     memcpy(self->key, CB3_IV, sizeof self->key);
     self->flags = 0;
@@ -321,9 +314,8 @@ void cblake3_init(cblake3_hasher *self, int kernel) {
     }
     self->kernel = (uint8_t)kernel;
     self->chunk_counter = 0;
+    self->chunk_len = 0;
     self->cv_stack_len = 0;
-    memset(self->block, 0, sizeof self->block);
-    cb3_chunk_reset(self);
 }
 
 void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
@@ -331,62 +323,43 @@ void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
     if (len == 0) {
         return;
     }
-    /* 1. Finish a chunk in progress. A full chunk is closed only once more input follows. */
-    size_t have = cb3_chunk_len(self);
-    if (have > 0) {
-        size_t take = CBLAKE3_CHUNK_LEN - have;
+    const uint8_t *batch[CB3_MAX_BATCH_CHUNKS];
+    size_t batched = 0;
+    /* 1. Top up the buffered chunk. Once full, and more input follows, it is hashed with the next batch. */
+    if (self->chunk_len > 0) {
+        size_t take = CBLAKE3_CHUNK_LEN - self->chunk_len;
         if (take > len) {
             take = len;
         }
-        cb3_chunk_update(self, input, take);
+        memcpy(self->chunk + self->chunk_len, input, take);
+        self->chunk_len += (uint16_t)take;
         input += take;
         len -= take;
         if (len == 0) {
             return;
         }
-        cb3_output o = cb3_chunk_output(self);
-        uint8_t cv[32];
-        cb3_output_cv(&o, 0, cv);
-        cb3_push_cv(self, cv, self->chunk_counter);
-        self->chunk_counter += 1;
-        cb3_chunk_reset(self);
+        batch[batched++] = self->chunk;
     }
-    /* 2. Whole chunks, as aligned power-of-two subtrees, many at once. Only a lone first chunk (which
-     * could be the root) is left to the chunk state. */
-    while (len >= CBLAKE3_CHUNK_LEN && !(self->chunk_counter == 0 && len == CBLAKE3_CHUNK_LEN)) {
-        uint64_t available = len / CBLAKE3_CHUNK_LEN;
-        uint64_t chunks = (uint64_t)1 << (63 - __builtin_clzll(available));
-        if (chunks > CB3_MAX_SUBTREE_CHUNKS) {
-            chunks = CB3_MAX_SUBTREE_CHUNKS;
+    /* 2. Whole chunks, many at once. Only a lone first chunk with nothing after it (it would be the root)
+     * waits in the buffer. */
+    while (len >= CBLAKE3_CHUNK_LEN && !(self->chunk_counter == 0 && batched == 0 && len == CBLAKE3_CHUNK_LEN)) {
+        batch[batched++] = input;
+        input += CBLAKE3_CHUNK_LEN;
+        len -= CBLAKE3_CHUNK_LEN;
+        if (batched == CB3_MAX_BATCH_CHUNKS) {
+            cb3_hash_chunks(self, batch, batched);
+            batched = 0;
         }
-        uint64_t counter = self->chunk_counter;
-        if (counter != 0) {
-            uint64_t alignment = counter & (~counter + 1);
-            if (chunks > alignment) {
-                chunks = alignment;
-            }
-        }
-        if (chunks == 1) {
-            uint8_t cv[32];
-            const uint8_t *one[1] = {input};
-            cb3_hash_many(self->kernel, one, 1, CBLAKE3_CHUNK_LEN / CBLAKE3_BLOCK_LEN, self->key, counter, 1,
-                          self->flags, CB3_CHUNK_START, CB3_CHUNK_END, cv);
-            cb3_push_cv(self, cv, counter);
-        } else {
-            uint8_t pair[64];
-            cb3_hash_subtree(self, input, (size_t)chunks, counter, pair);
-            cb3_push_cv(self, pair, counter);
-            cb3_push_cv(self, pair + 32, counter + chunks / 2);
-        }
-        self->chunk_counter += chunks;
-        input += chunks * CBLAKE3_CHUNK_LEN;
-        len -= chunks * CBLAKE3_CHUNK_LEN;
     }
-    /* 3. The rest starts a new chunk. The stack is then merged down to its canonical form, so that
-     * finalize can fold the chunk into every entry in turn. (If the input stops on a chunk boundary the
-     * top entries stay unmerged: finalize then starts from the top two.) */
+    if (batched > 0) {
+        cb3_hash_chunks(self, batch, batched);
+    }
+    /* 3. Buffer the rest. The stack is then merged down to its canonical form, so that finalize can fold
+     * the buffered chunk into every entry in turn. (If the input stops on a chunk boundary the top entries
+     * stay unmerged: finalize then starts from the top two.) */
+    memcpy(self->chunk, input, len);
+    self->chunk_len = (uint16_t)len;
     if (len > 0) {
-        cb3_chunk_update(self, input, len);
         cb3_merge_stack(self, self->chunk_counter);
     }
 }
@@ -394,7 +367,7 @@ void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
 void cblake3_finalize(const cblake3_hasher *self, uint8_t out[CBLAKE3_OUT_LEN]) {
     cb3_output o;
     size_t remaining;
-    if (cb3_chunk_len(self) > 0 || self->cv_stack_len == 0) {
+    if (self->chunk_len > 0 || self->cv_stack_len == 0) {
         o = cb3_chunk_output(self);
         remaining = self->cv_stack_len;
     } else {

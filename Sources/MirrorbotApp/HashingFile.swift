@@ -32,6 +32,18 @@ public struct FileDigests: Sendable, Equatable {
     /// 32-byte SHA-256 digest, if computed.
     public let sha256: [UInt8]?
 
+    /// - Parameters:
+    ///   - path: the path as given.
+    ///   - size: bytes read.
+    ///   - blake3: 32-byte BLAKE3 digest, if computed.
+    ///   - sha256: 32-byte SHA-256 digest, if computed.
+    public init(path: String, size: UInt64, blake3: [UInt8]?, sha256: [UInt8]?) {
+        self.path = path
+        self.size = size
+        self.blake3 = blake3
+        self.sha256 = sha256
+    }
+
     /// The S5 blob identifier (BLAKE3 multihash plus size); `nil` when BLAKE3 was not computed.
     public var blobID: BlobID? {
         guard let blake3 else { return nil }

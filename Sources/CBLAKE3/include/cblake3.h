@@ -25,14 +25,15 @@ enum {
 
 typedef struct cblake3_hasher {
     uint32_t key[8];
-    uint32_t chunk_cv[8];
+    /* Chunks hashed so far: the number of the chunk being buffered. */
     uint64_t chunk_counter;
-    uint8_t block[CBLAKE3_BLOCK_LEN];
-    uint8_t block_len;
-    uint8_t blocks_compressed;
+    /* The last (possibly full) chunk, kept until more input shows it is not the last one. */
+    uint8_t chunk[CBLAKE3_CHUNK_LEN];
+    uint16_t chunk_len;
     uint8_t flags;
     uint8_t kernel;
     uint8_t cv_stack_len;
+    /* Chaining values of complete subtrees, left to right, merged lazily. */
     uint8_t cv_stack[CBLAKE3_MAX_DEPTH * CBLAKE3_OUT_LEN];
 } cblake3_hasher;
 
