@@ -73,20 +73,25 @@ public enum FileHashError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Hashes files in constant memory: one thread reads fixed-size blocks into a small ring of reused
-/// buffers, and one thread per digest consumes every block, so BLAKE3 and SHA-256 run side by side and
-/// reading overlaps hashing.
+/// buffers. With both digests it also runs BLAKE3 (the faster one) while a second thread runs SHA-256 on
+/// the same blocks; with one digest a second thread hashes while the reader reads ahead.
 public struct FileHasher: Sendable {
     /// Bytes per `read(2)` and per hash update.
     public let blockSize: Int
     /// Buffers in the ring (memory use is `blockSize * ringSlots`).
     public let ringSlots: Int
+    /// With a single digest, hash on the reading thread instead of a second thread.
+    public let inlineSingle: Bool
 
     /// - Parameters:
     ///   - blockSize: bytes per read, clamped to 4 KiB ... 64 MiB.
     ///   - ringSlots: buffers in the ring, clamped to 2 ... 64.
-    public init(blockSize: Int = 256 * 1024, ringSlots: Int = 8) {
+    ///   - inlineSingle: with a single digest, hash on the reading thread (less CPU when cores are busy;
+    ///     by default a second thread hashes while the reader reads ahead).
+    public init(blockSize: Int = 1 << 20, ringSlots: Int = 4, inlineSingle: Bool = false) {
         self.blockSize = min(max(blockSize, 4096), 64 << 20)
         self.ringSlots = min(max(ringSlots, 2), 64)
+        self.inlineSingle = inlineSingle
     }
 
     /// Hashes one file.
@@ -104,11 +109,18 @@ public struct FileHasher: Sendable {
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
 
-        let ring = BlockRing(slots: ringSlots, blockSize: blockSize, consumers: selection == .both ? 2 : 1)
+        // With both digests the reading thread also runs BLAKE3 (the faster one) and one more thread runs
+        // SHA-256. With one digest, a second thread hashes while the reader reads ahead (unless inline).
+        let blake3Inline = selection == .both || (selection == .blake3 && inlineSingle)
+        let sha256Inline = selection == .sha256 && inlineSingle
+        let blake3Threaded = selection.wantsBLAKE3 && !blake3Inline
+        let sha256Threaded = selection.wantsSHA256 && !sha256Inline
+        let ring = BlockRing(
+            slots: ringSlots, blockSize: blockSize, consumers: (blake3Threaded ? 1 : 0) + (sha256Threaded ? 1 : 0))
         defer { ring.deallocate() }
         let results = Results()
         var consumer = 0
-        if selection.wantsBLAKE3 {
+        if blake3Threaded {
             ring.startConsumer(consumer) { ring, index in
                 var hasher = BLAKE3Hasher()
                 ring.consume(index) { hasher.update($0) }
@@ -116,15 +128,22 @@ public struct FileHasher: Sendable {
             }
             consumer += 1
         }
-        if selection.wantsSHA256 {
+        if sha256Threaded {
             ring.startConsumer(consumer) { ring, index in
                 var hasher = OpenSSLHasher(.sha256)
                 ring.consume(index) { hasher.update($0) }
                 results.sha256 = hasher.finalize()
             }
         }
-        let outcome = ring.produce(fd: fd)
+        var blake3 = BLAKE3Hasher()
+        var sha256 = OpenSSLHasher(.sha256)
+        let outcome = ring.produce(fd: fd) { block in
+            if blake3Inline { blake3.update(block) }
+            if sha256Inline { sha256.update(block) }
+        }
         ring.waitForConsumers()
+        if blake3Inline { results.blake3 = blake3.finalize() }
+        if sha256Inline { results.sha256 = sha256.finalize() }
         switch outcome {
         case .finished(let size):
             return FileDigests(path: path, size: size, blake3: results.blake3, sha256: results.sha256)
@@ -207,8 +226,9 @@ final class BlockRing: @unchecked Sendable {
         }
     }
 
-    /// Reads `fd` to the end into the ring, then posts the stop block.
-    func produce(fd: Int32) -> Outcome {
+    /// Reads `fd` to the end into the ring, then posts the stop block. `inline` sees every block on the
+    /// reading thread, after the consumers were given it.
+    func produce(fd: Int32, inline: (UnsafeRawBufferPointer) -> Void) -> Outcome {
         var slot = 0
         var total: UInt64 = 0
         var outcome = Outcome.finished(size: 0)
@@ -226,6 +246,7 @@ final class BlockRing: @unchecked Sendable {
             lengths[slot] = count
             for semaphore in filled { semaphore.signal() }
             if count == 0 { break }
+            inline(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             total += UInt64(count)
             slot = (slot + 1) % buffers.count
         }

@@ -69,7 +69,10 @@ private func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32,
 @Suite("mirrorbot hash")
 struct HashCommandTests {
     /// Small blocks and two slots make the ring wrap many times; the default is what the CLI uses.
-    static let hashers = [FileHasher(), FileHasher(blockSize: 4096, ringSlots: 2), FileHasher(blockSize: 65537, ringSlots: 3)]
+    static let hashers = [
+        FileHasher(), FileHasher(blockSize: 4096, ringSlots: 2), FileHasher(blockSize: 65537, ringSlots: 3),
+        FileHasher(blockSize: 5000, ringSlots: 2, inlineSingle: true),
+    ]
 
     @Test("files of every vector length give the vector digests and blob ids", arguments: hashers.indices)
     func vectors(hasherIndex: Int) throws {
@@ -110,6 +113,14 @@ struct HashCommandTests {
         #expect(blake3.first?["blake3"] as? String == vector.blake3)
         #expect(blake3.first?["blob_id"] as? String == vector.blobBase32)
         #expect(blake3.first?["sha256"] == nil)
+
+        let inline = FileHasher(blockSize: 4096, inlineSingle: true)
+        for single in [HashSelection.blake3, .sha256] {
+            let digests = try inline.hash(path: url.path, selection: single)
+            #expect(digests.size == 1025)
+            #expect(digests.blake3.map { hexString($0) } == (single == .blake3 ? vector.blake3 : nil))
+            #expect(digests.sha256.map { hexString($0) } == (single == .sha256 ? vector.sha256 : nil))
+        }
 
         let sha256 = try jsonObjects(runHash(HashFilesCommand(selection: .sha256, json: true), [url.path]).out)
         #expect(sha256.count == 1)
