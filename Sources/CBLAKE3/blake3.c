@@ -112,12 +112,12 @@ static int cb3_detect(void) {
 }
 
 int cblake3_best_kernel(void) {
-    /* Benign race: every thread computes the same value. */
-    static volatile int best = 0;
-    int b = best;
+    /* Every thread that finds it unset computes the same value; relaxed atomics make that race benign. */
+    static int best = 0;
+    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
     if (b == 0) {
         b = cb3_detect();
-        best = b;
+        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
     }
     return b;
 }
@@ -170,6 +170,15 @@ static void cb3_hash_many(int kernel, const uint8_t *const *inputs, size_t n, si
         (void)kernel;
 #endif
         size_t take = n < width ? n : width;
+        if (blocks > 4 && n > take) {
+            /* The kernels fetch each input a few blocks ahead; start the next batch's first blocks now. */
+            size_t next = n - take < width ? n - take : width;
+            for (size_t i = 0; i < next; i++) {
+                for (size_t line = 0; line < 4; line++) {
+                    __builtin_prefetch(inputs[take + i] + 64 * line);
+                }
+            }
+        }
         if (take == width) {
             fn(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
         } else {

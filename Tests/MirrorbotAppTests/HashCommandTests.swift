@@ -133,6 +133,19 @@ struct HashCommandTests {
         #expect(text == "\(url.path)\n  size    1025\n  blob    \(vector.blobBase32)\n  blake3  \(vector.blake3)\n  sha256  \(vector.sha256)\n")
     }
 
+    @Test("paths with quotes, backslashes and control characters survive the JSON output")
+    func jsonEscaping() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("a\"b\\c\td\u{1}é")
+        try Data("x".utf8).write(to: url)
+        let result = runHash(HashFilesCommand(json: true), [url.path])
+        #expect(result.status == 0)
+        let objects = try jsonObjects(result.out)
+        #expect(objects.first?["path"] as? String == url.path)
+        #expect(result.out.split(separator: "\n").count == 1)
+    }
+
     @Test("unreadable files are reported, the others still hashed, and the status is 1")
     func unreadable() throws {
         let directory = try makeTemporaryDirectory()
