@@ -3,9 +3,9 @@ import Foundation
 import S5Core
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which digests `mirrorbot hash` computes.
@@ -106,17 +106,25 @@ public struct FileHasher: Sendable {
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         defer { close(fd) }
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
 
+        // A regular file smaller than one block is read in one go and hashed on this thread: starting
+        // threads and filling a ring would cost more than the hashing.
+        var info = stat()
+        let smallFile = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size < blockSize
         // With both digests the reading thread also runs BLAKE3 (the faster one) and one more thread runs
         // SHA-256. With one digest, a second thread hashes while the reader reads ahead (unless inline).
-        let blake3Inline = selection == .both || (selection == .blake3 && inlineSingle)
-        let sha256Inline = selection == .sha256 && inlineSingle
+        let blake3Inline = selection == .both || (selection == .blake3 && inlineSingle) || smallFile
+        let sha256Inline = (selection == .sha256 && inlineSingle) || (selection.wantsSHA256 && smallFile)
         let blake3Threaded = selection.wantsBLAKE3 && !blake3Inline
         let sha256Threaded = selection.wantsSHA256 && !sha256Inline
         let ring = BlockRing(
-            slots: ringSlots, blockSize: blockSize, consumers: (blake3Threaded ? 1 : 0) + (sha256Threaded ? 1 : 0))
+            slots: smallFile ? 1 : ringSlots,
+            // One byte more than the file, so that the second read sees the end (or a file that grew).
+            blockSize: smallFile ? max(Int(info.st_size) + 1, 4096) : blockSize,
+            consumers: (blake3Threaded ? 1 : 0) + (sha256Threaded ? 1 : 0)
+        )
         defer { ring.deallocate() }
         let results = Results()
         var consumer = 0
@@ -161,7 +169,7 @@ public struct FileHasher: Sendable {
     }
 }
 
-/// A ring of reused read buffers shared by one reader (the caller) and 1-2 consumer threads.
+/// A ring of reused read buffers shared by one reader (the caller) and 0-2 consumer threads.
 ///
 /// Slot `s` holds block `n` when `n % slots == s`. The reader fills a slot only after every consumer
 /// released it (one `free` semaphore per consumer), then posts it to each consumer (one `filled`

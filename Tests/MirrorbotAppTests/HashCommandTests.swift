@@ -11,8 +11,10 @@ private struct HashVector {
     let blobBase32: String
 
     static let all: [HashVector] = {
-        guard let data = FileManager.default.contents(atPath: packageRoot.deletingLastPathComponent()
-            .appendingPathComponent("shared/vectors/s5-vectors.json").path),
+        guard
+            let data = FileManager.default.contents(
+                atPath: packageRoot.deletingLastPathComponent()
+                    .appendingPathComponent("shared/vectors/s5-vectors.json").path),
             let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let hashes = root["hashes"] as? [[String: Any]]
         else { return [] }
@@ -38,7 +40,8 @@ private func makeTemporaryDirectory() throws -> URL {
 
 /// Runs the command logic and collects what it printed.
 private func runHash(_ command: HashFilesCommand, _ paths: [String]) -> (status: Int32, out: String, err: String) {
-    var out = "", err = ""
+    var out = ""
+    var err = ""
     let status = command.run(paths: paths, output: { out += $0 }, errors: { err += $0 })
     return (status, out, err)
 }
@@ -56,14 +59,17 @@ private func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32,
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return (
+        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
+    )
 }
 
 @Suite("mirrorbot hash")
@@ -130,7 +136,10 @@ struct HashCommandTests {
         #expect(sha256.first?["size"] as? Int == 1025)
 
         let text = runHash(HashFilesCommand(selection: .both), [url.path]).out
-        #expect(text == "\(url.path)\n  size    1025\n  blob    \(vector.blobBase32)\n  blake3  \(vector.blake3)\n  sha256  \(vector.sha256)\n")
+        #expect(
+            text
+                == "\(url.path)\n  size    1025\n  blob    \(vector.blobBase32)\n  blake3  \(vector.blake3)\n  sha256  \(vector.sha256)\n"
+        )
     }
 
     @Test("paths with quotes, backslashes and control characters survive the JSON output")

@@ -73,7 +73,8 @@ struct BLAKE3Tests {
     func randomSplits(seed: UInt64) {
         var random = SplitMix64(state: seed)
         for round in 0..<6 {
-            let length = round == 0 ? Int.random(in: 0...4096, using: &random) : Int.random(in: 0...(3 << 20), using: &random)
+            let length =
+                round == 0 ? Int.random(in: 0...4096, using: &random) : Int.random(in: 0...(3 << 20), using: &random)
             var input = [UInt8](repeating: 0, count: length)
             for i in input.indices { input[i] = UInt8(truncatingIfNeeded: random.next()) }
             var reference = BLAKE3Hasher(kernel: .portable)
