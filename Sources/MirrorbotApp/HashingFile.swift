@@ -115,8 +115,8 @@ public struct FileHasher: Sendable {
         let smallFile = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size < blockSize
         // With both digests the reading thread also runs BLAKE3 (the faster one) and one more thread runs
         // SHA-256. With one digest, a second thread hashes while the reader reads ahead (unless inline).
-        let blake3Inline = selection == .both || (selection == .blake3 && inlineSingle) || smallFile
-        let sha256Inline = (selection == .sha256 && inlineSingle) || (selection.wantsSHA256 && smallFile)
+        let blake3Inline = selection == .both || (selection == .blake3 && (inlineSingle || smallFile))
+        let sha256Inline = selection.wantsSHA256 && (smallFile || (selection == .sha256 && inlineSingle))
         let blake3Threaded = selection.wantsBLAKE3 && !blake3Inline
         let sha256Threaded = selection.wantsSHA256 && !sha256Inline
         let ring = BlockRing(
