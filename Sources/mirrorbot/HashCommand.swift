@@ -22,10 +22,10 @@ struct HashCommand: ParsableCommand {
         case blake3, sha256
     }
 
-    @Option(help: "Compute only one digest: blake3 or sha256.")
+    @Option(help: ArgumentHelp("Compute only one digest: blake3 or sha256.", valueName: "digest"))
     var only: Only?
 
-    @Argument(help: "The files to hash.")
+    @Argument(help: ArgumentHelp("The files to hash.", valueName: "file"))
     var files: [String]
 
     func validate() throws {
