@@ -145,7 +145,12 @@ final class TransferContext {
             self.abortReason = .privateAddress
             return CURL_SOCKET_BAD
         }
-        return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+        #if canImport(Glibc)
+        let type = address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+        let type = address.pointee.socktype
+        #endif
+        return socket(address.pointee.family, type, address.pointee.protocol)
     }
 
     private func receiveHeader(_ line: UnsafeRawBufferPointer) -> Int {
