@@ -19,8 +19,6 @@ final class TransferContext {
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// Body bytes allowed: the expected size, or the configured maximum.
     let limit: Int64
-    let allowPrivateAddresses: Bool
-    let started: ContinuousClock.Instant
 
     // State of the response being received (reset by each status line, so redirects don't leak into it).
     private(set) var status = 0
@@ -49,13 +47,11 @@ final class TransferContext {
         self.job = job
         self.easy = try EasyHandle()
         self.limit = job.request.expectedSize ?? configuration.maxBodyBytes
-        self.allowPrivateAddresses = configuration.allowPrivateAddresses
-        self.started = .now
         var lines = ["Accept-Encoding: identity"]
         if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
         if let lastModified = job.request.lastModified { lines.append("If-Modified-Since: \(lastModified)") }
         // Header injection through validators from a feed: a CR or LF would start a new header line.
-        lines = lines.filter { !$0.contains("\r") && !$0.contains("\n") }
+        lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
         self.headerList = try HeaderList(lines)
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))

@@ -86,6 +86,10 @@ struct FetchContentTests {
             let stale = try await fetch(engine, FetchRequest(url: server.url("/c.bin"), etag: "\"other\"")).result
             #expect(!stale.notModified)
             #expect(stale.blake3 == BLAKE3Hasher.hash(bytes))
+            // A validator with a line break (header injection from a feed) is dropped, not sent.
+            let injected = try await fetch(engine, FetchRequest(url: server.url("/c.bin"), etag: etag + "\r\nX-A: b"))
+            #expect(injected.result.failure == nil)
+            #expect(!injected.result.notModified)
         }
     }
 
