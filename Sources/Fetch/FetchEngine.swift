@@ -61,6 +61,17 @@ public final class FetchEngine: Sendable {
         }
     }
 
+    /// The hosts (`scheme://authority`) the breaker currently skips.
+    public var brokenHosts: [String] {
+        let threshold = max(1, self.configuration.breakerThreshold)
+        return self.timeouts.withLock { counts in counts.filter { $0.value >= threshold }.map(\.key).sorted() }
+    }
+
+    /// Forgets all timeout counts, e.g. at the start of a new crawl run of a long-lived engine.
+    public func resetHostBreakers() {
+        self.timeouts.withLock { $0.removeAll() }
+    }
+
     /// Stops the loop thread; pending and later fetches fail with `.other("engine shut down")`.
     public func shutdown() async {
         await self.loop.shutdown()

@@ -142,6 +142,7 @@ final class MultiLoop: @unchecked Sendable {
                 // Only a broken multi handle (out of memory, internal error) gets here: fail everything, go on.
                 self.logger.error("Fetch loop error", metadata: ["error": "\(error)"])
                 for id in Array(self.active.keys) { self.abort(id: id, reason: .other("\(error)")) }
+                Thread.sleep(forTimeInterval: 0.01)  // no hot spin if the handle stays broken
             }
         }
         self.drain()

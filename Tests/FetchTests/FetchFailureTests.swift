@@ -181,6 +181,9 @@ struct FetchFailureTests {
             #expect(third.attempts == 0)
             #expect(elapsed < .milliseconds(500))
             #expect(server.statistics.requests["/ok"] == nil)
+            #expect(engine.brokenHosts == [HostKey.parse(server.url("/")) ?? ""])
+            engine.resetHostBreakers()
+            #expect(await engine.fetch(FetchRequest(url: server.url("/ok"))).failure == nil)
         }
     }
 
