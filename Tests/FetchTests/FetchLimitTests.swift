@@ -1,4 +1,5 @@
 import MirrorServer
+import S5Core
 import Testing
 
 @testable import Fetch

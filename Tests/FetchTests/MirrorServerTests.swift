@@ -1,5 +1,6 @@
 import Foundation
 import MirrorServer
+import S5Core
 import Testing
 
 @testable import Fetch
