@@ -82,7 +82,8 @@ public final class FetchEngine: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 self.loop.submit(
-                    MultiLoop.Job(id: id, request: request, hostKey: host, attempt: attempt, continuation: continuation))
+                    MultiLoop.Job(id: id, request: request, hostKey: host, attempt: attempt, continuation: continuation)
+                )
             }
         } onCancel: {
             self.loop.cancel(id: id)

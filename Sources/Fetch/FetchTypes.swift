@@ -159,7 +159,8 @@ public struct FetchTimings: Sendable, Equatable {
     public var total: Duration
 
     /// Creates timings.
-    public init(connect: Duration = .zero, tls: Duration = .zero, firstByte: Duration = .zero, total: Duration = .zero) {
+    public init(connect: Duration = .zero, tls: Duration = .zero, firstByte: Duration = .zero, total: Duration = .zero)
+    {
         self.connect = connect
         self.tls = tls
         self.firstByte = firstByte

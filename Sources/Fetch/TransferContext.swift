@@ -2,9 +2,9 @@ internal import CCurl
 import S5Core
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One attempt of one request, alive from `curl_multi_add_handle` to completion.
@@ -142,9 +142,9 @@ final class TransferContext {
             return CURL_SOCKET_BAD
         }
         #if canImport(Glibc)
-        let type = address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue)
+            let type = address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue)
         #else
-        let type = address.pointee.socktype
+            let type = address.pointee.socktype
         #endif
         return socket(address.pointee.family, type, address.pointee.protocol)
     }
@@ -285,7 +285,8 @@ final class TransferContext {
             let expected = self.contentLength ?? self.job.request.expectedSize ?? -1
             return .truncated(expected: expected, received: self.bytesReceived)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_ENGINE_INITFAILED,
             CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
             return .tls(message)

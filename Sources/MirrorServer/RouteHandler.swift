@@ -80,13 +80,16 @@ final class RouteHandler: ChannelInboundHandler {
                 self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
                 return
             }
-            self.sendFile(context, head, path: root + "/" + parts.joined(separator: "/"),
+            self.sendFile(
+                context, head, path: root + "/" + parts.joined(separator: "/"),
                 contentType: "application/octet-stream")
         case .truncated(let bytes, let sentBytes):
-            let header = "HTTP/1.1 200 OK\r\nContent-Length: \(bytes.count)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            let header =
+                "HTTP/1.1 200 OK\r\nContent-Length: \(bytes.count)\r\nContent-Type: application/octet-stream\r\n\r\n"
             self.sendRawAndClose(context, Array(header.utf8) + bytes.prefix(max(0, sentBytes)))
         case .wrongLength(let bytes, let announced):
-            let header = "HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            let header =
+                "HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\nContent-Type: application/octet-stream\r\n\r\n"
             self.sendRawAndClose(context, Array(header.utf8) + bytes)
         case .html(let status, let body):
             self.send(context, head, status: status, body: Array(body.utf8), contentType: "text/html; charset=utf-8")
@@ -95,7 +98,8 @@ final class RouteHandler: ChannelInboundHandler {
         case .failures(let failures, let status, let retryAfter, let then):
             guard count > failures else {
                 let headers = retryAfter.map { [("Retry-After", "\($0)")] } ?? []
-                self.send(context, head, status: status, body: Array("try later\n".utf8), contentType: "text/plain",
+                self.send(
+                    context, head, status: status, body: Array("try later\n".utf8), contentType: "text/plain",
                     headers: headers)
                 return
             }
@@ -110,14 +114,22 @@ final class RouteHandler: ChannelInboundHandler {
         case .drip(let total, let chunk, let every):
             var headers = HTTPHeaders([("Content-Length", "\(total)"), ("Content-Type", "application/octet-stream")])
             headers.add(name: "Connection", value: "close")
-            context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok,
-                headers: headers))), promise: nil)
+            context.write(
+                self.wrapOutboundOut(
+                    .head(
+                        HTTPResponseHead(
+                            version: head.version, status: .ok,
+                            headers: headers))), promise: nil)
             context.flush()
             self.drip(context, remaining: total, chunk: max(1, chunk), every: TimeAmount(every))
         case .endless(let chunk):
             let headers = HTTPHeaders([("Content-Type", "application/octet-stream")])  // no length: chunked
-            context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok,
-                headers: headers))), promise: nil)
+            context.write(
+                self.wrapOutboundOut(
+                    .head(
+                        HTTPResponseHead(
+                            version: head.version, status: .ok,
+                            headers: headers))), promise: nil)
             self.pour(context, chunk: context.channel.allocator.buffer(repeating: 0x61, count: max(1, chunk)))
         case .stallHeaders:
             self.sendRaw(context, Array("HTTP/1.1 200 OK\r\nContent-Type: application/octet-str".utf8))
@@ -152,17 +164,21 @@ final class RouteHandler: ChannelInboundHandler {
 
     // MARK: - Writing
 
-    private func sendContent(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, bytes: [UInt8],
-        contentType: String)
-    {
+    private func sendContent(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, bytes: [UInt8],
+        contentType: String
+    ) {
         let etag = "\"\(String(Self.fnv1a(bytes), radix: 16))-\(bytes.count)\""
-        self.sendValidated(context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
-            length: bytes.count) { context.channel.allocator.buffer(bytes: bytes) }
+        self.sendValidated(
+            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
+            length: bytes.count
+        ) { context.channel.allocator.buffer(bytes: bytes) }
     }
 
-    private func sendFile(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, path: String,
-        contentType: String)
-    {
+    private func sendFile(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, path: String,
+        contentType: String
+    ) {
         let file: NIOFileHandle
         let region: FileRegion
         do {
@@ -173,7 +189,8 @@ final class RouteHandler: ChannelInboundHandler {
             return
         }
         let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
-        self.sendValidated(context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
+        self.sendValidated(
+            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
             length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
     }
 
@@ -191,7 +208,8 @@ final class RouteHandler: ChannelInboundHandler {
             } || (head.headers["If-None-Match"].isEmpty && head.headers["If-Modified-Since"].first == lastModified)
         if matches {
             headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            self.writeResponse(context, HTTPResponseHead(version: head.version, status: .notModified, headers: headers),
+            self.writeResponse(
+                context, HTTPResponseHead(version: head.version, status: .notModified, headers: headers),
                 body: nil, close: !keepAlive, then: done)
             return
         }
@@ -206,7 +224,8 @@ final class RouteHandler: ChannelInboundHandler {
         if let region {
             self.writeResponse(context, responseHead, body: .fileRegion(region), close: !keepAlive, then: done)
         } else {
-            self.writeResponse(context, responseHead, body: body().map { .byteBuffer($0) }, close: !keepAlive,
+            self.writeResponse(
+                context, responseHead, body: body().map { .byteBuffer($0) }, close: !keepAlive,
                 then: done)
         }
     }

@@ -60,10 +60,12 @@ struct FetchBenchmark {
                 let seconds = Double(time.components.seconds) + Double(time.components.attoseconds) / 1e18
                 return String(format: "%.0f files/s (%.2f s)", Double(count) / seconds, seconds)
             }
-            print("FETCH-BENCH big \(megabytes) MiB: engine (BLAKE3+SHA-256) \(rate(megabytes << 20, engineBig)),"
-                + " curl -o /dev/null \(rate(megabytes << 20, curlBig))")
-            print("FETCH-BENCH small \(smallFiles) x 4 KiB: engine \(perSecond(smallFiles, engineSmall)),"
-                + " curl --parallel-max 4 \(perSecond(smallFiles, curlSmall))")
+            print(
+                "FETCH-BENCH big \(megabytes) MiB: engine (BLAKE3+SHA-256) \(rate(megabytes << 20, engineBig)),"
+                    + " curl -o /dev/null \(rate(megabytes << 20, curlBig))")
+            print(
+                "FETCH-BENCH small \(smallFiles) x 4 KiB: engine \(perSecond(smallFiles, engineSmall)),"
+                    + " curl --parallel-max 4 \(perSecond(smallFiles, curlSmall))")
         }
     }
 

@@ -115,7 +115,8 @@ struct FetchContentTests {
             let results = await withTaskGroup(of: (Int, FetchResult).self) { group in
                 for index in files.indices {
                     group.addTask {
-                        let request = FetchRequest(url: server.url("/small/\(index)"), expectedSize: Int64(files[index].count))
+                        let request = FetchRequest(
+                            url: server.url("/small/\(index)"), expectedSize: Int64(files[index].count))
                         return (index, await engine.fetch(request))
                     }
                 }

@@ -9,7 +9,8 @@ import Testing
 struct MirrorServerTests {
     private func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorserver-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: url.appendingPathComponent("sub"), withIntermediateDirectories: true)
         return url
     }
 
