@@ -13,8 +13,7 @@ public final class FetchEngine: Sendable {
     private let logger: Logger
     private let loop: MultiLoop
     private let nextID = Atomic<UInt64>(1)
-    /// Consecutive timeouts per host (the circuit breaker).
-    private let timeouts = Mutex<[String: Int]>([:])
+    private let breaker: HostBreaker
 
     /// Creates an engine and starts its loop thread.
     /// - Parameters:
@@ -24,7 +23,8 @@ public final class FetchEngine: Sendable {
     public init(configuration: FetchConfiguration = FetchConfiguration(), logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.loop = try MultiLoop(configuration: configuration, logger: logger)
+        self.breaker = HostBreaker(threshold: configuration.breakerThreshold)
+        self.loop = try MultiLoop(configuration: configuration, logger: logger, breaker: self.breaker)
         self.loop.start()
     }
 
@@ -41,13 +41,12 @@ public final class FetchEngine: Sendable {
         }
         var attempt = 1
         while true {
-            if self.isBroken(host) {
+            if self.breaker.isBroken(host) {
                 var result = FetchResult(url: request.url, failure: .hostBroken)
                 result.attempts = attempt - 1
                 return result
             }
             let outcome = await self.attempt(request, host: host, attempt: attempt)
-            self.recordBreaker(host, outcome.result)
             guard let delay = self.retryDelay(after: outcome, attempt: attempt) else { return outcome.result }
             self.logger.debug(
                 "Retrying fetch",
@@ -62,14 +61,11 @@ public final class FetchEngine: Sendable {
     }
 
     /// The hosts (`scheme://authority`) the breaker currently skips.
-    public var brokenHosts: [String] {
-        let threshold = max(1, self.configuration.breakerThreshold)
-        return self.timeouts.withLock { counts in counts.filter { $0.value >= threshold }.map(\.key).sorted() }
-    }
+    public var brokenHosts: [String] { self.breaker.brokenHosts }
 
     /// Forgets all timeout counts, e.g. at the start of a new crawl run of a long-lived engine.
     public func resetHostBreakers() {
-        self.timeouts.withLock { $0.removeAll() }
+        self.breaker.reset()
     }
 
     /// Stops the loop thread; pending and later fetches fail with `.other("engine shut down")`.
@@ -101,20 +97,6 @@ public final class FetchEngine: Sendable {
         let exponential = self.configuration.retryBaseDelay * (1 << min(attempt - 1, 20))
         let capped = min(exponential, self.configuration.maxRetryDelay)
         return capped * Double.random(in: 0.5...1.0)  // "equal jitter": spreads retries of many clients
-    }
-
-    private func isBroken(_ host: String) -> Bool {
-        self.timeouts.withLock { $0[host, default: 0] >= max(1, self.configuration.breakerThreshold) }
-    }
-
-    private func recordBreaker(_ host: String, _ result: FetchResult) {
-        self.timeouts.withLock { counts in
-            switch result.failure {
-            case .timeout, .lowSpeed: counts[host, default: 0] += 1
-            case .other, .privateAddress, .hostBroken: break
-            default: counts[host] = nil  // the host answered (or refused quickly): not broken
-            }
-        }
     }
 }
 

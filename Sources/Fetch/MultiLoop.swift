@@ -41,6 +41,7 @@ final class MultiLoop: @unchecked Sendable {
     private let multi: MultiHandle
     private let configuration: FetchConfiguration
     private let logger: Logger
+    private let breaker: HostBreaker
 
     // Loop-thread state.
     private var active: [UInt64: TransferContext] = [:]
@@ -50,11 +51,12 @@ final class MultiLoop: @unchecked Sendable {
     private var runnableHosts = FIFO<String>()
     private var runnableSet: Set<String> = []
 
-    init(configuration: FetchConfiguration, logger: Logger) throws(CurlError) {
+    init(configuration: FetchConfiguration, logger: Logger, breaker: HostBreaker) throws(CurlError) {
         try CurlGlobal.ensure()
         self.multi = try MultiHandle()
         self.configuration = configuration
         self.logger = logger
+        self.breaker = breaker
         let concurrency = max(1, configuration.concurrency)
         try self.multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrency)
         try self.multi.set(CURLMOPT_MAX_HOST_CONNECTIONS, max(1, configuration.perHost))
@@ -167,7 +169,13 @@ final class MultiLoop: @unchecked Sendable {
             self.runnableSet.remove(host)
             guard let job = self.queues[host]?.pop() else { continue }
             if self.queues[host]?.isEmpty == true { self.queues[host] = nil }
-            self.start(job)
+            if self.breaker.isBroken(host) {
+                var result = Self.failed(job, .hostBroken)
+                result.attempts = job.attempt - 1
+                self.resolve(job, Outcome(result: result, retryAfter: nil))
+            } else {
+                self.start(job)
+            }
             self.markRunnableIfPossible(host)
         }
     }
@@ -187,6 +195,7 @@ final class MultiLoop: @unchecked Sendable {
     private func complete(easy: UnsafeMutableRawPointer, code: CURLcode) {
         guard let id = self.byHandle[easy], let context = self.active[id] else { return }
         let outcome = context.finish(code: code)
+        self.breaker.record(context.job.hostKey, outcome.result.failure)
         self.detach(context)
         self.resolve(context.job, outcome)
     }

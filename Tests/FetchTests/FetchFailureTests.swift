@@ -187,6 +187,23 @@ struct FetchFailureTests {
         }
     }
 
+    @Test func queuedRequestsOfABrokenHostAreSkipped() async throws {
+        var configuration = testConfiguration()
+        configuration.breakerThreshold = 1
+        configuration.perHost = 1
+        try await withServer(["/stall": .stallHeaders], configuration: configuration) { server, engine in
+            let failures = try await withThrowingTaskGroup(of: FetchFailure?.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { try await fetch(engine, FetchRequest(url: server.url("/stall"))).result.failure }
+                }
+                return try await group.reduce(into: [FetchFailure?]()) { $0.append($1) }
+            }
+            #expect(failures.filter { $0 == .lowSpeed }.count == 1)
+            #expect(failures.filter { $0 == .hostBroken }.count == 2)
+            #expect(server.statistics.requests["/stall"] == 1)
+        }
+    }
+
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
         let route = MirrorServer.Route.drip(total: 1_000_000, chunk: 2000, every: .milliseconds(50))
         try await withServer(["/drip": route]) { server, engine in
