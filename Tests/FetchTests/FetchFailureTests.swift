@@ -1,3 +1,4 @@
+import Foundation
 import MirrorServer
 import S5Core
 import Testing
@@ -157,6 +158,19 @@ struct FetchFailureTests {
             return
         }
         await engine.shutdown()
+    }
+
+    @Test func tlsToAPlainServerIsATLSFailure() async throws {
+        try await withServer(["/x": .bytes([1])]) { server, engine in
+            let url = server.url("/x").replacingOccurrences(of: "http://", with: "https://")
+            let (result, _) = try await fetch(engine, FetchRequest(url: url))
+            guard case .tls(let message) = result.failure else {
+                Issue.record("expected .tls, got \(String(describing: result.failure))")
+                return
+            }
+            #expect(!message.isEmpty)
+            #expect(result.attempts == 1)
+        }
     }
 
     @Test func redirectToAnotherSchemeIsRefused() async throws {
