@@ -1,3 +1,4 @@
+import Foundation
 import MirrorServer
 import S5Core
 import Testing
@@ -30,6 +31,26 @@ struct FetchContentTests {
             #expect(result.finalURL == server.url("/good.bin"))
             #expect(result.timings.total > .zero)
             #expect(result.timings.firstByte <= result.timings.total)
+        }
+    }
+
+    /// Peak resident memory of this process in KiB (Linux), nil elsewhere.
+    private static func peakResidentKiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        return line?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
+    @Test func memoryDoesNotGrowWithFileSize() async throws {
+        var configuration = testConfiguration()
+        configuration.maxBodyBytes = 128 << 20
+        try await withServer(["/big": .endless(chunk: 65_536)], configuration: configuration) { server, engine in
+            let before = try #require(Self.peakResidentKiB())
+            let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/big")), within: .seconds(20))
+            #expect(result.failure == .bodyTooLarge(limit: 128 << 20))
+            #expect(result.bytesReceived > 120 << 20)
+            let after = try #require(Self.peakResidentKiB())
+            #expect(after - before < 48 << 10, "peak RSS grew by \(after - before) KiB for a 128 MiB body")
         }
     }
 
