@@ -1,0 +1,333 @@
+import Foundation
+import GRDB
+
+/// The crawl store: feeds, files with their expected hashes, URLs, the current state per URL and the history of
+/// checks, in SQLite (WAL) through GRDB. Every write is its own transaction, so a killed crawl loses at most the
+/// checks in flight. All methods use GRDB's async APIs, which run the blocking SQLite calls off the
+/// cooperative pool.
+public final class Store: Sendable {
+    private let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) and migrates a store.
+    /// - Parameter path: the SQLite file, or `:memory:` for a private in-memory store.
+    /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
+    public init(path: String) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        do {
+            if path == ":memory:" {
+                writer = try DatabaseQueue(configuration: configuration)
+            } else {
+                writer = try DatabasePool(path: path, configuration: configuration)
+            }
+            try StoreSchema.migrator().migrate(writer)
+        } catch {
+            throw .database("\(path): \(error)")
+        }
+    }
+
+    /// The names of the applied migrations, in order.
+    /// - Returns: names such as `0001-crawl-state`.
+    /// - Throws: `StoreError.database`.
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await run { db in try StoreSchema.migrator().appliedMigrations(db) }
+    }
+
+    /// The journal mode (`wal` for file stores).
+    /// - Throws: `StoreError.database`.
+    public func journalMode() async throws(StoreError) -> String {
+        try await run { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Records a feed by name and returns its id.
+    /// - Parameters:
+    ///   - name: the feed's unique name.
+    ///   - path: where it was read from.
+    ///   - now: unix seconds.
+    /// - Returns: the feed's row id.
+    /// - Throws: `StoreError.database`.
+    public func syncFeed(name: String, path: String, now: Int64) async throws(StoreError) -> Int64 {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO feed (name, path, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at
+                    """, arguments: [name, path, now])
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM feed WHERE name = ?", arguments: [name]) else {
+                throw StoreError.database("feed \(name) vanished")
+            }
+            return id
+        }
+    }
+
+    /// Records a file as the feed states it (size, feed hashes, URLs) and returns what the store knows of it.
+    /// Feed hashes replace earlier ones and drop agreement hashes; agreement hashes stay when the feed gives none.
+    /// - Parameters:
+    ///   - feedID: the feed's row id.
+    ///   - file: the file as the feed states it.
+    ///   - now: unix seconds.
+    /// - Returns: the ids, current states and the expectation in force.
+    /// - Throws: `StoreError.database`.
+    public func syncFile(feedID: Int64, file: FileRecord, now: Int64) async throws(StoreError) -> SyncedFile {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
+                    ON CONFLICT (feed_id, name) DO UPDATE SET size = excluded.size
+                    """, arguments: [feedID, file.name, file.size])
+            guard
+                let fileID = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM file WHERE feed_id = ? AND name = ?", arguments: [feedID, file.name])
+            else { throw StoreError.database("file \(file.name) vanished") }
+            if !file.hashes.isEmpty {
+                let stale = file.hashes.keys.map(\.rawValue)
+                try db.execute(
+                    sql: "DELETE FROM expected_hash WHERE file_id = ? AND (strength < 2 OR algorithm NOT IN (\(stale.map { _ in "?" }.joined(separator: ","))))",
+                    arguments: StatementArguments([fileID] + stale))
+                for (kind, expected) in file.hashes {
+                    try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
+                }
+            } else {
+                try db.execute(sql: "DELETE FROM expected_hash WHERE file_id = ? AND strength = 2", arguments: [fileID])
+            }
+            var urlIDs: [String: Int64] = [:]
+            for url in file.urls {
+                try db.execute(
+                    sql: """
+                        INSERT INTO url (file_id, url, host, priority) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (file_id, url) DO UPDATE SET host = excluded.host, priority = excluded.priority
+                        """, arguments: [fileID, url.url, url.host, url.priority])
+                guard
+                    let id = try Int64.fetchOne(
+                        db, sql: "SELECT id FROM url WHERE file_id = ? AND url = ?", arguments: [fileID, url.url])
+                else { throw StoreError.database("url \(url.url) vanished") }
+                urlIDs[url.url] = id
+            }
+            let states = try Self.fetchStates(db, fileID: fileID)
+            let hashes = try Self.fetchHashes(db, fileID: fileID)
+            return SyncedFile(
+                fileID: fileID, urlIDs: urlIDs, states: states,
+                expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes))
+        }
+    }
+
+    /// The current states of a file's URLs.
+    /// - Parameter fileID: the file's row id.
+    /// - Returns: states by URL row id.
+    /// - Throws: `StoreError.database`.
+    public func states(fileID: Int64) async throws(StoreError) -> [Int64: URLState] {
+        try await run { db in try Self.fetchStates(db, fileID: fileID) }
+    }
+
+    /// The current state of one URL.
+    /// - Throws: `StoreError.database`.
+    public func state(urlID: Int64) async throws(StoreError) -> URLState? {
+        try await run { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM url_state WHERE url_id = ?", arguments: [urlID]).map(Self.state)
+        }
+    }
+
+    /// The expected hashes of a file, with strength and source.
+    /// - Throws: `StoreError.database`.
+    public func expectedHashes(fileID: Int64) async throws(StoreError) -> [HashKind: ExpectedDigest] {
+        try await run { db in try Self.fetchHashes(db, fileID: fileID) }
+    }
+
+    /// The number of history rows of a URL.
+    /// - Throws: `StoreError.database`.
+    public func historyCount(urlID: Int64) async throws(StoreError) -> Int {
+        try await run { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM check_history WHERE url_id = ?", arguments: [urlID]) ?? 0
+        }
+    }
+
+    /// Commits one finished check: the URL's current state and a history row, in one transaction. For a 304 the
+    /// stored verdict, hashes and download time are kept and only the check times and validators move on.
+    /// - Parameter check: the finished check.
+    /// - Returns: the state now stored.
+    /// - Throws: `StoreError.database`.
+    @discardableResult
+    public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
+        try await write { db in
+            let previous = try Row.fetchOne(
+                db, sql: "SELECT * FROM url_state WHERE url_id = ?", arguments: [check.urlID]
+            ).map(Self.state)
+            if check.notModified, var kept = previous {
+                kept.checkedAt = check.checkedAt
+                kept.nextCheck = check.nextCheck
+                kept.etag = check.etag ?? kept.etag
+                kept.lastModified = check.lastModified ?? kept.lastModified
+                if kept.judgement.verdict == .verified { kept.verifiedAt = check.checkedAt }
+                try Self.save(db, kept)
+                try Self.appendHistory(db, check, state: kept)
+                return kept
+            }
+            let observation = check.observation
+            let complete = observation.isComplete
+            let state = URLState(
+                urlID: check.urlID, judgement: check.judgement, httpStatus: observation.httpStatus,
+                finalURL: observation.finalURL, complete: complete, isHTML: observation.isHTML,
+                size: observation.bytesReceived, contentLength: observation.contentLength,
+                digests: complete ? observation.digests : [:], etag: complete ? check.etag : nil,
+                lastModified: complete ? check.lastModified : nil, checkedAt: check.checkedAt,
+                downloadedAt: complete ? check.checkedAt : previous?.downloadedAt,
+                verifiedAt: check.judgement.verdict == .verified ? check.checkedAt : previous?.verifiedAt,
+                nextCheck: check.nextCheck)
+            try Self.save(db, state)
+            try Self.appendHistory(db, check, state: state)
+            return state
+        }
+    }
+
+    /// Stores the hashes mirrors agreed on (never over feed hashes) and the verdicts that follow from them for
+    /// already stored URL states, in one transaction.
+    /// - Parameters:
+    ///   - fileID: the file's row id.
+    ///   - agreed: the agreed hashes (strength `.agreement`); empty to drop earlier agreement.
+    ///   - verdicts: new judgements by URL row id.
+    ///   - now: unix seconds.
+    /// - Throws: `StoreError.database`.
+    public func applyAgreement(
+        fileID: Int64, agreed: [HashKind: ExpectedDigest], verdicts: [Int64: Judgement], now: Int64
+    ) async throws(StoreError) {
+        try await write { db in
+            let strongCount =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
+                    arguments: [fileID]) ?? 0
+            if strongCount == 0 {
+                try db.execute(sql: "DELETE FROM expected_hash WHERE file_id = ?", arguments: [fileID])
+                for (kind, expected) in agreed where expected.strength == .agreement {
+                    try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
+                }
+            }
+            for (urlID, judgement) in verdicts {
+                try db.execute(
+                    sql: """
+                        UPDATE url_state SET verdict = ?, reason = ?,
+                            verified_at = CASE WHEN ? = 'verified' THEN checked_at ELSE verified_at END
+                        WHERE url_id = ?
+                        """,
+                    arguments: [judgement.verdict.rawValue, judgement.reason, judgement.verdict.rawValue, urlID])
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    private static func upsertHash(_ db: Database, fileID: Int64, kind: HashKind, expected: ExpectedDigest, now: Int64)
+        throws
+    {
+        try db.execute(
+            sql: """
+                INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (file_id, algorithm) DO UPDATE SET
+                    digest = excluded.digest, strength = excluded.strength, source = excluded.source,
+                    updated_at = excluded.updated_at
+                WHERE excluded.strength >= expected_hash.strength
+                """,
+            arguments: [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
+    }
+
+    private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashKind: ExpectedDigest] {
+        var result: [HashKind: ExpectedDigest] = [:]
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
+            arguments: [fileID])
+        for row in rows {
+            guard let kind = HashKind(rawValue: row["algorithm"]),
+                let strength = HashStrength(rawValue: row["strength"])
+            else { continue }
+            let digest: Data = row["digest"]
+            result[kind] = ExpectedDigest(digest: [UInt8](digest), strength: strength, source: row["source"])
+        }
+        return result
+    }
+
+    private static func fetchStates(_ db: Database, fileID: Int64) throws -> [Int64: URLState] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT s.* FROM url_state s JOIN url u ON u.id = s.url_id WHERE u.file_id = ?",
+            arguments: [fileID])
+        var result: [Int64: URLState] = [:]
+        for row in rows {
+            let state = state(row)
+            result[state.urlID] = state
+        }
+        return result
+    }
+
+    private static let digestColumns: [(HashKind, String)] = [
+        (.blake3, "blake3"), (.sha256, "sha256"), (.sha512, "sha512"), (.sha1, "sha1"), (.md5, "md5"),
+    ]
+
+    private static func state(_ row: Row) -> URLState {
+        var digests: [HashKind: [UInt8]] = [:]
+        for (kind, column) in digestColumns {
+            if let data = row[column] as Data? { digests[kind] = [UInt8](data) }
+        }
+        let verdict = Verdict(rawValue: row["verdict"]) ?? .error
+        return URLState(
+            urlID: row["url_id"], judgement: Judgement(verdict, row["reason"]), httpStatus: row["http_status"],
+            finalURL: row["final_url"], complete: row["complete"], isHTML: row["is_html"], size: row["size"],
+            contentLength: row["content_length"], digests: digests, etag: row["etag"],
+            lastModified: row["last_modified"], checkedAt: row["checked_at"], downloadedAt: row["downloaded_at"],
+            verifiedAt: row["verified_at"], nextCheck: row["next_check"])
+    }
+
+    private static func save(_ db: Database, _ state: URLState) throws {
+        let digest = { (kind: HashKind) -> Data? in state.digests[kind].map { Data($0) } }
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html,
+                    size, content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at,
+                    downloaded_at, verified_at, next_check)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                state.urlID, state.judgement.verdict.rawValue, state.judgement.reason, state.httpStatus,
+                state.finalURL, state.complete, state.isHTML, state.size, state.contentLength, digest(.blake3),
+                digest(.sha256), digest(.sha512), digest(.sha1), digest(.md5), state.etag, state.lastModified,
+                state.checkedAt, state.downloadedAt, state.verifiedAt, state.nextCheck,
+            ])
+    }
+
+    private static func appendHistory(_ db: Database, _ check: CheckRecord, state: URLState) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
+                    not_modified, duration_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                check.urlID, check.checkedAt, state.judgement.verdict.rawValue, state.judgement.reason,
+                check.notModified ? 304 : check.observation.httpStatus, state.size,
+                state.digests[.blake3].map { Data($0) }, state.digests[.sha256].map { Data($0) }, check.notModified,
+                check.durationMilliseconds,
+            ])
+    }
+
+    // MARK: Plumbing
+
+    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    private func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await writer.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+}
