@@ -1,1 +1,0 @@
-// S5Core: pure S5 types, encodings, hashes and keys.
