@@ -65,7 +65,8 @@ enum CrawlMapping {
             url: result.url, finalURL: result.finalURL, httpStatus: result.httpStatus,
             problem: result.failure.map { problem($0, attempts: result.attempts) }, contentLength: result.contentLength,
             bytesReceived: result.bytesReceived, digests: digests,
-            isHTML: HTMLSniffer.isHTML(head: result.head, contentType: result.contentType))
+            isHTML: HTMLSniffer.isHTML(head: result.head, contentType: result.contentType)
+                || (result.head.isEmpty && result.contentType?.lowercased().hasPrefix("text/html") == true))
     }
 
     static func problem(_ failure: FetchFailure, attempts: Int) -> FetchProblem {

@@ -115,7 +115,7 @@ public struct CrawlRunner: Sendable {
         } catch {
             throw .setup("\(error)")
         }
-        for issue in issues { logger.warning("skipped feed entry", metadata: ["issue": "\(issue)"]) }
+        for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
 
         let jobs = CrawlSchedule.order(works.map(\.task)) { job in
             guard !settings.ignoreSchedule else { return true }
@@ -215,7 +215,10 @@ public struct CrawlRunner: Sendable {
         do {
             let stored = try await store.record(record)
             tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)
-            let verdict = stored?.judgement ?? judgement
+            var verdict = stored?.judgement ?? judgement
+            if work.byAgreement && verdict.verdict == .unconfirmed {
+                verdict.reason = "waiting for the other mirrors to agree"
+            }
             progress.finished(
                 url: candidate.url, verdict: verdict.verdict.rawValue, reason: verdict.reason,
                 bytes: result.bytesReceived, failed: verdict.verdict == .error || verdict.verdict == .missing)

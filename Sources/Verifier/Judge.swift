@@ -62,6 +62,11 @@ public enum Judge {
     /// - Returns: the judgement.
     public static func judge(_ observation: Observation, against expectation: FileExpectation) -> Judgement {
         if let problem = observation.problem {
+            // A redirect to another file name explains any size or status that follows (not a network error).
+            if case .transport = problem {
+            } else if let redirected = redirectTarget(observation, expectation) {
+                return Judgement(.missing, "redirected to a different file (\(clip(redirected)))")
+            }
             return judge(problem, observation: observation, expectation: expectation)
         }
         guard (200..<300).contains(observation.httpStatus) else {
@@ -110,6 +115,11 @@ public enum Judge {
         case .http(let status):
             return statusJudgement(status)
         case .sizeAnnounced(let expected, let announced):
+            if observation.isHTML && !isHTMLName(expectation.name) {
+                return Judgement(
+                    .mismatch, "an HTML page instead of the file (\(announced) bytes announced, \(expected) expected)",
+                    mismatch: .htmlPage)
+            }
             return sizeJudgement(received: announced, expected: expected, announced: true)
         case .bodyTooLarge(let limit):
             if let size = expectation.size, limit <= size {

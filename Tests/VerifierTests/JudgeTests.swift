@@ -197,3 +197,15 @@ enum Sample {
         #expect(HTMLSniffer.isHTML(head: Array(head.utf8), contentType: contentType) == expected)
     }
 }
+
+@Suite struct JudgeRedirectTests {
+    @Test func redirectToAnotherNameBeatsTheSizeCheck() {
+        let observation = Observation(
+            url: "https://a.example/f.iso", finalURL: "https://a.example/index.html", httpStatus: 200,
+            problem: .sizeAnnounced(expected: 100, announced: 17), isHTML: true)
+        #expect(Judge.judge(observation, against: Sample.feed).verdict == .missing)
+        var timeout = observation
+        timeout.problem = .transport("timed out")
+        #expect(Judge.judge(timeout, against: Sample.feed).verdict == .error)
+    }
+}
