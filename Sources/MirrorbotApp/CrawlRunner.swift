@@ -103,11 +103,11 @@ public struct CrawlRunner: Sendable {
                     throw CrawlError.feed("two feeds are named \(feed.name)")
                 }
                 let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
-                for task in feed.tasks {
-                    let synced = try await store.syncFile(
-                        feedID: feedID, file: CrawlMapping.record(task), now: start)
+                let synced = try await store.syncFiles(
+                    feedID: feedID, files: feed.tasks.map(CrawlMapping.record), now: start)
+                for (task, file) in zip(feed.tasks, synced) {
                     works.append(
-                        Work(feed: feed.name, task: task, synced: synced, expectation: CrawlMapping.expectation(task)))
+                        Work(feed: feed.name, task: task, synced: file, expectation: CrawlMapping.expectation(task)))
                 }
             }
         } catch let error as CrawlError {
@@ -157,11 +157,12 @@ public struct CrawlRunner: Sendable {
         // Files judged by agreement and not due in this pass still get their verdicts from stored states.
         var results: [CrawlResult] = []
         do {
-            for (index, work) in works.enumerated() {
-                if work.byAgreement && pending[index] == nil {
-                    try await settleAgreement(work, store: store)
-                }
-                let states = try await store.states(fileID: work.synced.fileID)
+            for (index, work) in works.enumerated() where work.byAgreement && pending[index] == nil {
+                try await settleAgreement(work, store: store)
+            }
+            let allStates = try await store.states(fileIDs: works.map(\.synced.fileID))
+            for work in works {
+                let states = allStates[work.synced.fileID] ?? [:]
                 for candidate in work.task.candidates {
                     guard let id = work.synced.urlIDs[candidate.url] else { continue }
                     let touched = tracker.touched(id)
