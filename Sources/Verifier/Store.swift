@@ -17,7 +17,7 @@ public final class Store: Sendable {
         configuration.busyMode = .timeout(10)
         // WAL with synchronous=NORMAL: a commit survives a killed process (the crawl's resume guarantee); only an
         // OS crash or power loss can drop the last commits. It spares an fsync per result.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        configuration.prepareDatabase { db in try db.run("PRAGMA synchronous = NORMAL") }
         do {
             if path == ":memory:" {
                 writer = try DatabaseQueue(configuration: configuration)
@@ -52,12 +52,11 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     public func syncFeed(name: String, path: String, now: Int64) async throws(StoreError) -> Int64 {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.run("""
                     INSERT INTO feed (name, path, updated_at) VALUES (?, ?, ?)
                     ON CONFLICT (name) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at
-                    """, arguments: [name, path, now])
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM feed WHERE name = ?", arguments: [name]) else {
+                    """, [name, path, now])
+            guard let id = try db.int64("SELECT id FROM feed WHERE name = ?", [name]) else {
                 throw StoreError.database("feed \(name) vanished")
             }
             return id
@@ -100,37 +99,36 @@ public final class Store: Sendable {
     }
 
     private static func syncFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws -> SyncedFile {
-        try db.execute(
-            sql: """
-                INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
-                ON CONFLICT (feed_id, name) DO UPDATE SET size = excluded.size
-                """, arguments: [feedID, file.name, file.size])
-        guard
-            let fileID = try Int64.fetchOne(
-                db, sql: "SELECT id FROM file WHERE feed_id = ? AND name = ?", arguments: [feedID, file.name])
-        else { throw StoreError.database("file \(file.name) vanished") }
-        if !file.hashes.isEmpty {
-            let stale = file.hashes.keys.map(\.rawValue)
-            try db.execute(
-                sql: "DELETE FROM expected_hash WHERE file_id = ? AND (strength < 2 OR algorithm NOT IN (\(stale.map { _ in "?" }.joined(separator: ","))))",
-                arguments: StatementArguments([fileID] + stale))
+        let upsertFile = """
+            INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
+            ON CONFLICT (feed_id, name) DO UPDATE SET size = excluded.size
+            RETURNING id
+            """
+        guard let fileID = try db.int64(upsertFile, [feedID, file.name, file.size]) else {
+            throw StoreError.database("file \(file.name) vanished")
+        }
+        if file.hashes.isEmpty {
+            try db.run("DELETE FROM expected_hash WHERE file_id = ? AND strength = 2", [fileID])
+        } else {
+            let kept = file.hashes.keys.map(\.rawValue)
+            let placeholders = kept.map { _ in "?" }.joined(separator: ",")
+            try db.run(
+                "DELETE FROM expected_hash WHERE file_id = ? AND (strength < 2 OR algorithm NOT IN (\(placeholders)))",
+                StatementArguments([fileID] + kept))
             for (kind, expected) in file.hashes {
                 try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
             }
-        } else {
-            try db.execute(sql: "DELETE FROM expected_hash WHERE file_id = ? AND strength = 2", arguments: [fileID])
         }
+        let upsertURL = """
+            INSERT INTO url (file_id, url, host, priority) VALUES (?, ?, ?, ?)
+            ON CONFLICT (file_id, url) DO UPDATE SET host = excluded.host, priority = excluded.priority
+            RETURNING id
+            """
         var urlIDs: [String: Int64] = [:]
         for url in file.urls {
-            try db.execute(
-                sql: """
-                    INSERT INTO url (file_id, url, host, priority) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (file_id, url) DO UPDATE SET host = excluded.host, priority = excluded.priority
-                    """, arguments: [fileID, url.url, url.host, url.priority])
-            guard
-                let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM url WHERE file_id = ? AND url = ?", arguments: [fileID, url.url])
-            else { throw StoreError.database("url \(url.url) vanished") }
+            guard let id = try db.int64(upsertURL, [fileID, url.url, url.host, url.priority]) else {
+                throw StoreError.database("url \(url.url) vanished")
+            }
             urlIDs[url.url] = id
         }
         let states = try Self.fetchStates(db, fileID: fileID)
@@ -152,7 +150,7 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     public func state(urlID: Int64) async throws(StoreError) -> URLState? {
         try await run { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM url_state WHERE url_id = ?", arguments: [urlID]).map(Self.state)
+            try db.row("SELECT * FROM url_state WHERE url_id = ?", [urlID]).map(Self.state)
         }
     }
 
@@ -166,7 +164,7 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     public func historyCount(urlID: Int64) async throws(StoreError) -> Int {
         try await run { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM check_history WHERE url_id = ?", arguments: [urlID]) ?? 0
+            try db.int("SELECT count(*) FROM check_history WHERE url_id = ?", [urlID]) ?? 0
         }
     }
 
@@ -178,8 +176,7 @@ public final class Store: Sendable {
     @discardableResult
     public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
         try await write { db in
-            let previous = try Row.fetchOne(
-                db, sql: "SELECT * FROM url_state WHERE url_id = ?", arguments: [check.urlID]
+            let previous = try db.row("SELECT * FROM url_state WHERE url_id = ?", [check.urlID]
             ).map(Self.state)
             if check.notModified, var kept = previous {
                 kept.checkedAt = check.checkedAt
@@ -221,23 +218,21 @@ public final class Store: Sendable {
     ) async throws(StoreError) {
         try await write { db in
             let strongCount =
-                try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
-                    arguments: [fileID]) ?? 0
+                try db.int("SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
+                    [fileID]) ?? 0
             if strongCount == 0 {
-                try db.execute(sql: "DELETE FROM expected_hash WHERE file_id = ?", arguments: [fileID])
+                try db.run("DELETE FROM expected_hash WHERE file_id = ?", [fileID])
                 for (kind, expected) in agreed where expected.strength == .agreement {
                     try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
                 }
             }
             for (urlID, judgement) in verdicts {
-                try db.execute(
-                    sql: """
+                try db.run("""
                         UPDATE url_state SET verdict = ?, reason = ?,
                             verified_at = CASE WHEN ? = 'verified' THEN checked_at ELSE verified_at END
                         WHERE url_id = ?
                         """,
-                    arguments: [judgement.verdict.rawValue, judgement.reason, judgement.verdict.rawValue, urlID])
+                    [judgement.verdict.rawValue, judgement.reason, judgement.verdict.rawValue, urlID])
             }
         }
     }
@@ -247,8 +242,7 @@ public final class Store: Sendable {
     private static func upsertHash(_ db: Database, fileID: Int64, kind: HashKind, expected: ExpectedDigest, now: Int64)
         throws
     {
-        try db.execute(
-            sql: """
+        try db.run("""
                 INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (file_id, algorithm) DO UPDATE SET
@@ -256,14 +250,13 @@ public final class Store: Sendable {
                     updated_at = excluded.updated_at
                 WHERE excluded.strength >= expected_hash.strength
                 """,
-            arguments: [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
+            [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
     }
 
     private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashKind: ExpectedDigest] {
         var result: [HashKind: ExpectedDigest] = [:]
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
-            arguments: [fileID])
+        let rows = try db.rows("SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
+            [fileID])
         for row in rows {
             guard let kind = HashKind(rawValue: row["algorithm"]),
                 let strength = HashStrength(rawValue: row["strength"])
@@ -275,10 +268,8 @@ public final class Store: Sendable {
     }
 
     private static func fetchStates(_ db: Database, fileID: Int64) throws -> [Int64: URLState] {
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT s.* FROM url_state s JOIN url u ON u.id = s.url_id WHERE u.file_id = ?",
-            arguments: [fileID])
+        let rows = try db.rows("SELECT s.* FROM url_state s JOIN url u ON u.id = s.url_id WHERE u.file_id = ?",
+            [fileID])
         var result: [Int64: URLState] = [:]
         for row in rows {
             let state = state(row)
@@ -307,14 +298,13 @@ public final class Store: Sendable {
 
     private static func save(_ db: Database, _ state: URLState) throws {
         let digest = { (kind: HashKind) -> Data? in state.digests[kind].map { Data($0) } }
-        try db.execute(
-            sql: """
+        try db.run("""
                 INSERT OR REPLACE INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html,
                     size, content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at,
                     downloaded_at, verified_at, next_check)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
+            [
                 state.urlID, state.judgement.verdict.rawValue, state.judgement.reason, state.httpStatus,
                 state.finalURL, state.complete, state.isHTML, state.size, state.contentLength, digest(.blake3),
                 digest(.sha256), digest(.sha512), digest(.sha1), digest(.md5), state.etag, state.lastModified,
@@ -323,13 +313,12 @@ public final class Store: Sendable {
     }
 
     private static func appendHistory(_ db: Database, _ check: CheckRecord, state: URLState) throws {
-        try db.execute(
-            sql: """
+        try db.run("""
                 INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
                     not_modified, duration_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
+            [
                 check.urlID, check.checkedAt, state.judgement.verdict.rawValue, state.judgement.reason,
                 check.notModified ? 304 : check.observation.httpStatus, state.size,
                 state.digests[.blake3].map { Data($0) }, state.digests[.sha256].map { Data($0) }, check.notModified,
@@ -357,5 +346,28 @@ public final class Store: Sendable {
         } catch {
             throw .database("\(error)")
         }
+    }
+}
+
+extension Database {
+    // Cached prepared statements: the crawl runs the same few statements thousands of times.
+    fileprivate func run(_ sql: String, _ arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    fileprivate func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func row(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func int64(_ sql: String, _ arguments: StatementArguments = []) throws -> Int64? {
+        try Int64.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func int(_ sql: String, _ arguments: StatementArguments = []) throws -> Int? {
+        try Int.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }
