@@ -99,14 +99,12 @@ public struct ChecksumFeedParser: Sendable {
 
         var older: [String: [ExpectedHash]] = [:]
         for reference in alternates {
-            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues)
-            {
+            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues) {
                 older[entry.name, default: []].append(entry.hash)
             }
         }
         for reference in checksums {
-            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues)
-            {
+            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues) {
                 if !include.isEmpty && !include.contains(where: { $0.matches(entry.name) }) { continue }
                 if exclude.contains(where: { $0.matches(entry.name) }) { continue }
                 var candidates: [Candidate] = []
@@ -116,7 +114,8 @@ public struct ChecksumFeedParser: Sendable {
                 }
                 guard !candidates.isEmpty else {
                     issues.append(
-                        FeedIssue(location: entry.hash.origin.location, message: "unusable file name \(clip(entry.name))"))
+                        FeedIssue(
+                            location: entry.hash.origin.location, message: "unusable file name \(clip(entry.name))"))
                     continue
                 }
                 let name = normalized(entry.name)

@@ -99,7 +99,8 @@ public enum ChecksumFileParser {
         }
         guard digest.count == algorithm.digestLength else {
             return .failure(
-                Problem(message: "\(algorithm.rawValue) needs \(algorithm.digestLength * 2) hex digits, not \(hex.count)"))
+                Problem(
+                    message: "\(algorithm.rawValue) needs \(algorithm.digestLength * 2) hex digits, not \(hex.count)"))
         }
         return .success((fileName, algorithm, digest))
     }

@@ -198,6 +198,8 @@ public enum MetalinkParser {
     /// RFC 5854 §4.1.2.1: no absolute paths, no `..`.
     static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && !name.hasPrefix("/") && !name.contains("\\")
-            && !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0.isEmpty })
+            && !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: {
+                $0 == ".." || $0.isEmpty
+            })
     }
 }

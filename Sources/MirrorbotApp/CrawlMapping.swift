@@ -45,7 +45,9 @@ enum CrawlMapping {
         let record = record(task)
         return FileExpectation(
             name: task.name, size: task.size, hashes: record.hashes,
-            alternates: task.alternates.map { (kind: kind($0.algorithm), digest: $0.digest, source: $0.origin.location) }
+            alternates: task.alternates.map {
+                (kind: kind($0.algorithm), digest: $0.digest, source: $0.origin.location)
+            }
         )
     }
 

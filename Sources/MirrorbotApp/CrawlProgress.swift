@@ -63,8 +63,10 @@ final class CrawlProgress: Sendable {
         let width = 24
         let fraction = state.total == 0 ? 1 : Double(state.done) / Double(state.total)
         let filled = Int(fraction * Double(width))
-        let seconds = max(0.001, Double((ContinuousClock.now - start).components.seconds)
-            + Double((ContinuousClock.now - start).components.attoseconds) / 1e18)
+        let seconds = max(
+            0.001,
+            Double((ContinuousClock.now - start).components.seconds)
+                + Double((ContinuousClock.now - start).components.attoseconds) / 1e18)
         let rate = Double(state.bytes) / seconds
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             + "\(state.done)/\(state.total) files  \(Self.bytes(Double(state.bytes)))  \(Self.bytes(rate))/s  "

@@ -26,6 +26,23 @@ public struct CrawlResult: Sendable, Hashable, Codable {
         case checked
         case notModified = "not_modified"
     }
+
+    /// Encodes every key, absent hashes as `null` (the JSON contract lists them).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(feed, forKey: .feed)
+        try container.encode(file, forKey: .file)
+        try container.encode(url, forKey: .url)
+        try container.encode(host, forKey: .host)
+        try container.encode(verdict, forKey: .verdict)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(size, forKey: .size)
+        try container.encode(blake3, forKey: .blake3)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(httpStatus, forKey: .httpStatus)
+        try container.encode(checked, forKey: .checked)
+        try container.encode(notModified, forKey: .notModified)
+    }
 }
 
 /// The outcome of a crawl pass.
@@ -80,7 +97,8 @@ public struct CrawlReport: Sendable {
         func row(_ name: String, _ counts: [Verdict: Int]) -> String {
             let cells = verdicts.map { pad(String(counts[$0] ?? 0), $0.rawValue.count) }
             let total = counts.values.reduce(0, +)
-            return pad(name, hostWidth, left: true) + "  " + cells.joined(separator: "  ") + "  " + pad(String(total), 5)
+            return pad(name, hostWidth, left: true) + "  " + cells.joined(separator: "  ") + "  "
+                + pad(String(total), 5)
         }
         var lines = [
             pad("host", hostWidth, left: true) + "  " + verdicts.map(\.rawValue).joined(separator: "  ") + "  total"

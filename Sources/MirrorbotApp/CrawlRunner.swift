@@ -84,6 +84,7 @@ public struct CrawlRunner: Sendable {
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
             try await documents.fetchDocument(url: url, maxBytes: maxBytes)
         }
+        let phases = PhaseTimer(logger: logger)
         var feeds: [Feed] = []
         for path in settings.feeds {
             do {
@@ -95,6 +96,7 @@ public struct CrawlRunner: Sendable {
         var issues: [String] = []
         var works: [Work] = []
         var seenFeedNames: Set<String> = []
+        phases.mark("feeds parsed")
         let start = now()
         do {
             for feed in feeds {
@@ -117,6 +119,7 @@ public struct CrawlRunner: Sendable {
         }
         for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
 
+        phases.mark("store synchronized")
         let jobs = CrawlSchedule.order(works.map(\.task)) { job in
             guard !settings.ignoreSchedule else { return true }
             let work = works[job.task]
@@ -140,7 +143,8 @@ public struct CrawlRunner: Sendable {
                 }
                 let work = works[job.task]
                 group.addTask {
-                    await self.check(job: job, work: work, engine: engine, store: store, progress: progress,
+                    await self.check(
+                        job: job, work: work, engine: engine, store: store, progress: progress,
                         tracker: tracker)
                 }
                 inFlight += 1
@@ -149,6 +153,7 @@ public struct CrawlRunner: Sendable {
             return true
         }
         progress.end()
+        phases.mark("fetched \(jobs.count) URLs")
         _ = settled
         if let failure = tracker.storeFailure {
             throw .setup("the database failed: \(failure)")
@@ -172,13 +177,15 @@ public struct CrawlRunner: Sendable {
                             feed: work.feed, file: work.task.name, url: candidate.url, host: candidate.host,
                             verdict: state?.judgement.verdict ?? .error,
                             reason: state?.judgement.reason ?? "not checked", size: state?.size ?? 0,
-                            blake3: state?.digests[.blake3].map(hexString), sha256: state?.digests[.sha256].map(hexString),
+                            blake3: state?.digests[.blake3].map(hexString),
+                            sha256: state?.digests[.sha256].map(hexString),
                             httpStatus: state?.httpStatus ?? 0, checked: touched != nil, notModified: touched == true))
                 }
             }
         } catch {
             throw .setup("the database failed: \(error)")
         }
+        phases.mark("results read")
         return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
     }
 
@@ -200,6 +207,8 @@ public struct CrawlRunner: Sendable {
             request.lastModified = previous.lastModified
         }
         let result = await engine.fetch(request)
+        // A cancelled pass records nothing for transfers it cut short: the next run checks them again.
+        if Task.isCancelled { return }
         let observation = CrawlMapping.observation(result)
         let notModified = result.notModified && previous != nil
         var judgement = Judge.judge(observation, against: work.expectation)
@@ -222,7 +231,8 @@ public struct CrawlRunner: Sendable {
             }
             progress.finished(
                 url: candidate.url, verdict: verdict.verdict.rawValue, reason: verdict.reason,
-                bytes: result.bytesReceived, failed: verdict.verdict == .error || verdict.verdict == .missing)
+                bytes: result.bytesReceived,
+                failed: verdict.verdict != .verified && verdict.verdict != .unconfirmed)
             if tracker.finish(task: job.task), work.byAgreement {
                 try await settleAgreement(work, store: store)
             }
@@ -292,4 +302,24 @@ private final class Tracker: Sendable {
     func fail(_ message: String) { state.withLock { $0.failure = $0.failure ?? message } }
 
     var storeFailure: String? { state.withLock { $0.failure } }
+}
+
+/// Logs the duration of each phase of a pass at debug level.
+private final class PhaseTimer: Sendable {
+    private let logger: Logger
+    private let last: Mutex<ContinuousClock.Instant>
+
+    init(logger: Logger) {
+        self.logger = logger
+        self.last = Mutex(ContinuousClock.now)
+    }
+
+    func mark(_ phase: String) {
+        let now = ContinuousClock.now
+        let elapsed = last.withLock { last in
+            defer { last = now }
+            return now - last
+        }
+        logger.debug("crawl phase", metadata: ["phase": "\(phase)", "elapsed": "\(elapsed)"])
+    }
 }

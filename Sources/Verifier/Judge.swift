@@ -36,7 +36,9 @@ public enum Judge {
         }
         let best = votes.max { $0.value.count < $1.value.count }  // a tie is never a strict majority
         guard let best, best.value.count >= 2, best.value.count * 2 > voters else {
-            let reason = voters < 2 ? "no expected hash and no second mirror to compare with"
+            let reason =
+                voters < 2
+                ? "no expected hash and no second mirror to compare with"
                 : "no expected hash and no strict majority among \(voters) mirrors"
             let judgements = observations.map { observation in
                 let judgement = judge(observation, against: plain)

@@ -52,10 +52,11 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     public func syncFeed(name: String, path: String, now: Int64) async throws(StoreError) -> Int64 {
         try await write { db in
-            try db.run("""
-                    INSERT INTO feed (name, path, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT (name) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at
-                    """, [name, path, now])
+            try db.run(
+                """
+                INSERT INTO feed (name, path, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at
+                """, [name, path, now])
             guard let id = try db.int64("SELECT id FROM feed WHERE name = ?", [name]) else {
                 throw StoreError.database("feed \(name) vanished")
             }
@@ -150,7 +151,7 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     public func state(urlID: Int64) async throws(StoreError) -> URLState? {
         try await run { db in
-            try db.row("SELECT * FROM url_state WHERE url_id = ?", [urlID]).map(Self.state)
+            try db.row("SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [urlID]).map(Self.state)
         }
     }
 
@@ -176,7 +177,8 @@ public final class Store: Sendable {
     @discardableResult
     public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
         try await write { db in
-            let previous = try db.row("SELECT * FROM url_state WHERE url_id = ?", [check.urlID]
+            let previous = try db.row(
+                "SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID]
             ).map(Self.state)
             if check.notModified, var kept = previous {
                 kept.checkedAt = check.checkedAt
@@ -218,7 +220,8 @@ public final class Store: Sendable {
     ) async throws(StoreError) {
         try await write { db in
             let strongCount =
-                try db.int("SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
+                try db.int(
+                    "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
                     [fileID]) ?? 0
             if strongCount == 0 {
                 try db.run("DELETE FROM expected_hash WHERE file_id = ?", [fileID])
@@ -227,11 +230,12 @@ public final class Store: Sendable {
                 }
             }
             for (urlID, judgement) in verdicts {
-                try db.run("""
-                        UPDATE url_state SET verdict = ?, reason = ?,
-                            verified_at = CASE WHEN ? = 'verified' THEN checked_at ELSE verified_at END
-                        WHERE url_id = ?
-                        """,
+                try db.run(
+                    """
+                    UPDATE url_state SET verdict = ?, reason = ?,
+                        verified_at = CASE WHEN ? = 'verified' THEN checked_at ELSE verified_at END
+                    WHERE url_id = ?
+                    """,
                     [judgement.verdict.rawValue, judgement.reason, judgement.verdict.rawValue, urlID])
             }
         }
@@ -242,20 +246,22 @@ public final class Store: Sendable {
     private static func upsertHash(_ db: Database, fileID: Int64, kind: HashKind, expected: ExpectedDigest, now: Int64)
         throws
     {
-        try db.run("""
-                INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (file_id, algorithm) DO UPDATE SET
-                    digest = excluded.digest, strength = excluded.strength, source = excluded.source,
-                    updated_at = excluded.updated_at
-                WHERE excluded.strength >= expected_hash.strength
-                """,
+        try db.run(
+            """
+            INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (file_id, algorithm) DO UPDATE SET
+                digest = excluded.digest, strength = excluded.strength, source = excluded.source,
+                updated_at = excluded.updated_at
+            WHERE excluded.strength >= expected_hash.strength
+            """,
             [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
     }
 
     private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashKind: ExpectedDigest] {
         var result: [HashKind: ExpectedDigest] = [:]
-        let rows = try db.rows("SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
+        let rows = try db.rows(
+            "SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
             [fileID])
         for row in rows {
             guard let kind = HashKind(rawValue: row["algorithm"]),
@@ -268,7 +274,8 @@ public final class Store: Sendable {
     }
 
     private static func fetchStates(_ db: Database, fileID: Int64) throws -> [Int64: URLState] {
-        let rows = try db.rows("SELECT s.* FROM url_state s JOIN url u ON u.id = s.url_id WHERE u.file_id = ?",
+        let rows = try db.rows(
+            "SELECT \(Self.stateColumns) FROM url_state s JOIN url u ON u.id = s.url_id WHERE u.file_id = ?",
             [fileID])
         var result: [Int64: URLState] = [:]
         for row in rows {
@@ -282,28 +289,34 @@ public final class Store: Sendable {
         (.blake3, "blake3"), (.sha256, "sha256"), (.sha512, "sha512"), (.sha1, "sha1"), (.md5, "md5"),
     ]
 
+    /// The url_state columns in the order `state(_:)` reads them by position (name lookups are slow).
+    private static let stateColumns = """
+        s.url_id, s.verdict, s.reason, s.http_status, s.final_url, s.complete, s.is_html, s.size, s.content_length,
+        s.etag, s.last_modified, s.checked_at, s.downloaded_at, s.verified_at, s.next_check,
+        s.blake3, s.sha256, s.sha512, s.sha1, s.md5
+        """
+
     private static func state(_ row: Row) -> URLState {
         var digests: [HashKind: [UInt8]] = [:]
-        for (kind, column) in digestColumns {
-            if let data = row[column] as Data? { digests[kind] = [UInt8](data) }
+        for (offset, (kind, _)) in digestColumns.enumerated() {
+            if let data = row[15 + offset] as Data? { digests[kind] = [UInt8](data) }
         }
-        let verdict = Verdict(rawValue: row["verdict"]) ?? .error
+        let verdict = Verdict(rawValue: row[1]) ?? .error
         return URLState(
-            urlID: row["url_id"], judgement: Judgement(verdict, row["reason"]), httpStatus: row["http_status"],
-            finalURL: row["final_url"], complete: row["complete"], isHTML: row["is_html"], size: row["size"],
-            contentLength: row["content_length"], digests: digests, etag: row["etag"],
-            lastModified: row["last_modified"], checkedAt: row["checked_at"], downloadedAt: row["downloaded_at"],
-            verifiedAt: row["verified_at"], nextCheck: row["next_check"])
+            urlID: row[0], judgement: Judgement(verdict, row[2]), httpStatus: row[3], finalURL: row[4],
+            complete: row[5], isHTML: row[6], size: row[7], contentLength: row[8], digests: digests, etag: row[9],
+            lastModified: row[10], checkedAt: row[11], downloadedAt: row[12], verifiedAt: row[13], nextCheck: row[14])
     }
 
     private static func save(_ db: Database, _ state: URLState) throws {
         let digest = { (kind: HashKind) -> Data? in state.digests[kind].map { Data($0) } }
-        try db.run("""
-                INSERT OR REPLACE INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html,
-                    size, content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at,
-                    downloaded_at, verified_at, next_check)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+        try db.run(
+            """
+            INSERT OR REPLACE INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html,
+                size, content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at,
+                downloaded_at, verified_at, next_check)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 state.urlID, state.judgement.verdict.rawValue, state.judgement.reason, state.httpStatus,
                 state.finalURL, state.complete, state.isHTML, state.size, state.contentLength, digest(.blake3),
@@ -313,11 +326,12 @@ public final class Store: Sendable {
     }
 
     private static func appendHistory(_ db: Database, _ check: CheckRecord, state: URLState) throws {
-        try db.run("""
-                INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
-                    not_modified, duration_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+        try db.run(
+            """
+            INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
+                not_modified, duration_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 check.urlID, check.checkedAt, state.judgement.verdict.rawValue, state.judgement.reason,
                 check.notModified ? 304 : check.observation.httpStatus, state.size,

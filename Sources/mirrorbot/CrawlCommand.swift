@@ -55,7 +55,7 @@ struct CrawlCommand: AsyncParsableCommand {
         settings.interval = .seconds(interval)
         settings.ignoreSchedule = ignoreSchedule
         var logger = Logger(label: "mirrorbot.crawl")
-        logger.logLevel = .notice
+        logger.logLevel = ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug
         let runner = CrawlRunner(settings: settings, logger: logger, showProgress: !json)
         let report: CrawlReport
         do {
@@ -73,9 +73,11 @@ struct CrawlCommand: AsyncParsableCommand {
         } else {
             for issue in report.issues { FileHandle.standardError.write(Data("skipped: \(issue)\n".utf8)) }
             print(report.table())
-            let seconds = Double(report.elapsed.components.seconds)
+            let seconds =
+                Double(report.elapsed.components.seconds)
                 + Double(report.elapsed.components.attoseconds) / 1e18
-            print(String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
+            print(
+                String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }

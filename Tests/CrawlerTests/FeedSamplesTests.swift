@@ -46,7 +46,8 @@ import Testing
         #expect(local.tasks.map(\.name) == ["tool-1.4.0.tar.xz", "tool-1.4.0-x86_64.AppImage", "tool-1.4.0-docs.zip"])
         let tarball = local.tasks[0]
         #expect(tarball.hashes.map(\.algorithm) == [.sha256, .blake3])
-        #expect(tarball.candidates.map(\.host) == ["mirror-a.example.org", "mirror-b.example.net", "mirror-c.example.com"])
+        #expect(
+            tarball.candidates.map(\.host) == ["mirror-a.example.org", "mirror-b.example.net", "mirror-c.example.com"])
         let docs = local.tasks[2]
         #expect(docs.alternates.count == 1)
         // The remote SHA256SUMS cannot be fetched offline: one issue, no task, no crash.

@@ -62,7 +62,8 @@ import Testing
 
 @Suite struct GlobTests {
     @Test(arguments: [
-        ("*.iso", "debian-12.iso", true), ("*.iso", "debian.iso.torrent", false), ("debian-??.iso", "debian-12.iso", true),
+        ("*.iso", "debian-12.iso", true), ("*.iso", "debian.iso.torrent", false),
+        ("debian-??.iso", "debian-12.iso", true),
         ("[a-c]*", "bravo", true), ("[!a-c]*", "bravo", false), ("*", "", true), ("a*b*c", "aXbYbc", true),
         ("a*b*c", "aXbYbd", false), ("*.iso", "amd64/x.iso", true),
     ])
@@ -73,7 +74,9 @@ import Testing
 
 @Suite struct URLTextTests {
     @Test func joinsAndEncodes() {
-        #expect(URLText.join(base: "https://m.example/debian", name: "./a b/c.iso") == "https://m.example/debian/a%20b/c.iso")
+        #expect(
+            URLText.join(base: "https://m.example/debian", name: "./a b/c.iso")
+                == "https://m.example/debian/a%20b/c.iso")
         #expect(URLText.join(base: "https://m.example/", name: "../etc/passwd") == nil)
         #expect(URLText.join(base: "https://m.example/", name: "/abs") == nil)
         #expect(URLText.join(base: "https://m.example/", name: "q?#.iso") == "https://m.example/q%3F%23.iso")
@@ -103,5 +106,25 @@ import Testing
         let skipped = CrawlSchedule.order(tasks) { $0.task != 1 }
         #expect(skipped.count == 3)
         #expect(!skipped.contains { $0.task == 1 })
+    }
+}
+
+@Suite struct URLPartsTests {
+    @Test(arguments: [
+        ("https://A.Example/pub/f%20g.iso", "a.example", "f g.iso"),
+        ("http://user:pw@host.example:8080/x/y?q=1#frag", "host.example", "y"),
+        ("https://[::1]:443/a/b.bin", "::1", "b.bin"),
+        ("HTTPS://h.example", "h.example", ""),
+        ("https://h.example/dir/", "h.example", ""),
+    ])
+    func parses(url: String, host: String, segment: String) throws {
+        let parts = try #require(URLText.parts(url))
+        #expect(parts.host == host)
+        #expect(parts.lastSegment == segment)
+    }
+
+    @Test(arguments: ["ftp://h/x", "https:///x", "https://h:port/x", "https://h/a b", "https://[::1/x", "h.example/x"])
+    func rejects(url: String) {
+        #expect(URLText.parts(url) == nil)
     }
 }

@@ -16,7 +16,9 @@ import Testing
     }
 
     @Test func recrawlUses304AndTheScheduleAndRecheckAge() async throws {
-        let server = try await MirrorServer.start(routes: ["/a/f.bin": .bytes(Self.data), "/b/f.bin": .bytes(Self.data)])
+        let server = try await MirrorServer.start(routes: [
+            "/a/f.bin": .bytes(Self.data), "/b/f.bin": .bytes(Self.data),
+        ])
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         var settings = crawlSettings(feeds: [try feed(server, scratch)], scratch: scratch)
@@ -48,7 +50,9 @@ import Testing
     }
 
     @Test func changedFileAfter304PathIsCaught() async throws {
-        let server = try await MirrorServer.start(routes: ["/a/f.bin": .bytes(Self.data), "/b/f.bin": .bytes(Self.data)])
+        let server = try await MirrorServer.start(routes: [
+            "/a/f.bin": .bytes(Self.data), "/b/f.bin": .bytes(Self.data),
+        ])
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         var settings = crawlSettings(feeds: [try feed(server, scratch)], scratch: scratch)

@@ -49,12 +49,15 @@ enum Sample {
     @Test func mismatchKinds() {
         #expect(Judge.judge(Sample.body(Sample.bad), against: Sample.feed).mismatch == .otherBytes)
         #expect(Judge.judge(Sample.body(Sample.old), against: Sample.feed).mismatch == .olderVersion(source: "OLD:4"))
-        #expect(Judge.judge(Sample.body(Sample.bad, size: 40), against: Sample.feed).mismatch
-            == .truncated(received: 40, expected: 100))
-        #expect(Judge.judge(Sample.body(Sample.bad, size: 140), against: Sample.feed).mismatch
-            == .padded(received: 140, expected: 100))
+        #expect(
+            Judge.judge(Sample.body(Sample.bad, size: 40), against: Sample.feed).mismatch
+                == .truncated(received: 40, expected: 100))
+        #expect(
+            Judge.judge(Sample.body(Sample.bad, size: 140), against: Sample.feed).mismatch
+                == .padded(received: 140, expected: 100))
         #expect(Judge.judge(Sample.body(Sample.bad, size: 300, html: true), against: Sample.feed).mismatch == .htmlPage)
-        let announced = Judge.judge(Sample.failed(.sizeAnnounced(expected: 100, announced: 7), status: 200), against: Sample.feed)
+        let announced = Judge.judge(
+            Sample.failed(.sizeAnnounced(expected: 100, announced: 7), status: 200), against: Sample.feed)
         #expect(announced.verdict == .mismatch)
         #expect(announced.mismatch == .truncated(received: 7, expected: 100))
         #expect(announced.reason.contains("Content-Length"))
@@ -70,12 +73,14 @@ enum Sample {
 
     @Test(arguments: [404, 410])
     func missingStatuses(status: Int) {
-        #expect(Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .missing)
+        #expect(
+            Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .missing)
     }
 
     @Test(arguments: [403, 500, 503, 429, 0])
     func errorStatuses(status: Int) {
-        #expect(Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .error)
+        #expect(
+            Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .error)
     }
 
     @Test func transportFailuresAreErrors() {
@@ -188,11 +193,12 @@ enum Sample {
 }
 
 @Suite struct HTMLSnifferTests {
-    @Test(arguments: [
-        ("<!DOCTYPE html><html>", nil, true), ("  \n<HTML>", nil, true), ("\u{FEFF}<head>", nil, true),
-        ("<error/>", "text/html; charset=utf-8", true), ("PK\u{03}\u{04}", "text/html", false),
-        ("<?xml version=\"1.0\"?>", "application/xml", false), ("Not found", nil, false),
-    ] as [(String, String?, Bool)])
+    @Test(
+        arguments: [
+            ("<!DOCTYPE html><html>", nil, true), ("  \n<HTML>", nil, true), ("\u{FEFF}<head>", nil, true),
+            ("<error/>", "text/html; charset=utf-8", true), ("PK\u{03}\u{04}", "text/html", false),
+            ("<?xml version=\"1.0\"?>", "application/xml", false), ("Not found", nil, false),
+        ] as [(String, String?, Bool)])
     func sniffs(head: String, contentType: String?, expected: Bool) {
         #expect(HTMLSniffer.isHTML(head: Array(head.utf8), contentType: contentType) == expected)
     }

@@ -87,9 +87,12 @@ import Testing
     @Test func agreementNeverReplacesFeedHashes() async throws {
         let store = try Store(path: ":memory:")
         let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
-        let noHash = FileRecord(name: "g.bin", size: nil, hashes: [:], urls: [URLRecord(url: "https://a/g.bin", host: "a")])
+        let noHash = FileRecord(
+            name: "g.bin", size: nil, hashes: [:], urls: [URLRecord(url: "https://a/g.bin", host: "a")])
         let plain = try await store.syncFile(feedID: feed, file: noHash, now: 0)
-        let agreed = [HashKind.blake3: ExpectedDigest(digest: [1, 2], strength: .agreement, source: "agreement of 2 of 2")]
+        let agreed = [
+            HashKind.blake3: ExpectedDigest(digest: [1, 2], strength: .agreement, source: "agreement of 2 of 2")
+        ]
         try await store.applyAgreement(fileID: plain.fileID, agreed: agreed, verdicts: [:], now: 1)
         #expect(try await store.expectedHashes(fileID: plain.fileID) == agreed)
         // The feed now states a hash: it replaces the agreement...
@@ -106,12 +109,14 @@ import Testing
     @Test func applyAgreementUpdatesStoredVerdicts() async throws {
         let store = try Store(path: ":memory:")
         let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
-        let record = FileRecord(name: "g.bin", size: nil, hashes: [:], urls: [URLRecord(url: "https://a/g.bin", host: "a")])
+        let record = FileRecord(
+            name: "g.bin", size: nil, hashes: [:], urls: [URLRecord(url: "https://a/g.bin", host: "a")])
         let synced = try await store.syncFile(feedID: feed, file: record, now: 0)
         let id = try #require(synced.urlIDs["https://a/g.bin"])
         let body = Sample.body("https://a/g.bin")
         try await store.record(
-            CheckRecord(urlID: id, checkedAt: 3, observation: body, judgement: Judgement(.unconfirmed, "alone"), nextCheck: 9))
+            CheckRecord(
+                urlID: id, checkedAt: 3, observation: body, judgement: Judgement(.unconfirmed, "alone"), nextCheck: 9))
         try await store.applyAgreement(
             fileID: synced.fileID, agreed: [:], verdicts: [id: Judgement(.verified, "agreement")], now: 4)
         let state = try await store.state(urlID: id)
