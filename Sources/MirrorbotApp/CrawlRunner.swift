@@ -133,6 +133,7 @@ public struct CrawlRunner: Sendable {
         let progress = CrawlProgress(enabled: showProgress)
         progress.begin(total: jobs.count)
         let tracker = Tracker(pending: pending)
+        let commits = CrawlCommitQueue(store: store)
 
         let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
             var inFlight = 0
@@ -144,7 +145,7 @@ public struct CrawlRunner: Sendable {
                 let work = works[job.task]
                 group.addTask {
                     await self.check(
-                        job: job, work: work, engine: engine, store: store, progress: progress,
+                        job: job, work: work, engine: engine, store: store, commits: commits, progress: progress,
                         tracker: tracker)
                 }
                 inFlight += 1
@@ -191,7 +192,8 @@ public struct CrawlRunner: Sendable {
 
     /// Fetches, judges and commits one URL; settles the file's agreement when it was the last due URL.
     private func check(
-        job: CrawlJob, work: Work, engine: FetchEngine, store: Store, progress: CrawlProgress, tracker: Tracker
+        job: CrawlJob, work: Work, engine: FetchEngine, store: Store, commits: CrawlCommitQueue,
+        progress: CrawlProgress, tracker: Tracker
     ) async {
         let candidate = work.task.candidates[job.candidate]
         guard let urlID = work.synced.urlIDs[candidate.url] else { return }
@@ -223,7 +225,7 @@ public struct CrawlRunner: Sendable {
                 + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
             nextCheck: finishedAt + settings.interval.components.seconds)
         do {
-            let stored = try await store.record(record)
+            let stored = try await commits.commit(record)
             tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)
             var verdict = stored?.judgement ?? judgement
             if work.byAgreement && verdict.verdict == .unconfirmed {

@@ -176,35 +176,46 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.database`.
     @discardableResult
     public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
-        try await write { db in
-            let previous = try db.row(
-                "SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID]
-            ).map(Self.state)
-            if check.notModified, var kept = previous {
-                kept.checkedAt = check.checkedAt
-                kept.nextCheck = check.nextCheck
-                kept.etag = check.etag ?? kept.etag
-                kept.lastModified = check.lastModified ?? kept.lastModified
-                if kept.judgement.verdict == .verified { kept.verifiedAt = check.checkedAt }
-                try Self.save(db, kept)
-                try Self.appendHistory(db, check, state: kept)
-                return kept
-            }
-            let observation = check.observation
-            let complete = observation.isComplete
-            let state = URLState(
-                urlID: check.urlID, judgement: check.judgement, httpStatus: observation.httpStatus,
-                finalURL: observation.finalURL, complete: complete, isHTML: observation.isHTML,
-                size: observation.bytesReceived, contentLength: observation.contentLength,
-                digests: complete ? observation.digests : [:], etag: complete ? check.etag : nil,
-                lastModified: complete ? check.lastModified : nil, checkedAt: check.checkedAt,
-                downloadedAt: complete ? check.checkedAt : previous?.downloadedAt,
-                verifiedAt: check.judgement.verdict == .verified ? check.checkedAt : previous?.verifiedAt,
-                nextCheck: check.nextCheck)
-            try Self.save(db, state)
-            try Self.appendHistory(db, check, state: state)
-            return state
+        try await write { db in try Self.record(db, check) }
+    }
+
+    /// Commits several finished checks in one transaction (group commit: results that arrive while the previous
+    /// transaction runs are committed together by the next one).
+    /// - Parameter checks: the finished checks.
+    /// - Returns: the states now stored, in order.
+    /// - Throws: `StoreError.database`.
+    public func record(_ checks: [CheckRecord]) async throws(StoreError) -> [URLState?] {
+        try await write { db in try checks.map { try Self.record(db, $0) } }
+    }
+
+    private static func record(_ db: Database, _ check: CheckRecord) throws -> URLState? {
+        let previous = try db.row(
+            "SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID]
+        ).map(Self.state)
+        if check.notModified, var kept = previous {
+            kept.checkedAt = check.checkedAt
+            kept.nextCheck = check.nextCheck
+            kept.etag = check.etag ?? kept.etag
+            kept.lastModified = check.lastModified ?? kept.lastModified
+            if kept.judgement.verdict == .verified { kept.verifiedAt = check.checkedAt }
+            try Self.save(db, kept)
+            try Self.appendHistory(db, check, state: kept)
+            return kept
         }
+        let observation = check.observation
+        let complete = observation.isComplete
+        let state = URLState(
+            urlID: check.urlID, judgement: check.judgement, httpStatus: observation.httpStatus,
+            finalURL: observation.finalURL, complete: complete, isHTML: observation.isHTML,
+            size: observation.bytesReceived, contentLength: observation.contentLength,
+            digests: complete ? observation.digests : [:], etag: complete ? check.etag : nil,
+            lastModified: complete ? check.lastModified : nil, checkedAt: check.checkedAt,
+            downloadedAt: complete ? check.checkedAt : previous?.downloadedAt,
+            verifiedAt: check.judgement.verdict == .verified ? check.checkedAt : previous?.verifiedAt,
+            nextCheck: check.nextCheck)
+        try Self.save(db, state)
+        try Self.appendHistory(db, check, state: state)
+        return state
     }
 
     /// Stores the hashes mirrors agreed on (never over feed hashes) and the verdicts that follow from them for
