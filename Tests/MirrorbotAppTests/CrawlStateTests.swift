@@ -138,3 +138,42 @@ import Testing
         #expect(report.results.count == 4)
     }
 }
+
+@Suite(.serialized) struct CrawlResumeTests {
+    /// A pass stopped while transfers are in flight keeps what it committed; the next pass fetches only the rest.
+    @Test func anInterruptedPassResumes() async throws {
+        let data = crawlSample(4096, seed: 11)
+        var routes: [String: MirrorServer.Route] = [:]
+        for index in 0..<10 {
+            routes["/fast/f\(index).bin"] = .bytes(data)
+            routes["/slow/s\(index).bin"] = .delayed(.seconds(20), .bytes(data))
+        }
+        let server = try await MirrorServer.start(routes: routes)
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let sha = try toolDigest("sha256sum", data)
+        let lines = (0..<10).flatMap {
+            ["\(server.url("/fast/f\($0).bin")) sha256=\(sha)", "\(server.url("/slow/s\($0).bin")) sha256=\(sha)"]
+        }
+        let settings = crawlSettings(
+            feeds: [try scratch.write("mixed.txt", lines.joined(separator: "\n"))], scratch: scratch)
+        let interrupted = Task { try await crawl(settings) }
+        // Wait until the fast half is in, then stop the pass (as SIGINT would).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.statistics.totalRequests < 20 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        interrupted.cancel()
+        _ = try? await interrupted.value
+
+        for index in 0..<10 { server.setRoute("/slow/s\(index).bin", .bytes(data)) }
+        server.resetStatistics()
+        let resumed = try await crawl(settings)
+        try await server.shutdown()
+        #expect(resumed.exitCode == 0)
+        let checked = resumed.results.filter(\.checked).map(\.url).sorted()
+        #expect(checked == (0..<10).map { server.url("/slow/s\($0).bin") }.sorted())
+        #expect(server.statistics.totalRequests == 10)
+    }
+}
