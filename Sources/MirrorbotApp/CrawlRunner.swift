@@ -95,6 +95,7 @@ public struct CrawlRunner: Sendable {
         }
         var issues: [String] = []
         var works: [Work] = []
+        var feedIDs: [Int64] = []
         var seenFeedNames: Set<String> = []
         phases.mark("feeds parsed")
         let start = now()
@@ -105,6 +106,7 @@ public struct CrawlRunner: Sendable {
                     throw CrawlError.feed("two feeds are named \(feed.name)")
                 }
                 let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
+                feedIDs.append(feedID)
                 let synced = try await store.syncFiles(
                     feedID: feedID, files: feed.tasks.map(CrawlMapping.record), now: start)
                 for (task, file) in zip(feed.tasks, synced) {
@@ -166,7 +168,10 @@ public struct CrawlRunner: Sendable {
             for (index, work) in works.enumerated() where work.byAgreement && pending[index] == nil {
                 try await settleAgreement(work, store: store)
             }
-            let allStates = try await store.states(fileIDs: works.map(\.synced.fileID))
+            var allStates: [Int64: [Int64: URLState]] = [:]
+            for feedID in feedIDs {
+                allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
+            }
             for work in works {
                 let states = allStates[work.synced.fileID] ?? [:]
                 for candidate in work.task.candidates {

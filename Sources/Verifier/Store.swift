@@ -84,7 +84,24 @@ public final class Store: Sendable {
     /// - Returns: one synced file per input, in order.
     /// - Throws: `StoreError.database`.
     public func syncFiles(feedID: Int64, files: [FileRecord], now: Int64) async throws(StoreError) -> [SyncedFile] {
-        try await write { db in try files.map { try Self.syncFile(db, feedID: feedID, file: $0, now: now) } }
+        try await write { db in
+            let upserted = try files.map { try Self.upsertFile(db, feedID: feedID, file: $0, now: now) }
+            let states = try Self.fetchStates(db, feedID: feedID)
+            let hashes = try Self.fetchHashes(db, feedID: feedID)
+            return zip(files, upserted).map { file, ids in
+                SyncedFile(
+                    fileID: ids.fileID, urlIDs: ids.urlIDs, states: states[ids.fileID] ?? [:],
+                    expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes[ids.fileID] ?? [:]))
+            }
+        }
+    }
+
+    /// The current states of all URLs of a feed, read with one query.
+    /// - Parameter feedID: the feed's row id.
+    /// - Returns: states by URL row id, by file row id.
+    /// - Throws: `StoreError.database`.
+    public func states(feedID: Int64) async throws(StoreError) -> [Int64: [Int64: URLState]] {
+        try await run { db in try Self.fetchStates(db, feedID: feedID) }
     }
 
     /// The current states of many files' URLs, read in one transaction.
@@ -100,6 +117,17 @@ public final class Store: Sendable {
     }
 
     private static func syncFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws -> SyncedFile {
+        let (fileID, urlIDs) = try upsertFile(db, feedID: feedID, file: file, now: now)
+        let states = try Self.fetchStates(db, fileID: fileID)
+        let hashes = try Self.fetchHashes(db, fileID: fileID)
+        return SyncedFile(
+            fileID: fileID, urlIDs: urlIDs, states: states,
+            expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes))
+    }
+
+    private static func upsertFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws
+        -> (fileID: Int64, urlIDs: [String: Int64])
+    {
         let upsertFile = """
             INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
             ON CONFLICT (feed_id, name) DO UPDATE SET size = excluded.size
@@ -132,11 +160,7 @@ public final class Store: Sendable {
             }
             urlIDs[url.url] = id
         }
-        let states = try Self.fetchStates(db, fileID: fileID)
-        let hashes = try Self.fetchHashes(db, fileID: fileID)
-        return SyncedFile(
-            fileID: fileID, urlIDs: urlIDs, states: states,
-            expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes))
+        return (fileID, urlIDs)
     }
 
     /// The current states of a file's URLs.
@@ -267,6 +291,36 @@ public final class Store: Sendable {
             WHERE excluded.strength >= expected_hash.strength
             """,
             [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
+    }
+
+    private static func fetchHashes(_ db: Database, feedID: Int64) throws -> [Int64: [HashKind: ExpectedDigest]] {
+        var result: [Int64: [HashKind: ExpectedDigest]] = [:]
+        let rows = try db.rows(
+            """
+            SELECT h.algorithm, h.digest, h.strength, h.source, h.file_id
+            FROM expected_hash h JOIN file f ON f.id = h.file_id WHERE f.feed_id = ?
+            """, [feedID])
+        for row in rows {
+            guard let kind = HashKind(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else { continue }
+            let digest: Data = row[1]
+            result[row[4], default: [:]][kind] = ExpectedDigest(
+                digest: [UInt8](digest), strength: strength, source: row[3])
+        }
+        return result
+    }
+
+    private static func fetchStates(_ db: Database, feedID: Int64) throws -> [Int64: [Int64: URLState]] {
+        let rows = try db.rows(
+            """
+            SELECT \(Self.stateColumns), u.file_id FROM url_state s
+            JOIN url u ON u.id = s.url_id JOIN file f ON f.id = u.file_id WHERE f.feed_id = ?
+            """, [feedID])
+        var result: [Int64: [Int64: URLState]] = [:]
+        for row in rows {
+            let state = state(row)
+            result[row[20], default: [:]][state.urlID] = state
+        }
+        return result
     }
 
     private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashKind: ExpectedDigest] {
