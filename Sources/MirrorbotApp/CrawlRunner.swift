@@ -140,7 +140,9 @@ public struct CrawlRunner: Sendable {
         let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
             var inFlight = 0
             for job in jobs {
-                if inFlight >= settings.concurrency {
+                // More tasks than transfers: a task whose transfer is done may wait for its commit without
+                // holding back the next transfer (the engine still runs at most `concurrency` at once).
+                if inFlight >= settings.concurrency * 2 {
                     await group.next()
                     inFlight -= 1
                 }
