@@ -9,6 +9,10 @@ struct Mirrorbot: AsyncParsableCommand {
         abstract: "Turns existing HTTP mirrors into a content-addressed S5 network.",
         subcommands: [
             // Each issue adds its commands here, one per line.
+            InitCommand.self,
+            IdCommand.self,
+            ServeCommand.self,
+            QueryCommand.self,
         ]
     )
 }
