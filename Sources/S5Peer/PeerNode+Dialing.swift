@@ -86,6 +86,7 @@ extension PeerNode {
     public func shutdown() {
         guard !isShutDown else { return }
         isShutDown = true
+        logger.debug("Node shutting down", metadata: ["connections": "\(connections.count)"])
         for id in Array(connections.keys) { close(id, .shutdown) }
         for task in dialTasks.values { task.cancel() }
         for c in subscribers.values { c.finish() }

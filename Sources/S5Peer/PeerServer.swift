@@ -10,7 +10,7 @@ public typealias PeerServerRouter = Router<BasicRequestContext>
 
 /// The node's HTTP server: the WebSocket endpoint `/s5/p2p` plus any routes the app adds, and the
 /// node's upkeep. A `Service`: it runs until cancelled or gracefully shut down.
-public struct PeerServer: Service {
+public struct PeerServer: Service, CustomStringConvertible {
     /// The request context of the HTTP routes added through `routes`.
     public typealias Context = BasicRequestContext
 
@@ -39,6 +39,8 @@ public struct PeerServer: Service {
         self.routes = routes
         self.logger = logger
     }
+
+    public var description: String { "PeerServer(\(host):\(port))" }
 
     /// The port the server listens on, once it is bound.
     /// - Returns: the port.

@@ -12,12 +12,18 @@ struct IdCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
-            throw ValidationError(error.description)
+            throw NodeCommandError(error.description)
         }
         guard let keyPair = configuration.keyPair else {
-            throw ValidationError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
+            throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
         }
         print(keyPair.nodeID)
         for uri in configuration.connectionURIs(nodeID: keyPair.nodeID) { print(uri) }
     }
+}
+
+/// A failure of a node command, printed as `Error: <message>` (exit code 1).
+struct NodeCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -15,7 +15,7 @@ struct InitCommand: AsyncParsableCommand {
             print("Wrote \(config) (mode 0600)")
             print("node id: \(keyPair.nodeID)")
         } catch {
-            throw ValidationError(error.description)
+            throw NodeCommandError(error.description)
         }
     }
 }

@@ -56,7 +56,7 @@ struct QueryCommand: AsyncParsableCommand {
         let target = try parsedTarget()
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: true) } catch {
-            throw ValidationError(error.description)
+            throw NodeCommandError(error.description)
         }
         let peers = peer.isEmpty ? configuration.p2p.initialPeers : peer
         guard !peers.isEmpty else { throw ValidationError("no peers: pass --peer or set [p2p.peers] initial") }

@@ -16,10 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
-            throw ValidationError(error.description)
+            throw NodeCommandError(error.description)
         }
         guard let keyPair = configuration.keyPair else {
-            throw ValidationError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
+            throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
         var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
