@@ -41,13 +41,13 @@ public enum NodeServices {
     ///   - limits: the limits.
     ///   - localProvider: answers queries with our own records.
     ///   - scores: the score book.
-    ///   - routes: further HTTP routes.
+    ///   - routes: further HTTP routes; handed the router and the node.
     ///   - logger: the logger.
     /// - Returns: the server, a `Service`; its `node` is the peer node.
     public static func makePeerServer(
         configuration: Configuration, keyPair: KeyPair, limits: PeerLimits = PeerLimits(),
         localProvider: (any LocalProvider)? = nil, scores: any PeerScoreBook = InMemoryScoreBook(),
-        routes: @escaping @Sendable (PeerServerRouter) -> Void = { _ in }, logger: Logger
+        routes: @escaping @Sendable (PeerServerRouter, PeerNode) -> Void = { _, _ in }, logger: Logger
     ) -> PeerServer {
         let nodeConfiguration = configuration.peerNodeConfiguration(keyPair: keyPair, limits: limits)
         let node = PeerNode(configuration: nodeConfiguration, localProvider: localProvider, scores: scores, logger: logger)

@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import S5Core
+import Synchronization
 
 extension PeerNode {
     /// Runs one WebSocket connection (either direction) until it closes: registers it, writes what the
@@ -73,19 +74,41 @@ extension PeerNode {
         await serveConnection(inbound: inbound, outbound: outbound, isOutbound: false, expected: nil, target: nil)
     }
 
-    /// Connects to `uri` and runs the connection until it closes.
+    /// Connects to `uri` and runs the connection until it closes. A dial whose WebSocket is not
+    /// open within the handshake timeout is abandoned.
     nonisolated func runDial(_ uri: PeerURI, target: DialTarget) async {
         let limits = configuration.limits
         let client = WebSocketClientConfiguration(
             maxFrameSize: limits.maxMessageSize, closeTimeout: limits.closeTimeout, autoPing: .disabled)
+        let opened = DialFlag()
         do {
-            try await WebSocketClient.connect(url: uri.dialString, configuration: client, logger: logger) {
-                inbound, outbound, _ in
-                await self.serveConnection(
-                    inbound: inbound, outbound: outbound, isOutbound: true, expected: uri.nodeID, target: target)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await WebSocketClient.connect(url: uri.dialString, configuration: client, logger: self.logger) {
+                        inbound, outbound, _ in
+                        opened.set()
+                        await self.serveConnection(
+                            inbound: inbound, outbound: outbound, isOutbound: true, expected: uri.nodeID,
+                            target: target)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: limits.handshakeTimeout)
+                    if !opened.isSet { throw DialError.timedOut }
+                }
+                try await group.waitForAll()
             }
         } catch {
             logger.debug("Dial failed", metadata: ["uri": "\(uri)", "error": "\(error)"])
         }
     }
+}
+
+enum DialError: Error { case timedOut }
+
+/// Set once the dialled WebSocket is open.
+final class DialFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

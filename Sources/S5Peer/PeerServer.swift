@@ -18,7 +18,7 @@ public struct PeerServer: Service, CustomStringConvertible {
     public let node: PeerNode
     let host: String
     let port: Int
-    let routes: @Sendable (Router<Context>) -> Void
+    let routes: @Sendable (Router<Context>, PeerNode) -> Void
     let logger: Logger
     private let bound = BoundPort()
 
@@ -27,10 +27,11 @@ public struct PeerServer: Service, CustomStringConvertible {
     ///   - node: the node whose connections it serves.
     ///   - host: the address to bind (`127.0.0.1`, `0.0.0.0`, ...).
     ///   - port: the port to bind; 0 picks a free one (see ``boundPort()``).
-    ///   - routes: adds further HTTP routes (health, metrics, ...).
+    ///   - routes: adds further HTTP routes (health, metrics, ...); it is handed the node they may report on.
     ///   - logger: the server's logger.
     public init(
-        node: PeerNode, host: String, port: Int, routes: @escaping @Sendable (Router<Context>) -> Void = { _ in },
+        node: PeerNode, host: String, port: Int,
+        routes: @escaping @Sendable (Router<Context>, PeerNode) -> Void = { _, _ in },
         logger: Logger
     ) {
         self.node = node
@@ -53,7 +54,7 @@ public struct PeerServer: Service, CustomStringConvertible {
     public func run() async throws {
         let limits = node.configuration.limits
         let router = Router(context: Context.self)
-        routes(router)
+        routes(router, node)
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         let node = self.node
         wsRouter.ws("/s5/p2p") { inbound, outbound, _ in

@@ -151,7 +151,8 @@ func holdPeers(port: Int, count: Int, hold: Int) async throws {
     let failed = Counter()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for i in 0..<count {
-            if i % 50 == 49 { try await Task.sleep(for: .milliseconds(20)) }
+            // At most 100 handshakes in flight, like peers arriving over time rather than all at once.
+            while i - connected.load() - failed.load() >= 100 { try await Task.sleep(for: .milliseconds(5)) }
             group.addTask {
                 do {
                     try await BenchConnection.run(port: port, logger: logger) { c in
