@@ -34,6 +34,11 @@ public enum MessagePackValue: Equatable, Sendable {
 public struct MessagePackPair: Equatable, Sendable {
     public var key: MessagePackValue
     public var value: MessagePackValue
+
+    public init(key: MessagePackValue, value: MessagePackValue) {
+        self.key = key
+        self.value = value
+    }
 }
 
 /// Reads MessagePack values one after another from a byte array.

@@ -1,1 +1,0 @@
-// MirrorbotApp: filled in by its issue.
