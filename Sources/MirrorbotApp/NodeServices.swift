@@ -72,3 +72,10 @@ extension NodeServices {
         try await group.run()
     }
 }
+
+/// Our crawl's verified links answer peers' queries: `OwnRecords` signs and caches the records itself.
+extension OwnRecords: LocalProvider {
+    public func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? {
+        record(for: multihash, types: types)
+    }
+}

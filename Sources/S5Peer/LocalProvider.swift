@@ -18,15 +18,31 @@ public struct LocalLocation: Sendable, Hashable {
     }
 }
 
-/// What the node consults to answer a query with its own, freshly signed records.
+/// What the node consults to answer a query with its own records.
 ///
 /// Called on the node's actor for every query: it must be fast and must not block (keep an index in
-/// memory). It receives the multihash exactly as asked (`0x1e`, `0x1f` or `0x12`).
+/// memory). It receives the multihash exactly as asked (`0x1e`, `0x1f` or `0x12`). Implement either
+/// requirement: ``signedRecord(for:types:)`` when the provider signs (and caches) records itself, or
+/// ``locations(for:)`` to let the node sign them and keep them until shortly before they expire.
 public protocol LocalProvider: Sendable {
     /// The locations this node can serve for `multihash`, possibly empty.
     /// - Parameter multihash: the hash as asked.
     /// - Returns: the locations, in order of preference.
     func locations(for multihash: Multihash) -> [LocalLocation]
+
+    /// A record already signed with this node's key for exactly `multihash`, of one of `types`.
+    /// - Parameters:
+    ///   - multihash: the hash as asked.
+    ///   - types: the storage-location types wanted.
+    /// - Returns: the record, or `nil` (then ``locations(for:)`` is consulted).
+    func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord?
+}
+
+extension LocalProvider {
+    /// No locations.
+    public func locations(for multihash: Multihash) -> [LocalLocation] { [] }
+    /// No ready-made record.
+    public func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? { nil }
 }
 
 /// A ``LocalProvider`` backed by an in-memory table; files are keyed by their canonical hash so a

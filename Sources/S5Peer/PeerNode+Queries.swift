@@ -37,6 +37,11 @@ extension PeerNode {
     /// multihash asked and reused until shortly before it expires.
     func ownRecord(for hash: Multihash, types: [Int], now: UInt32) -> ProvideRecord? {
         guard let localProvider else { return nil }
+        if let record = localProvider.signedRecord(for: hash, types: types), record.provider == nodeID,
+            !record.isExpired(now: now), types.isEmpty || types.contains(Int(record.locationType))
+        {
+            return record
+        }
         let locations = localProvider.locations(for: hash)
         guard !locations.isEmpty else { return nil }
         let margin = configuration.limits.ownRecordRefreshMargin

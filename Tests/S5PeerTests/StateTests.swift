@@ -140,3 +140,45 @@ import Testing
         #expect(throws: PeerURI.ParseError.missingHost) { try PeerURI(parsing: "ws:///s5/p2p") }
     }
 }
+
+/// A provider that signs its own records, like the app's crawl-backed one.
+final class SigningProvider: LocalProvider {
+    let keyPair: KeyPair
+    let hash: Multihash
+    init(keyPair: KeyPair, hash: Multihash) {
+        self.keyPair = keyPair
+        self.hash = hash
+    }
+    func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? {
+        guard multihash.canonical == hash.canonical, types.contains(3) else { return nil }
+        return ProvideRecord.sign(
+            multihash: multihash, locationType: 3, expiry: unixNow() + 60, parts: ["http://s/f"], with: keyPair)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct SignedProviderTests {
+    @Test func providerSignedRecordsAnswerQueries() async throws {
+        let key = KeyPair.generate()
+        let hash = randomHash()
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                if i == 0 {
+                    spec.keyPair = key
+                    spec.localProvider = SigningProvider(keyPair: key, hash: hash)
+                } else {
+                    spec.initialPeers = [earlier[0].uri]
+                }
+                return spec
+            }
+        ) { nodes in
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            let record = await first(of: await nodes[1].node.query(hash, types: [3]), within: .seconds(5))
+            #expect(record?.provider == key.nodeID)
+            #expect(record?.parts == ["http://s/f"])
+            let none = await first(of: await nodes[1].node.query(hash, types: [5]), within: .milliseconds(300))
+            #expect(none == nil)
+        }
+    }
+}
