@@ -42,6 +42,8 @@ struct HandshakeStateMachine {
     let expectedPeer: NodeID?
     private(set) var state: State = .awaitingPeer
     private var answeredOpen = false
+    /// The challenge the peer sent in its handshake open.
+    private(set) var peerChallenge: [UInt8] = []
 
     init(ourChallenge: [UInt8], networkID: String?, expectedPeer: NodeID?) {
         self.ourChallenge = ourChallenge
@@ -63,6 +65,7 @@ struct HandshakeStateMachine {
         }
         guard !answeredOpen else { return .ignore }
         answeredOpen = true
+        peerChallenge = challenge
         return .answer(challenge: challenge)
     }
 
@@ -90,6 +93,13 @@ struct HandshakeStateMachine {
         guard case .awaitingPeer = state else { return false }
         state = .closed(.handshakeTimeout)
         return true
+    }
+
+    /// A value both ends compute alike for this connection: the challenge sent by the node with the
+    /// smaller id. When two connections join the same pair of nodes, both ends keep the one with the
+    /// smaller key, whoever dialled and in whatever order the handshakes completed.
+    func tieBreakKey(ourID: NodeID, peerID: NodeID) -> [UInt8] {
+        ourID.bytes.lexicographicallyPrecedes(peerID.bytes) ? ourChallenge : peerChallenge
     }
 
     mutating func close(_ reason: DisconnectReason) {

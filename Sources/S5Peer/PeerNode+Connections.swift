@@ -151,9 +151,10 @@ extension PeerNode {
             return
         }
         if let existing = peersByNode[peer], existing != id, let other = connections[existing] {
-            // Keep the connection dialled by the node with the smaller id: both ends decide alike.
-            let keepOutbound = nodeID.bytes.lexicographicallyPrecedes(peer.bytes)
-            if other.isOutbound == keepOutbound || c.isOutbound != keepOutbound {
+            // Both ends keep the connection with the smaller tie-break key.
+            let newKey = c.handshake.tieBreakKey(ourID: nodeID, peerID: peer)
+            let oldKey = other.handshake.tieBreakKey(ourID: nodeID, peerID: peer)
+            if !newKey.lexicographicallyPrecedes(oldKey) {
                 stats.handshakesRefused += 1
                 close(id, .duplicate)
                 return

@@ -186,3 +186,80 @@ struct MultiNodeTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct PeerLimitTests {
+    @Test func fileKnownBySHA256IsFoundUnder0x12() async throws {
+        let provider = InMemoryLocalProvider()
+        let blake3 = randomHash()
+        let sha256 = Multihash(sha256: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        provider.provide([blake3, sha256], at: LocalLocation(locationType: 3, parts: ["http://m/f"], expiry: unixNow() + 600))
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                if i == 0 { spec.localProvider = provider } else { spec.initialPeers = [earlier[0].uri] }
+                return spec
+            }
+        ) { nodes in
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            let record = await first(of: await nodes[1].node.query(sha256, types: [3]), within: .seconds(5))
+            #expect(record?.multihash == sha256)
+            #expect(record?.multihash.type == Multihash.sha256Type)
+            #expect(await nodes[1].node.cachedRecords(for: sha256).count == 1)
+            #expect(await nodes[1].node.cachedRecords(for: blake3).isEmpty)
+        }
+    }
+
+    @Test func oneConnectionPerNodeAndMaxPeers() async throws {
+        try await withNodes(
+            4,
+            configure: { i, _ in
+                var spec = NodeSpec()
+                if i == 0 { spec.maxPeers = 2 }
+                return spec
+            }
+        ) { nodes in
+            let hub = nodes[0]
+            // Node 1 dials node 0 twice (once by id, once by bare address), node 0 dials node 1 back.
+            try await nodes[1].node.dial(hub.uri)
+            try await nodes[1].node.dial("ws://127.0.0.1:\(hub.port)/s5/p2p")
+            try await hub.node.dial(nodes[1].uri)
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: hub.nodeID) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await hub.node.connectedPeers().count == 1)
+            #expect(await nodes[1].node.connectedPeers().count == 1)
+            #expect(await hub.node.isConnected(to: nodes[1].nodeID))
+            // Two more peers; node 0 takes only one of them.
+            try await nodes[2].node.dial(hub.uri)
+            await eventually("2 - 0") { await hub.node.isConnected(to: nodes[2].nodeID) }
+            try await nodes[3].node.dial(hub.uri)
+            await eventually("node 0 refused a third peer") { await hub.node.statistics().handshakesRefused >= 1 }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await hub.node.connectedPeers().count == 2)
+            #expect(await !nodes[3].node.isConnected(to: hub.nodeID))
+        }
+    }
+
+    @Test func verifiedRecordsAreStreamedToSubscribers() async throws {
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                if i == 1 { spec.initialPeers = [earlier[0].uri] }
+                return spec
+            }
+        ) { nodes in
+            let stream = await nodes[0].node.verifiedRecords()
+            await eventually("0 - 1") { await nodes[0].node.isConnected(to: nodes[1].nodeID) }
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            let provider = KeyPair.generate()
+            let record = ProvideRecord.sign(
+                multihash: randomHash(), locationType: 5, expiry: unixNow() + 100, parts: ["http://p/f", "http://p/f.obao"],
+                with: provider)
+            await nodes[1].node.announce(record)
+            let received = await first(of: stream, within: .seconds(5))
+            #expect(received == record)
+        }
+    }
+}

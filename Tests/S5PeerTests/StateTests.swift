@@ -92,6 +92,18 @@ import Testing
         #expect(m.deadlinePassed() == false)
     }
 
+    @Test func bothEndsComputeTheSameTieBreakKey() {
+        let a = KeyPair.generate().nodeID, b = KeyPair.generate().nodeID
+        let ca = [UInt8](repeating: 1, count: 32), cb = [UInt8](repeating: 2, count: 32)
+        var atA = HandshakeStateMachine(ourChallenge: ca, networkID: nil, expectedPeer: nil)
+        var atB = HandshakeStateMachine(ourChallenge: cb, networkID: nil, expectedPeer: nil)
+        _ = atA.receivedOpen(challenge: cb, networkID: nil)
+        _ = atB.receivedOpen(challenge: ca, networkID: nil)
+        let keyA = atA.tieBreakKey(ourID: a, peerID: b), keyB = atB.tieBreakKey(ourID: b, peerID: a)
+        #expect(keyA == keyB)
+        #expect(keyA == (a.bytes.lexicographicallyPrecedes(b.bytes) ? ca : cb))
+    }
+
     @Test func refusesWrongNetworkSignerChallengeOrFeatures() {
         var a = HandshakeStateMachine(ourChallenge: challenge, networkID: "x", expectedPeer: nil)
         #expect(a.receivedOpen(challenge: [1], networkID: nil) == .close(.networkMismatch))

@@ -59,7 +59,7 @@ struct NodeSpec {
 /// `configure`), runs `body`, then stops them all.
 func withNodes<T: Sendable>(
     _ count: Int, configure: (Int, [RunningNode]) -> NodeSpec = { _, _ in NodeSpec() },
-    _ body: ([RunningNode]) async throws -> T
+    name: String = #function, _ body: ([RunningNode]) async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in
         var nodes: [RunningNode] = []
@@ -69,8 +69,8 @@ func withNodes<T: Sendable>(
                 keyPair: spec.keyPair, networkID: spec.networkID, initialPeers: spec.initialPeers,
                 blocked: spec.blocked, autoConnect: spec.autoConnect, maxPeers: spec.maxPeers, limits: spec.limits)
             let node = PeerNode(
-                configuration: configuration, localProvider: spec.localProvider, logger: testLogger("node\(i)"))
-            let server = PeerServer(node: node, host: "127.0.0.1", port: 0, logger: testLogger("server\(i)"))
+                configuration: configuration, localProvider: spec.localProvider, logger: testLogger("\(name).node\(i)"))
+            let server = PeerServer(node: node, host: "127.0.0.1", port: 0, logger: testLogger("\(name).server\(i)"))
             group.addTask { try await server.run() }
             let port = try await server.boundPort()
             nodes.append(RunningNode(server: server, port: port))
