@@ -55,7 +55,9 @@ public struct Configuration: Sendable, CustomStringConvertible {
 
     /// A `host:port` pair.
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        /// Address to bind.
         public var host: String
+        /// Port to bind; 0 picks a free one.
         public var port: Int
         /// Creates an address.
         public init(host: String, port: Int) {
@@ -197,13 +199,21 @@ public struct Configuration: Sendable, CustomStringConvertible {
 
 /// What is wrong with a config file.
 public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The config file (path) does not exist.
     case missingFile(String)
+    /// The file (path) could not be read, and why.
     case unreadable(String, String)
+    /// The TOML does not parse.
     case syntax(line: Int, column: Int, String)
+    /// Keys (dotted paths) this program does not know.
     case unknownKeys([String])
+    /// A key holds a value of the wrong type.
     case wrongType(key: String, expected: String)
+    /// A key's value is out of range or malformed.
     case invalidValue(key: String, String)
+    /// `init` found a file (path) already there.
     case alreadyExists(String)
+    /// The file (path) could not be written, and why.
     case cannotWrite(String, String)
 
     public var description: String {

@@ -50,7 +50,8 @@ public enum NodeServices {
         routes: @escaping @Sendable (PeerServerRouter, PeerNode) -> Void = { _, _ in }, logger: Logger
     ) -> PeerServer {
         let nodeConfiguration = configuration.peerNodeConfiguration(keyPair: keyPair, limits: limits)
-        let node = PeerNode(configuration: nodeConfiguration, localProvider: localProvider, scores: scores, logger: logger)
+        let node = PeerNode(
+            configuration: nodeConfiguration, localProvider: localProvider, scores: scores, logger: logger)
         return PeerServer(
             node: node, host: configuration.p2p.listen.host, port: configuration.p2p.listen.port, routes: routes,
             logger: logger)

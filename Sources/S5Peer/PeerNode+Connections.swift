@@ -168,7 +168,8 @@ extension PeerNode {
             return
         }
         let limits = configuration.limits
-        c.peerURIs = Array(done.connectionURIs.filter { $0.utf8.count <= limits.maxURILength }.prefix(limits.maxURIsPerPeer))
+        c.peerURIs = Array(
+            done.connectionURIs.filter { $0.utf8.count <= limits.maxURILength }.prefix(limits.maxURIsPerPeer))
         connections[id] = c
         peersByNode[peer] = id
         if let target = c.target { backoff.succeeded(target) }

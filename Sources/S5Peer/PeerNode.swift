@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import S5Core
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A peer connected to this node, as reported by ``PeerNode/connectedPeers()``.
 public struct ConnectedPeer: Sendable, Hashable {
@@ -16,24 +17,42 @@ public struct ConnectedPeer: Sendable, Hashable {
     public let isOutbound: Bool
 }
 
-/// Counters of what the node saw; all monotonic except the gauges `peers` and `cachedRecords`.
+/// Counters of what the node saw; all monotonic except the gauges `peers`, `pendingConnections`,
+/// `cachedRecords` and `pendingQueries`.
 public struct PeerNodeStats: Sendable, Equatable {
+    /// Handshaken peers now.
     public var peers = 0
+    /// Connections not (or no longer) handshaken now.
     public var pendingConnections = 0
+    /// Provide records of other nodes in the cache now.
     public var cachedRecords = 0
+    /// Relayed queries waiting for answers now.
     public var pendingQueries = 0
+    /// Hash queries received.
     public var queriesReceived = 0
+    /// Queries answered with our own record.
     public var queriesAnsweredOwn = 0
+    /// Queries answered from the cache.
     public var queriesAnsweredCache = 0
+    /// Queries forwarded to other peers.
     public var queriesRelayed = 0
+    /// Verified provide records received.
     public var recordsReceived = 0
+    /// Records (and signed messages) that failed verification.
     public var recordsRejected = 0
+    /// Verified records that had expired.
     public var recordsExpired = 0
+    /// Records forwarded to askers.
     public var recordsForwarded = 0
+    /// Messages that did not decode.
     public var malformedMessages = 0
+    /// Messages of methods or record types this node does not serve.
     public var ignoredMessages = 0
+    /// Outbound messages dropped because a connection's queue was full.
     public var droppedOutbound = 0
+    /// Dials started.
     public var dialsStarted = 0
+    /// Connections refused or closed during the handshake (limits, network, identity, duplicates).
     public var handshakesRefused = 0
 }
 

@@ -15,10 +15,15 @@ public struct PeerURI: Sendable, Hashable, CustomStringConvertible {
 
     /// The errors of ``init(parsing:)``.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Not `ws://` or `wss://`.
         case unsupportedScheme(String)
+        /// No host between the scheme and the path.
         case missingHost
+        /// A port that is no number in 0...65535.
         case badPort(String)
+        /// User info that is no node id.
         case badNodeID(String)
+        /// Longer than 2048 bytes.
         case tooLong(Int)
 
         public var description: String {

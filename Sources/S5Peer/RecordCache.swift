@@ -22,7 +22,8 @@ struct RecordCache {
         if record.isExpired(now: now) { return .expired }
         let key = record.multihash.canonical
         var list = byHash[key] ?? []
-        if let i = list.firstIndex(where: { $0.provider == record.provider && $0.locationType == record.locationType }) {
+        if let i = list.firstIndex(where: { $0.provider == record.provider && $0.locationType == record.locationType })
+        {
             if list[i].bytes == record.bytes { return .duplicate }
             guard record.expiry >= list[i].expiry else { return .duplicate }  // keep the newer one
             list[i] = record

@@ -42,7 +42,8 @@ struct QueryCommand: AsyncParsableCommand {
     func parsedTypes() throws -> [Int] {
         let parts = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let values = parts.compactMap { Int($0) }
-        guard values.count == parts.count, !values.isEmpty, values.count <= 16, values.allSatisfy({ (0...255).contains($0) })
+        guard values.count == parts.count, !values.isEmpty, values.count <= 16,
+            values.allSatisfy({ (0...255).contains($0) })
         else { throw ValidationError("--types wants comma-separated integers in 0...255, e.g. 3,5") }
         return values
     }
@@ -52,7 +53,9 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
         let target = try parsedTarget()
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: true) } catch {

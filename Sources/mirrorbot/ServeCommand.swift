@@ -21,7 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let keyPair = configuration.keyPair else {
             throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
         }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
         var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
         logger.logLevel = level
         try await NodeServices.serve(configuration: configuration, keyPair: keyPair, logger: logger)

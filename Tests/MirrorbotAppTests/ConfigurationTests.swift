@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func oneSectionIsValid() throws {
-        let c = try Configuration(toml: "[crawl]\nconcurrency = 8\nfeeds = [\"feeds/a.txt\"]\ncontact = \"https://x.org/bot\"\n")
+        let c = try Configuration(
+            toml: "[crawl]\nconcurrency = 8\nfeeds = [\"feeds/a.txt\"]\ncontact = \"https://x.org/bot\"\n")
         #expect(c.crawl.concurrency == 8)
         #expect(c.crawl.feeds == ["feeds/a.txt"])
         #expect(c.crawl.contact == "https://x.org/bot")
@@ -128,7 +129,9 @@ import Testing
     @Test func missingFileIsFineOnlyForClients() throws {
         let path = temporaryPath()
         #expect(try Configuration.load(path: path, allowMissing: true).keyPair == nil)
-        #expect(throws: ConfigurationError.missingFile(path)) { try Configuration.load(path: path, allowMissing: false) }
+        #expect(throws: ConfigurationError.missingFile(path)) {
+            try Configuration.load(path: path, allowMissing: false)
+        }
     }
 
     @Test func parsesQueryTargets() throws {

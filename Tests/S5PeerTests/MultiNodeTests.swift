@@ -193,7 +193,8 @@ struct PeerLimitTests {
         let provider = InMemoryLocalProvider()
         let blake3 = randomHash()
         let sha256 = Multihash(sha256: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        provider.provide([blake3, sha256], at: LocalLocation(locationType: 3, parts: ["http://m/f"], expiry: unixNow() + 600))
+        provider.provide(
+            [blake3, sha256], at: LocalLocation(locationType: 3, parts: ["http://m/f"], expiry: unixNow() + 600))
         try await withNodes(
             2,
             configure: { i, earlier in
@@ -255,7 +256,8 @@ struct PeerLimitTests {
             await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
             let provider = KeyPair.generate()
             let record = ProvideRecord.sign(
-                multihash: randomHash(), locationType: 5, expiry: unixNow() + 100, parts: ["http://p/f", "http://p/f.obao"],
+                multihash: randomHash(), locationType: 5, expiry: unixNow() + 100,
+                parts: ["http://p/f", "http://p/f.obao"],
                 with: provider)
             await nodes[1].node.announce(record)
             let received = await first(of: stream, within: .seconds(5))

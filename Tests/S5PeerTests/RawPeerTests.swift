@@ -101,7 +101,14 @@ struct RawPeerTests {
     @Test func unknownMethodsAreIgnoredAndMalformedOnesLimited() async throws {
         var limits = testLimits()
         limits.maxMalformedMessages = 3
-        try await withNodes(1, configure: { _, _ in var s = NodeSpec(); s.limits = limits; return s }) { nodes in
+        try await withNodes(
+            1,
+            configure: { _, _ in
+                var s = NodeSpec()
+                s.limits = limits
+                return s
+            }
+        ) { nodes in
             let node = nodes[0].node
             try await RawPeer.connect(port: nodes[0].port) { raw, messages in
                 await eventually("raw peer connected") { await node.isConnected(to: raw.keyPair.nodeID) }
@@ -135,7 +142,14 @@ struct RawPeerTests {
     @Test func handshakeDeadlineClosesSilentPeers() async throws {
         var limits = testLimits()
         limits.handshakeTimeout = .milliseconds(300)
-        try await withNodes(1, configure: { _, _ in var s = NodeSpec(); s.limits = limits; return s }) { nodes in
+        try await withNodes(
+            1,
+            configure: { _, _ in
+                var s = NodeSpec()
+                s.limits = limits
+                return s
+            }
+        ) { nodes in
             let closed = Mutex(false)
             try await WebSocketClient.connect(
                 url: "ws://127.0.0.1:\(nodes[0].port)/s5/p2p", logger: testLogger("silent")
@@ -151,8 +165,17 @@ struct RawPeerTests {
     @Test func queryFromUnhandshakenPeerGetsOnlyLocalAnswers() async throws {
         let provider = InMemoryLocalProvider()
         let hash = randomHash()
-        provider.provide([hash], at: LocalLocation(locationType: 5, parts: ["http://a/f", "http://a/f.obao"], expiry: unixNow() + 600))
-        try await withNodes(1, configure: { _, _ in var s = NodeSpec(); s.localProvider = provider; return s }) { nodes in
+        provider.provide(
+            [hash],
+            at: LocalLocation(locationType: 5, parts: ["http://a/f", "http://a/f.obao"], expiry: unixNow() + 600))
+        try await withNodes(
+            1,
+            configure: { _, _ in
+                var s = NodeSpec()
+                s.localProvider = provider
+                return s
+            }
+        ) { nodes in
             let answer = Mutex<[UInt8]?>(nil)
             try await WebSocketClient.connect(
                 url: "ws://127.0.0.1:\(nodes[0].port)/s5/p2p", logger: testLogger("q")

@@ -29,7 +29,9 @@ import Testing
 
     @Test func entriesExpireAndCapacityHolds() {
         var table = RoutingTable<Int>(capacity: 2, maxAskers: 8, lifetime: .seconds(1))
-        let a = randomHash(), b = randomHash(), c = randomHash()
+        let a = randomHash()
+        let b = randomHash()
+        let c = randomHash()
         #expect(table.add(hash: a, types: [3], asker: 1, now: now) == .forwardNow)
         #expect(table.add(hash: b, types: [3], asker: 1, now: now) == .forwardNow)
         #expect(table.add(hash: c, types: [3], asker: 1, now: now) == .full)
@@ -44,7 +46,9 @@ import Testing
 @Suite struct RecordCacheTests {
     let key = KeyPair.generate()
 
-    func record(_ hash: Multihash, type: UInt8 = 3, expiry: UInt32, by keyPair: KeyPair? = nil, url: String = "http://a")
+    func record(
+        _ hash: Multihash, type: UInt8 = 3, expiry: UInt32, by keyPair: KeyPair? = nil, url: String = "http://a"
+    )
         -> ProvideRecord
     {
         ProvideRecord.sign(multihash: hash, locationType: type, expiry: expiry, parts: [url], with: keyPair ?? key)
@@ -93,13 +97,16 @@ import Testing
     }
 
     @Test func bothEndsComputeTheSameTieBreakKey() {
-        let a = KeyPair.generate().nodeID, b = KeyPair.generate().nodeID
-        let ca = [UInt8](repeating: 1, count: 32), cb = [UInt8](repeating: 2, count: 32)
+        let a = KeyPair.generate().nodeID
+        let b = KeyPair.generate().nodeID
+        let ca = [UInt8](repeating: 1, count: 32)
+        let cb = [UInt8](repeating: 2, count: 32)
         var atA = HandshakeStateMachine(ourChallenge: ca, networkID: nil, expectedPeer: nil)
         var atB = HandshakeStateMachine(ourChallenge: cb, networkID: nil, expectedPeer: nil)
         _ = atA.receivedOpen(challenge: cb, networkID: nil)
         _ = atB.receivedOpen(challenge: ca, networkID: nil)
-        let keyA = atA.tieBreakKey(ourID: a, peerID: b), keyB = atB.tieBreakKey(ourID: b, peerID: a)
+        let keyA = atA.tieBreakKey(ourID: a, peerID: b)
+        let keyB = atB.tieBreakKey(ourID: b, peerID: a)
         #expect(keyA == keyB)
         #expect(keyA == (a.bytes.lexicographicallyPrecedes(b.bytes) ? ca : cb))
     }
@@ -108,7 +115,9 @@ import Testing
         var a = HandshakeStateMachine(ourChallenge: challenge, networkID: "x", expectedPeer: nil)
         #expect(a.receivedOpen(challenge: [1], networkID: nil) == .close(.networkMismatch))
         var b = HandshakeStateMachine(ourChallenge: challenge, networkID: nil, expectedPeer: peer)
-        #expect(b.receivedDone(challenge: challenge, features: 3, signer: KeyPair.generate().nodeID) == .close(.wrongNodeID))
+        #expect(
+            b.receivedDone(challenge: challenge, features: 3, signer: KeyPair.generate().nodeID) == .close(.wrongNodeID)
+        )
         var c = HandshakeStateMachine(ourChallenge: challenge, networkID: nil, expectedPeer: nil)
         #expect(c.receivedDone(challenge: [0], features: 3, signer: peer) == .close(.badChallenge))
         var d = HandshakeStateMachine(ourChallenge: challenge, networkID: nil, expectedPeer: nil)

@@ -38,7 +38,8 @@ struct BenchConnection {
         try await WebSocketClient.connect(
             url: "ws://127.0.0.1:\(port)/s5/p2p", configuration: .init(maxFrameSize: 1 << 16), logger: logger
         ) { inbound, outbound, _ in
-            var connection = BenchConnection(outbound: outbound, messages: inbound.messages(maxSize: 1 << 16).makeAsyncIterator())
+            var connection = BenchConnection(
+                outbound: outbound, messages: inbound.messages(maxSize: 1 << 16).makeAsyncIterator())
             let challenge = (0..<32).map { _ in UInt8.random(in: 0...255) }
             try await connection.send(HandshakeOpen(challenge: challenge, networkID: nil).encoded())
             var established = false

@@ -94,8 +94,14 @@ func latency(samples: Int) async throws {
             results.withLock { $0 = (d, h) }
         }
         let (d, h) = results.withLock { $0 }
-        print(String(format: "latency direct: p50 %.3f ms  p99 %.3f ms  (%d samples)", d.percentile(0.5), d.percentile(0.99), d.values.count))
-        print(String(format: "latency 3 hops: p50 %.3f ms  p99 %.3f ms  (%d samples)", h.percentile(0.5), h.percentile(0.99), h.values.count))
+        print(
+            String(
+                format: "latency direct: p50 %.3f ms  p99 %.3f ms  (%d samples)", d.percentile(0.5), d.percentile(0.99),
+                d.values.count))
+        print(
+            String(
+                format: "latency 3 hops: p50 %.3f ms  p99 %.3f ms  (%d samples)", h.percentile(0.5), h.percentile(0.99),
+                h.values.count))
         group.cancelAll()
     }
 }
@@ -132,7 +138,10 @@ func throughput(port: Int, connections: Int, seconds: Int, window: Int) async th
                         guard try await c.nextRecord() != nil else { break }
                         local += 1
                         try await c.send(query)
-                        if local % 256 == 0 { answered.add(256); local = 0 }
+                        if local % 256 == 0 {
+                            answered.add(256)
+                            local = 0
+                        }
                     }
                     answered.add(local)
                 }
@@ -143,7 +152,10 @@ func throughput(port: Int, connections: Int, seconds: Int, window: Int) async th
     let elapsed = ContinuousClock.now - start
     let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let total = answered.load()
-    print(String(format: "throughput: %d answers in %.2f s = %.0f answers/s (%d connections, window %d)", total, secondsElapsed, Double(total) / secondsElapsed, connections, window))
+    print(
+        String(
+            format: "throughput: %d answers in %.2f s = %.0f answers/s (%d connections, window %d)", total,
+            secondsElapsed, Double(total) / secondsElapsed, connections, window))
 }
 
 func holdPeers(port: Int, count: Int, hold: Int) async throws {
@@ -183,7 +195,10 @@ case "node": try await runNode(port: arg(1, 0), maxPeers: arg(2, 2000))
 case "throughput": try await throughput(port: arg(1, 0), connections: arg(2, 8), seconds: arg(3, 5), window: arg(4, 64))
 case "peers": try await holdPeers(port: arg(1, 0), count: arg(2, 1000), hold: arg(3, 10))
 default:
-    print("usage: peerbench latency [samples] | node <port> [max peers] | throughput <port> <conns> <s> [window] | peers <port> <count> <hold s>")
+    print(
+        "usage: peerbench latency [samples] | node <port> [max peers]"
+            + " | throughput <port> <conns> <s> [window] | peers <port> <count> <hold s>"
+    )
 }
 
 /// A shared counter.
