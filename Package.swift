@@ -52,6 +52,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A small scriptable HTTP/1.1 server on 127.0.0.1 (tests of several modules, `mirrorbot demo`).
+        .target(
+            name: "MirrorServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Crawler",
             dependencies: [
@@ -115,7 +124,7 @@ let package = Package(
         ),
 
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
-        .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core"]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier", "S5Core"]),
         .testTarget(

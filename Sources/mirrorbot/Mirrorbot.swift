@@ -9,6 +9,7 @@ struct Mirrorbot: AsyncParsableCommand {
         abstract: "Turns existing HTTP mirrors into a content-addressed S5 network.",
         subcommands: [
             // Each issue adds its commands here, one per line.
+            HashCommand.self,
             InitCommand.self,
             IdCommand.self,
             ServeCommand.self,

@@ -1,1 +1,0 @@
-// Fetch: filled in by its issue.

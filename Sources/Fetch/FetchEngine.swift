@@ -1,0 +1,115 @@
+public import Logging
+import Synchronization
+
+/// Downloads and hashes files over HTTP(S) with libcurl's multi interface.
+///
+/// One dedicated thread drives all transfers; each body is hashed (BLAKE3, SHA-256 and any requested extra
+/// digests) as it arrives and then dropped, so memory does not grow with file size. The engine enforces the
+/// limits of its ``FetchConfiguration``, retries transient failures with exponential backoff and jitter
+/// (honouring `Retry-After`), and stops contacting a host that timed out ``FetchConfiguration/breakerThreshold``
+/// times in a row.
+public final class FetchEngine: Sendable {
+    private let configuration: FetchConfiguration
+    private let logger: Logger
+    private let loop: MultiLoop
+    private let nextID = Atomic<UInt64>(1)
+    private let breaker: HostBreaker
+
+    /// Creates an engine and starts its loop thread.
+    /// - Parameters:
+    ///   - configuration: limits and identity.
+    ///   - logger: receives debug events per attempt.
+    /// - Throws: when libcurl cannot be initialised.
+    public init(configuration: FetchConfiguration = FetchConfiguration(), logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.breaker = HostBreaker(threshold: configuration.breakerThreshold)
+        self.loop = try MultiLoop(configuration: configuration, logger: logger, breaker: self.breaker)
+        self.loop.start()
+    }
+
+    deinit { self.loop.requestShutdown() }
+
+    /// Downloads and hashes one file, retrying transient failures.
+    ///
+    /// Cancelling the calling task aborts the transfer (the result then fails with `.other("cancelled")`).
+    /// - Parameter request: what to fetch.
+    /// - Returns: the result of the last attempt; failures are in ``FetchResult/failure``, never thrown.
+    public func fetch(_ request: FetchRequest) async -> FetchResult {
+        guard let host = HostKey.parse(request.url) else {
+            return FetchResult(url: request.url, failure: .other("not an http(s) URL"))
+        }
+        var attempt = 1
+        while true {
+            if self.breaker.isBroken(host) {
+                var result = FetchResult(url: request.url, failure: .hostBroken)
+                result.attempts = attempt - 1
+                return result
+            }
+            let outcome = await self.attempt(request, host: host, attempt: attempt)
+            guard let delay = self.retryDelay(after: outcome, attempt: attempt) else { return outcome.result }
+            self.logger.debug(
+                "Retrying fetch",
+                metadata: ["url": "\(request.url)", "failure": "\(outcome.result.failure.map { "\($0)" } ?? "")"])
+            do { try await Task.sleep(for: delay) } catch {
+                var result = outcome.result
+                result.failure = .other("cancelled")
+                return result
+            }
+            attempt += 1
+        }
+    }
+
+    /// The hosts (`scheme://authority`) the breaker currently skips.
+    public var brokenHosts: [String] { self.breaker.brokenHosts }
+
+    /// Forgets all timeout counts, e.g. at the start of a new crawl run of a long-lived engine.
+    public func resetHostBreakers() {
+        self.breaker.reset()
+    }
+
+    /// Stops the loop thread; pending and later fetches fail with `.other("engine shut down")`.
+    public func shutdown() async {
+        await self.loop.shutdown()
+    }
+
+    private func attempt(_ request: FetchRequest, host: String, attempt: Int) async -> MultiLoop.Outcome {
+        let id = self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                self.loop.submit(
+                    MultiLoop.Job(id: id, request: request, hostKey: host, attempt: attempt, continuation: continuation)
+                )
+            }
+        } onCancel: {
+            self.loop.cancel(id: id)
+        }
+    }
+
+    /// The wait before the next attempt, or nil to stop.
+    private func retryDelay(after outcome: MultiLoop.Outcome, attempt: Int) -> Duration? {
+        guard attempt < self.configuration.maxAttempts, let failure = outcome.result.failure, failure.isTransient
+        else { return nil }
+        if let retryAfter = outcome.retryAfter {
+            // Never come back earlier than asked; a wait longer than the cap ends the retries instead.
+            return retryAfter <= self.configuration.maxRetryDelay ? retryAfter : nil
+        }
+        let exponential = self.configuration.retryBaseDelay * (1 << min(attempt - 1, 20))
+        let capped = min(exponential, self.configuration.maxRetryDelay)
+        return capped * Double.random(in: 0.5...1.0)  // "equal jitter": spreads retries of many clients
+    }
+}
+
+/// The per-host key of a URL: lower-cased scheme and authority without user info.
+enum HostKey {
+    static func parse(_ url: String) -> String? {
+        guard let separator = url.range(of: "://") else { return nil }
+        let scheme = url[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[separator.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let host = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
+        guard !host.isEmpty else { return nil }
+        return "\(scheme)://\(host.lowercased())"
+    }
+}

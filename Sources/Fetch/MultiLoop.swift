@@ -1,0 +1,300 @@
+internal import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// The libcurl multi loop: one dedicated thread drives every transfer of an engine.
+///
+/// Requests arrive from any thread through the locked `inbox` and a `curl_multi_wakeup`; everything else (the
+/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread.
+///
+/// `@unchecked Sendable` because the non-`Sendable` state below `inbox` is touched only by the loop thread
+/// (`run()` and the libcurl callbacks it triggers); other threads use only `inbox` (a `Mutex`) and
+/// `multi.wakeup()`, which libcurl documents as thread-safe. The multi handle is cleaned up in `deinit`, after
+/// the thread has finished and dropped its reference, so a late `wakeup()` never sees a freed handle.
+final class MultiLoop: @unchecked Sendable {
+    /// One attempt waiting for or in a transfer.
+    struct Job: Sendable {
+        let id: UInt64
+        let request: FetchRequest
+        let hostKey: String
+        let attempt: Int
+        let continuation: CheckedContinuation<Outcome, Never>
+    }
+
+    /// What an attempt produced, plus the server's `Retry-After` for the retry policy.
+    struct Outcome: Sendable {
+        var result: FetchResult
+        var retryAfter: Duration?
+    }
+
+    private struct Inbox {
+        var jobs: [Job] = []
+        var cancellations: [UInt64] = []
+        var live: Set<UInt64> = []
+        var shuttingDown = false
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let inbox = Mutex(Inbox())
+    private let multi: MultiHandle
+    private let configuration: FetchConfiguration
+    private let logger: Logger
+    private let breaker: HostBreaker
+
+    // Loop-thread state.
+    private var active: [UInt64: TransferContext] = [:]
+    private var byHandle: [UnsafeMutableRawPointer: UInt64] = [:]
+    private var queues: [String: FIFO<Job>] = [:]
+    private var activePerHost: [String: Int] = [:]
+    private var runnableHosts = FIFO<String>()
+    private var runnableSet: Set<String> = []
+
+    init(configuration: FetchConfiguration, logger: Logger, breaker: HostBreaker) throws(CurlError) {
+        try CurlGlobal.ensure()
+        self.multi = try MultiHandle()
+        self.configuration = configuration
+        self.logger = logger
+        self.breaker = breaker
+        let concurrency = max(1, configuration.concurrency)
+        try self.multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrency)
+        try self.multi.set(CURLMOPT_MAX_HOST_CONNECTIONS, max(1, configuration.perHost))
+        try self.multi.set(CURLMOPT_MAXCONNECTS, concurrency)
+    }
+
+    /// Starts the loop thread. Call once.
+    func start() {
+        let thread = Thread { self.run() }
+        thread.name = "mirrorbot-fetch"
+        thread.start()
+    }
+
+    // MARK: - Any thread
+
+    /// Queues an attempt, or fails it at once when the calling task is cancelled or the loop is shutting down.
+    func submit(_ job: Job) {
+        let refusal: FetchFailure? = self.inbox.withLock { inbox in
+            if inbox.shuttingDown { return .other("engine shut down") }
+            // The task's cancelled flag is set before its cancellation handler runs, so either we see it here or
+            // the handler's `cancel` finds the id in `live`.
+            if Task.isCancelled { return .other("cancelled") }
+            inbox.jobs.append(job)
+            inbox.live.insert(job.id)
+            return nil
+        }
+        if let refusal {
+            job.continuation.resume(returning: Outcome(result: Self.failed(job, refusal), retryAfter: nil))
+        } else {
+            self.multi.wakeup()
+        }
+    }
+
+    /// Aborts a queued or running attempt; it completes with `.other("cancelled")`.
+    func cancel(id: UInt64) {
+        let known = self.inbox.withLock { inbox in
+            guard inbox.live.contains(id) else { return false }
+            inbox.cancellations.append(id)
+            return true
+        }
+        if known { self.multi.wakeup() }
+    }
+
+    /// Stops the loop: queued and running attempts complete as failed. Returns when the thread has finished.
+    func shutdown() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let exited = self.inbox.withLock { inbox in
+                inbox.shuttingDown = true
+                if !inbox.exited { inbox.exitWaiters.append(waiter) }
+                return inbox.exited
+            }
+            if exited { waiter.resume() } else { self.multi.wakeup() }
+        }
+    }
+
+    /// Asks the loop to stop without waiting (from `deinit` of the engine).
+    func requestShutdown() {
+        self.inbox.withLock { $0.shuttingDown = true }
+        self.multi.wakeup()
+    }
+
+    // MARK: - Loop thread
+
+    private func run() {
+        self.logger.debug("Fetch loop started")
+        while true {
+            let (jobs, cancellations, stopping) = self.inbox.withLock { inbox in
+                defer {
+                    inbox.jobs.removeAll(keepingCapacity: true)
+                    inbox.cancellations.removeAll(keepingCapacity: true)
+                }
+                return (inbox.jobs, inbox.cancellations, inbox.shuttingDown)
+            }
+            if stopping { break }
+            for job in jobs { self.enqueue(job) }
+            for id in cancellations { self.abort(id: id, reason: .other("cancelled")) }
+            self.startRunnable()
+            do {
+                try self.multi.perform()
+                while let (easy, code) = self.multi.nextCompletion() { self.complete(easy: easy, code: code) }
+                self.startRunnable()
+                // With nothing running, sleep until a wakeup; curl_multi_poll also returns for curl's timers.
+                try self.multi.poll(timeoutMilliseconds: 1000)
+            } catch {
+                // Only a broken multi handle (out of memory, internal error) gets here: fail everything, go on.
+                self.logger.error("Fetch loop error", metadata: ["error": "\(error)"])
+                for id in Array(self.active.keys) { self.abort(id: id, reason: .other("\(error)")) }
+                Thread.sleep(forTimeInterval: 0.01)  // no hot spin if the handle stays broken
+            }
+        }
+        self.drain()
+    }
+
+    private func enqueue(_ job: Job) {
+        self.queues[job.hostKey, default: FIFO()].push(job)
+        self.markRunnableIfPossible(job.hostKey)
+    }
+
+    private func markRunnableIfPossible(_ host: String) {
+        guard !self.runnableSet.contains(host), self.activePerHost[host, default: 0] < self.configuration.perHost,
+            let queue = self.queues[host], !queue.isEmpty
+        else { return }
+        self.runnableSet.insert(host)
+        self.runnableHosts.push(host)
+    }
+
+    /// Starts queued jobs round-robin over hosts, within the global and per-host limits.
+    private func startRunnable() {
+        while self.active.count < max(1, self.configuration.concurrency), let host = self.runnableHosts.pop() {
+            self.runnableSet.remove(host)
+            guard let job = self.queues[host]?.pop() else { continue }
+            if self.queues[host]?.isEmpty == true { self.queues[host] = nil }
+            if self.breaker.isBroken(host) {
+                var result = Self.failed(job, .hostBroken)
+                result.attempts = job.attempt - 1
+                self.resolve(job, Outcome(result: result, retryAfter: nil))
+            } else {
+                self.start(job)
+            }
+            self.markRunnableIfPossible(host)
+        }
+    }
+
+    private func start(_ job: Job) {
+        do {
+            let context = try TransferContext(job: job, configuration: self.configuration)
+            try self.multi.add(context.easy)
+            self.active[job.id] = context
+            self.byHandle[context.easy.raw] = job.id
+            self.activePerHost[job.hostKey, default: 0] += 1
+        } catch {
+            self.resolve(job, Outcome(result: Self.failed(job, .other("\(error)")), retryAfter: nil))
+        }
+    }
+
+    private func complete(easy: UnsafeMutableRawPointer, code: CURLcode) {
+        guard let id = self.byHandle[easy], let context = self.active[id] else { return }
+        let outcome = context.finish(code: code)
+        self.breaker.record(context.job.hostKey, outcome.result.failure)
+        self.detach(context)
+        self.resolve(context.job, outcome)
+    }
+
+    private func abort(id: UInt64, reason: FetchFailure) {
+        if let context = self.active[id] {
+            self.detach(context)
+            self.resolve(context.job, Outcome(result: Self.failed(context.job, reason), retryAfter: nil))
+            return
+        }
+        for (host, var queue) in self.queues {
+            guard let job = queue.remove(where: { $0.id == id }) else { continue }
+            self.queues[host] = queue.isEmpty ? nil : queue
+            self.resolve(job, Outcome(result: Self.failed(job, reason), retryAfter: nil))
+            return
+        }
+    }
+
+    private func detach(_ context: TransferContext) {
+        do { try self.multi.remove(context.easy) } catch {
+            self.logger.error("curl_multi_remove_handle failed", metadata: ["error": "\(error)"])
+        }
+        self.active[context.job.id] = nil
+        self.byHandle[context.easy.raw] = nil
+        let host = context.job.hostKey
+        self.activePerHost[host, default: 1] -= 1
+        if self.activePerHost[host] == 0 { self.activePerHost[host] = nil }
+        self.markRunnableIfPossible(host)
+    }
+
+    private func resolve(_ job: Job, _ outcome: Outcome) {
+        self.inbox.withLock { _ = $0.live.remove(job.id) }
+        self.logger.debug(
+            "Fetch attempt done",
+            metadata: [
+                "url": "\(job.request.url)", "attempt": "\(job.attempt)", "status": "\(outcome.result.httpStatus)",
+                "bytes": "\(outcome.result.bytesReceived)",
+                "failure": "\(outcome.result.failure.map { "\($0)" } ?? "none")",
+            ])
+        job.continuation.resume(returning: outcome)
+    }
+
+    /// On shutdown: fail everything still queued or running, then release the waiters.
+    private func drain() {
+        for id in Array(self.active.keys) { self.abort(id: id, reason: .other("engine shut down")) }
+        for (_, var queue) in self.queues {
+            while let job = queue.pop() {
+                self.resolve(job, Outcome(result: Self.failed(job, .other("engine shut down")), retryAfter: nil))
+            }
+        }
+        self.queues = [:]
+        let (jobs, waiters) = self.inbox.withLock { inbox in
+            inbox.exited = true
+            defer {
+                inbox.jobs = []
+                inbox.exitWaiters = []
+            }
+            return (inbox.jobs, inbox.exitWaiters)
+        }
+        for job in jobs {
+            self.resolve(job, Outcome(result: Self.failed(job, .other("engine shut down")), retryAfter: nil))
+        }
+        self.logger.debug("Fetch loop stopped")
+        for waiter in waiters { waiter.resume() }
+    }
+
+    static func failed(_ job: Job, _ failure: FetchFailure) -> FetchResult {
+        var result = FetchResult(url: job.request.url, failure: failure)
+        result.attempts = job.attempt
+        return result
+    }
+}
+
+/// A first-in first-out queue with amortised O(1) push and pop.
+struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { self.head == self.items.count }
+
+    mutating func push(_ element: Element) { self.items.append(element) }
+
+    mutating func pop() -> Element? {
+        guard self.head < self.items.count else { return nil }
+        let element = self.items[self.head]
+        self.head += 1
+        if self.head == self.items.count {
+            self.items.removeAll(keepingCapacity: true)
+            self.head = 0
+        } else if self.head >= 1024, self.head * 2 >= self.items.count {
+            self.items.removeFirst(self.head)
+            self.head = 0
+        }
+        return element
+    }
+
+    /// Removes the first element matching `predicate` (O(n); used only for cancellation).
+    mutating func remove(where predicate: (Element) -> Bool) -> Element? {
+        guard let index = self.items[self.head...].firstIndex(where: predicate) else { return nil }
+        return self.items.remove(at: index)
+    }
+}

@@ -1,0 +1,325 @@
+internal import CCurl
+import S5Core
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One attempt of one request, alive from `curl_multi_add_handle` to completion.
+///
+/// Confined to the loop thread: libcurl calls its callbacks from inside `curl_multi_perform` on that thread, and
+/// the loop is the only other user. The callbacks reach it through `Unmanaged` pointers set as their user data;
+/// the loop keeps it alive (in `MultiLoop.active`) until the easy handle has been removed from the multi handle.
+final class TransferContext {
+    let job: MultiLoop.Job
+    let easy: EasyHandle
+    private let headerList: HeaderList
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Body bytes allowed: the expected size, or the configured maximum.
+    let limit: Int64
+
+    // State of the response being received (reset by each status line, so redirects don't leak into it).
+    private(set) var status = 0
+    private var headersComplete = false
+    private var isRedirect = false
+    private var hasLocation = false
+    private(set) var contentLength: Int64?
+    private(set) var etag: String?
+    private(set) var lastModified: String?
+    private(set) var contentType: String?
+    private(set) var retryAfterSeconds: Int?
+
+    /// Set by a callback that aborts the transfer; wins over libcurl's generic error code.
+    private(set) var abortReason: FetchFailure?
+    /// URL -> redirect count when first requested. libcurl re-sends a request on a dead reused connection, so a
+    /// URL seen again is a loop only when redirects happened in between.
+    private var visitedURLs: [String: Int] = [:]
+
+    // The body of the final response: counted, hashed, never stored (except the head).
+    private(set) var bytesReceived: Int64 = 0
+    private(set) var head: [UInt8] = []
+    private var blake3 = BLAKE3Hasher()
+    private let digests: [DigestBox]
+
+    init(job: MultiLoop.Job, configuration: FetchConfiguration) throws(CurlError) {
+        self.job = job
+        self.easy = try EasyHandle()
+        self.limit = job.request.expectedSize ?? configuration.maxBodyBytes
+        var lines = ["Accept-Encoding: identity"]
+        if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
+        if let lastModified = job.request.lastModified { lines.append("If-Modified-Since: \(lastModified)") }
+        // Header injection through validators from a feed: a CR or LF would start a new header line.
+        lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+        self.headerList = try HeaderList(lines)
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        var boxes = [DigestBox(.sha256)]
+        for algorithm in DigestAlgorithm.allCases where algorithm != .sha256 {
+            if job.request.extraDigests.contains(algorithm) { boxes.append(DigestBox(algorithm)) }
+        }
+        self.digests = boxes
+        self.head.reserveCapacity(FetchResult.headLimit)
+        try self.configure(configuration)
+    }
+
+    deinit { self.errorBuffer.deallocate() }
+
+    private func configure(_ configuration: FetchConfiguration) throws(CurlError) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        try self.easy.set(CURLOPT_URL, self.job.request.url)
+        try self.easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try self.easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        try self.easy.set(CURLOPT_FOLLOWLOCATION, 1)
+        try self.easy.set(CURLOPT_MAXREDIRS, max(0, configuration.maxRedirects))
+        try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        try self.easy.set(CURLOPT_PIPEWAIT, 1)
+        try self.easy.set(CURLOPT_NOSIGNAL, 1)
+        try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
+        try self.easy.set(headers: self.headerList)
+        try self.easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
+        try self.easy.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalDeadline))
+        try self.easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
+        try self.easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.lowSpeedWindow.components.seconds)))
+        try self.easy.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
+        try self.easy.set(CURLOPT_WRITEDATA, pointer: me)
+        try self.easy.set(CURLOPT_HEADERDATA, pointer: me)
+        try self.easy.set(CURLOPT_PREREQDATA, pointer: me)
+        try self.easy.setWriteFunction(CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            guard let user else { return 0 }
+            let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
+            return context.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+        }
+        try self.easy.setWriteFunction(CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            guard let user else { return 0 }
+            let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
+            return context.receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count))
+        }
+        try self.easy.setPrereqFunction { user, _, _, _, _ in
+            guard let user else { return Int32(CURL_PREREQFUNC_ABORT) }
+            let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
+            return context.beforeRequest() ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
+        }
+        if !configuration.allowPrivateAddresses {
+            try self.easy.set(CURLOPT_OPENSOCKETDATA, pointer: me)
+            try self.easy.setOpenSocketFunction { user, purpose, address in
+                guard let user, let address else { return CURL_SOCKET_BAD }
+                let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
+                return context.openSocket(address)
+            }
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+
+    // MARK: - Callbacks (loop thread, inside curl_multi_perform)
+
+    /// Before each request, redirects included: a URL requested before, with redirects since, is a loop.
+    private func beforeRequest() -> Bool {
+        let url = self.easy.infoString(CURLINFO_EFFECTIVE_URL) ?? ""
+        let redirects = self.easy.infoInt(CURLINFO_REDIRECT_COUNT) ?? 0
+        guard let seen = self.visitedURLs[url] else {
+            self.visitedURLs[url] = redirects
+            return true
+        }
+        guard redirects > seen else { return true }
+        self.abortReason = .redirectLoop
+        return false
+    }
+
+    /// Refuses sockets to forbidden addresses, so no byte is sent to them (checked per connection, so redirects
+    /// and every address of a multi-homed name are covered).
+    private func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr) ?? 16
+        let length = min(Int(address.pointee.addrlen), 28)
+        let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(address) + offset, count: length)
+        guard AddressPolicy.isPublic(sockaddr: raw) else {
+            self.abortReason = .privateAddress
+            return CURL_SOCKET_BAD
+        }
+        #if canImport(Glibc)
+            let type = address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+            let type = address.pointee.socktype
+        #endif
+        return socket(address.pointee.family, type, address.pointee.protocol)
+    }
+
+    private func receiveHeader(_ line: UnsafeRawBufferPointer) -> Int {
+        var end = line.count
+        while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<end]), as: UTF8.self)
+        if text.hasPrefix("HTTP/") {
+            self.startResponse(statusLine: text)
+        } else if text.isEmpty {
+            if !self.headersComplete, !self.endOfHeaders() { return 0 }
+        } else if !self.headersComplete, let colon = text.firstIndex(of: ":") {
+            let name = text[..<colon].lowercased()
+            let value = text[text.index(after: colon)...].trimmingWhitespace()
+            switch name {
+            case "content-length": self.contentLength = Int64(value)
+            case "etag": self.etag = value
+            case "last-modified": self.lastModified = value
+            case "content-type": self.contentType = value
+            case "location": self.hasLocation = true
+            case "retry-after": self.retryAfterSeconds = Int(value)
+            default: break
+            }
+        }
+        return line.count
+    }
+
+    private func startResponse(statusLine: String) {
+        let fields = statusLine.split(separator: " ", maxSplits: 2)
+        self.status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
+        self.headersComplete = false
+        self.isRedirect = false
+        self.hasLocation = false
+        self.contentLength = nil
+        self.etag = nil
+        self.lastModified = nil
+        self.contentType = nil
+        self.retryAfterSeconds = nil
+    }
+
+    /// Decides, once the headers of a response are in, whether to go on. Returns false to abort.
+    private func endOfHeaders() -> Bool {
+        if (100..<200).contains(self.status) { return true }  // informational: the real status line follows
+        self.headersComplete = true
+        if (300..<400).contains(self.status), self.status != 304, self.hasLocation {
+            self.isRedirect = true  // libcurl follows it; its body is not ours
+            return true
+        }
+        if self.status == 304 { return true }
+        guard (200..<300).contains(self.status) else {
+            self.abortReason = .http(status: self.status)
+            return false
+        }
+        if let announced = self.contentLength {
+            if let expected = self.job.request.expectedSize, announced != expected {
+                self.abortReason = .sizeMismatch(expected: expected, announced: announced)
+                return false
+            }
+            if announced > self.limit {
+                self.abortReason = .bodyTooLarge(limit: self.limit)
+                return false
+            }
+        }
+        return true
+    }
+
+    private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard !self.isRedirect, self.status != 304 else { return bytes.count }
+        guard self.bytesReceived + Int64(bytes.count) <= self.limit else {
+            self.abortReason = .bodyTooLarge(limit: self.limit)
+            return 0
+        }
+        self.bytesReceived += Int64(bytes.count)
+        if self.head.count < FetchResult.headLimit {
+            self.head.append(contentsOf: bytes.prefix(FetchResult.headLimit - self.head.count))
+        }
+        self.blake3.update(bytes)
+        for box in self.digests { box.hasher?.update(bytes) }
+        return bytes.count
+    }
+
+    // MARK: - Result
+
+    /// Builds the attempt's result from libcurl's code, the recorded abort reason and the response state.
+    func finish(code: CURLcode) -> MultiLoop.Outcome {
+        var result = FetchResult(url: self.job.request.url)
+        result.attempts = self.job.attempt
+        result.finalURL = self.easy.infoString(CURLINFO_EFFECTIVE_URL) ?? self.job.request.url
+        result.httpStatus = self.easy.infoInt(CURLINFO_RESPONSE_CODE) ?? self.status
+        result.contentLength = self.contentLength
+        result.bytesReceived = self.bytesReceived
+        result.head = self.head
+        result.contentType = self.contentType
+        result.etag = self.etag
+        result.lastModified = self.lastModified
+        result.timings = self.timings()
+        result.failure = self.failure(code: code)
+        if result.failure == nil {
+            if self.status == 304 {
+                result.notModified = true
+            } else {
+                result.blake3 = self.blake3.finalize()
+                for box in self.digests {
+                    guard let digest = box.hasher.take()?.finalize() else { continue }
+                    if box.algorithm == .sha256 { result.sha256 = digest }
+                    if self.job.request.extraDigests.contains(box.algorithm) {
+                        result.extraDigests[box.algorithm] = digest
+                    }
+                }
+            }
+        }
+        let retryAfter = self.retryAfterSeconds.map { Duration.seconds(max(0, $0)) }
+        return MultiLoop.Outcome(result: result, retryAfter: retryAfter)
+    }
+
+    private func failure(code: CURLcode) -> FetchFailure? {
+        if let reason = self.abortReason { return reason }
+        let detail = String(cString: self.errorBuffer)
+        let message = detail.isEmpty ? (curl_easy_strerror(code).map { String(cString: $0) } ?? "") : detail
+        switch code {
+        case CURLE_OK:
+            if self.status == 304 { return nil }
+            guard (200..<300).contains(self.status) else { return .http(status: self.status) }
+            if let expected = self.job.request.expectedSize, self.bytesReceived != expected {
+                return .truncated(expected: expected, received: self.bytesReceived)
+            }
+            return nil
+        case CURLE_COULDNT_RESOLVE_HOST: return .dns
+        case CURLE_COULDNT_CONNECT: return .connect
+        case CURLE_OPERATION_TIMEDOUT: return detail.contains("too slow") ? .lowSpeed : .timeout
+        case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects
+        case CURLE_PARTIAL_FILE:
+            let expected = self.contentLength ?? self.job.request.expectedSize ?? -1
+            return .truncated(expected: expected, received: self.bytesReceived)
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+            guard self.headersComplete, !self.isRedirect else { return .connect }
+            let expected = self.contentLength ?? self.job.request.expectedSize ?? -1
+            return .truncated(expected: expected, received: self.bytesReceived)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_ENGINE_INITFAILED,
+            CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+            CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
+            return .tls(message)
+        default:
+            return .other(message)
+        }
+    }
+
+    private func timings() -> FetchTimings {
+        func time(_ info: CURLINFO) -> Duration { .microseconds(self.easy.infoOffset(info) ?? 0) }
+        return FetchTimings(
+            connect: time(CURLINFO_CONNECT_TIME_T), tls: time(CURLINFO_APPCONNECT_TIME_T),
+            firstByte: time(CURLINFO_STARTTRANSFER_TIME_T), total: time(CURLINFO_TOTAL_TIME_T))
+    }
+}
+
+/// A streaming digest in a box, so a `~Copyable` hasher can sit in an array and be consumed once.
+final class DigestBox {
+    let algorithm: DigestAlgorithm
+    var hasher: OpenSSLHasher?
+
+    init(_ algorithm: DigestAlgorithm) {
+        self.algorithm = algorithm
+        self.hasher = OpenSSLHasher(algorithm)
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = self.firstIndex(where: { !isSpace($0) }),
+            let last = self.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,293 @@
+import NIOCore
+import NIOHTTP1
+
+/// Answers the requests of one connection according to the server's routes. Runs on the channel's event loop.
+final class RouteHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Fixed `Last-Modified` of in-memory content, so validators are stable across runs.
+    static let lastModified = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+    private let state: ServerState
+    private var requestHead: HTTPRequestHead?
+    private var answering = false
+    private var isOpen = true
+
+    init(state: ServerState) {
+        self.state = state
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.state.connectionOpened()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.isOpen = false
+        self.finishRequest()
+        self.state.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.requestHead = head
+        case .body:
+            break
+        case .end:
+            guard let head = self.requestHead else { return }
+            self.requestHead = nil
+            let path = String(head.uri.prefix { $0 != "?" && $0 != "#" })
+            let (route, count, remainder) = self.state.beginRequest(path: path)
+            self.answering = true
+            guard let route else {
+                self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
+                return
+            }
+            self.serve(route, context: context, head: head, count: count, remainder: remainder)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func finishRequest() {
+        guard self.answering else { return }
+        self.answering = false
+        self.state.endRequest()
+    }
+
+    // MARK: - Routes
+
+    private func serve(
+        _ route: MirrorServer.Route, context: ChannelHandlerContext, head: HTTPRequestHead, count: Int,
+        remainder: String
+    ) {
+        switch route {
+        case .bytes(let bytes, let contentType):
+            self.sendContent(context, head, bytes: bytes, contentType: contentType)
+        case .corrupted(var bytes):
+            if !bytes.isEmpty { bytes[bytes.count / 2] ^= 0xff }
+            self.sendContent(context, head, bytes: bytes, contentType: "application/octet-stream")
+        case .file(let path, let contentType):
+            self.sendFile(context, head, path: path, contentType: contentType)
+        case .directory(let root):
+            let parts = remainder.split(separator: "/", omittingEmptySubsequences: true)
+            guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." || $0.contains("\0") }) else {
+                self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
+                return
+            }
+            self.sendFile(
+                context, head, path: root + "/" + parts.joined(separator: "/"),
+                contentType: "application/octet-stream")
+        case .truncated(let bytes, let sentBytes):
+            let header =
+                "HTTP/1.1 200 OK\r\nContent-Length: \(bytes.count)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            self.sendRawAndClose(context, Array(header.utf8) + bytes.prefix(max(0, sentBytes)))
+        case .wrongLength(let bytes, let announced):
+            let header =
+                "HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            self.sendRawAndClose(context, Array(header.utf8) + bytes)
+        case .html(let status, let body):
+            self.send(context, head, status: status, body: Array(body.utf8), contentType: "text/html; charset=utf-8")
+        case .status(let status, let headers):
+            self.send(context, head, status: status, body: [], headers: headers.map { ($0.key, $0.value) })
+        case .failures(let failures, let status, let retryAfter, let then):
+            guard count > failures else {
+                let headers = retryAfter.map { [("Retry-After", "\($0)")] } ?? []
+                self.send(
+                    context, head, status: status, body: Array("try later\n".utf8), contentType: "text/plain",
+                    headers: headers)
+                return
+            }
+            self.serve(then, context: context, head: head, count: count - failures, remainder: remainder)
+        case .redirect(let target, let status):
+            self.send(context, head, status: status, body: [], headers: [("Location", target)])
+        case .delayed(let delay, let inner):
+            context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+                guard self.isOpen else { return }
+                self.serve(inner, context: context, head: head, count: count, remainder: remainder)
+            }
+        case .drip(let total, let chunk, let every):
+            var headers = HTTPHeaders([("Content-Length", "\(total)"), ("Content-Type", "application/octet-stream")])
+            headers.add(name: "Connection", value: "close")
+            context.write(
+                self.wrapOutboundOut(
+                    .head(
+                        HTTPResponseHead(
+                            version: head.version, status: .ok,
+                            headers: headers))), promise: nil)
+            context.flush()
+            self.drip(context, remaining: total, chunk: max(1, chunk), every: TimeAmount(every))
+        case .endless(let chunk):
+            let headers = HTTPHeaders([("Content-Type", "application/octet-stream")])  // no length: chunked
+            context.write(
+                self.wrapOutboundOut(
+                    .head(
+                        HTTPResponseHead(
+                            version: head.version, status: .ok,
+                            headers: headers))), promise: nil)
+            self.pour(context, chunk: context.channel.allocator.buffer(repeating: 0x61, count: max(1, chunk)))
+        case .stallHeaders:
+            self.sendRaw(context, Array("HTTP/1.1 200 OK\r\nContent-Type: application/octet-str".utf8))
+        }
+    }
+
+    private func drip(_ context: ChannelHandlerContext, remaining: Int, chunk: Int, every: TimeAmount) {
+        guard self.isOpen else { return }
+        guard remaining > 0 else {
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                self.finishRequest()
+                context.close(promise: nil)
+            }
+            return
+        }
+        let size = min(chunk, remaining)
+        let buffer = context.channel.allocator.buffer(repeating: 0x62, count: size)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context.eventLoop.assumeIsolated().scheduleTask(in: every) {
+            self.drip(context, remaining: remaining - size, chunk: chunk, every: every)
+        }
+    }
+
+    /// Writes the chunk again each time the previous write completed, until the connection closes.
+    private func pour(_ context: ChannelHandlerContext, chunk: ByteBuffer) {
+        guard self.isOpen else { return }
+        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk)))).assumeIsolated().whenComplete {
+            result in
+            if case .success = result { self.pour(context, chunk: chunk) }
+        }
+    }
+
+    // MARK: - Writing
+
+    private func sendContent(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, bytes: [UInt8],
+        contentType: String
+    ) {
+        let etag = "\"\(String(Self.fnv1a(bytes), radix: 16))-\(bytes.count)\""
+        self.sendValidated(
+            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
+            length: bytes.count
+        ) { context.channel.allocator.buffer(bytes: bytes) }
+    }
+
+    private func sendFile(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, path: String,
+        contentType: String
+    ) {
+        let file: NIOFileHandle
+        let region: FileRegion
+        do {
+            file = try NIOFileHandle(_deprecatedPath: path)
+            region = try FileRegion(fileHandle: file)
+        } catch {
+            self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
+            return
+        }
+        let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
+        self.sendValidated(
+            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
+            length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
+    }
+
+    /// Sends a 304 when the request's validators match, else the full response (no body for HEAD).
+    private func sendValidated(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, etag: String, lastModified: String,
+        contentType: String, length: Int, region: FileRegion? = nil, body: () -> ByteBuffer?,
+        then done: @escaping () -> Void = {}
+    ) {
+        let keepAlive = head.isKeepAlive
+        var headers = HTTPHeaders([("ETag", etag), ("Last-Modified", lastModified)])
+        let matches =
+            head.headers["If-None-Match"].contains { value in
+                value.split(separator: ",").contains { $0.trimmingSpaces() == etag || $0.trimmingSpaces() == "*" }
+            } || (head.headers["If-None-Match"].isEmpty && head.headers["If-Modified-Since"].first == lastModified)
+        if matches {
+            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            self.writeResponse(
+                context, HTTPResponseHead(version: head.version, status: .notModified, headers: headers),
+                body: nil, close: !keepAlive, then: done)
+            return
+        }
+        headers.add(name: "Content-Length", value: "\(length)")
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let responseHead = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
+        guard head.method != .HEAD else {
+            self.writeResponse(context, responseHead, body: nil, close: !keepAlive, then: done)
+            return
+        }
+        if let region {
+            self.writeResponse(context, responseHead, body: .fileRegion(region), close: !keepAlive, then: done)
+        } else {
+            self.writeResponse(
+                context, responseHead, body: body().map { .byteBuffer($0) }, close: !keepAlive,
+                then: done)
+        }
+    }
+
+    private func send(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: Int, body: [UInt8],
+        contentType: String? = nil, headers extra: [(String, String)] = []
+    ) {
+        var headers = HTTPHeaders(extra)
+        headers.add(name: "Content-Length", value: "\(body.count)")
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
+        let responseHead = HTTPResponseHead(version: head.version, status: .init(statusCode: status), headers: headers)
+        let buffer = body.isEmpty || head.method == .HEAD ? nil : context.channel.allocator.buffer(bytes: body)
+        self.writeResponse(context, responseHead, body: buffer.map { .byteBuffer($0) }, close: !head.isKeepAlive)
+    }
+
+    private func writeResponse(
+        _ context: ChannelHandlerContext, _ head: HTTPResponseHead, body: IOData?, close: Bool,
+        then done: @escaping () -> Void = {}
+    ) {
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if let body { context.write(self.wrapOutboundOut(.body(body)), promise: nil) }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            done()
+            self.finishRequest()
+            if close { context.close(promise: nil) }
+        }
+    }
+
+    /// Writes bytes straight to the socket, below the HTTP encoder (for malformed or lying responses).
+    @discardableResult
+    private func sendRaw(_ context: ChannelHandlerContext, _ bytes: [UInt8]) -> EventLoopFuture<Void> {
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else {
+            context.close(promise: nil)
+            return context.eventLoop.makeSucceededVoidFuture()
+        }
+        return encoder.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)))
+    }
+
+    private func sendRawAndClose(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
+        self.sendRaw(context, bytes).assumeIsolated().whenComplete { _ in
+            self.finishRequest()
+            context.close(promise: nil)
+        }
+    }
+
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> Substring {
+        var text = self
+        while text.first == " " || text.first == "\t" { text.removeFirst() }
+        while text.last == " " || text.last == "\t" { text.removeLast() }
+        return text
+    }
+}
