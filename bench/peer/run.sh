@@ -25,8 +25,17 @@ for _ in $(seq 1 100); do grep -q listening /tmp/peerbench-node.log && break; sl
 
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$NODE/status"; }
 
+# CPU seconds the node process used so far (utime + stime, in clock ticks).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$NODE/stat"; }
+
 echo "== throughput ($CONNS connections, $SECONDS_ s, node in its own process)"
-"$BIN" throughput "$PORT" "$CONNS" "$SECONDS_" 64
+BEFORE=$(cpu)
+OUT=$("$BIN" throughput "$PORT" "$CONNS" "$SECONDS_" 64)
+AFTER=$(cpu)
+echo "$OUT"
+ANSWERS=$(echo "$OUT" | awk '{print $2}')
+awk -v a="$ANSWERS" -v b="$BEFORE" -v c="$AFTER" \
+    'BEGIN { printf "node CPU: %.2f s for %d answers = %.0f answers per node CPU-second\n", c - b, a, a / (c - b) }'
 
 echo "== RSS with $PEERS peers"
 echo "node RSS before: $(rss)"
