@@ -21,7 +21,8 @@ extension PeerNode {
             id: id, outbound: continuation,
             handshake: HandshakeStateMachine(
                 ourChallenge: challenge, networkID: configuration.networkID, expectedPeer: expected),
-            isOutbound: isOutbound, target: target)
+            isOutbound: isOutbound, target: target,
+            relay: TokenBucket(rate: limits.relayedQueriesPerSecond, burst: limits.relayBurst, now: .now))
         send(HandshakeOpen(challenge: challenge, networkID: configuration.networkID).encoded(), to: id)
         return (id, stream)
     }

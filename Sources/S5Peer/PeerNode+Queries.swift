@@ -21,9 +21,15 @@ extension PeerNode {
             return
         }
         // Peers that have not finished the handshake get only local or cached answers.
-        guard peerOf(id) != nil else { return }
+        guard peerOf(id) != nil, var c = connections[id] else { return }
+        let instant = ContinuousClock.now
+        guard c.relay.take(now: instant) else {
+            stats.queriesNotRelayed += 1
+            return
+        }
+        connections[id] = c
         let result = routing.add(
-            hash: query.multihash, types: query.types, asker: .connection(id), now: ContinuousClock.now)
+            hash: query.multihash, types: query.types, asker: .connection(id), now: instant)
         guard result == .forwardNow else { return }
         var forwarded = 0
         for (_, cid) in peersByNode where cid != id {

@@ -36,6 +36,8 @@ public struct PeerNodeStats: Sendable, Equatable {
     public var queriesAnsweredCache = 0
     /// Queries forwarded to other peers.
     public var queriesRelayed = 0
+    /// Queries not relayed because their sender exceeded its relay rate.
+    public var queriesNotRelayed = 0
     /// Verified provide records received.
     public var recordsReceived = 0
     /// Records (and signed messages) that failed verification.
@@ -87,6 +89,7 @@ public actor PeerNode {
         var peerURIs: [String] = []
         var malformed = 0
         var closing = false
+        var relay: TokenBucket
     }
 
     struct LocalQuery {

@@ -203,3 +203,17 @@ final class SigningProvider: LocalProvider {
         }
     }
 }
+
+@Suite struct TokenBucketTests {
+    @Test func refillsAtItsRateUpToTheBurst() {
+        let t0 = ContinuousClock.now
+        var bucket = TokenBucket(rate: 10, burst: 3, now: t0)
+        let first = (0..<5).map { _ in bucket.take(now: t0) }
+        #expect(first == [true, true, true, false, false])
+        let refilled = bucket.take(now: t0 + .milliseconds(100))
+        let empty = bucket.take(now: t0 + .milliseconds(100))
+        #expect(refilled && !empty)
+        let later = (0..<5).map { _ in bucket.take(now: t0 + .seconds(10)) }
+        #expect(later == [true, true, true, false, false])
+    }
+}
