@@ -81,8 +81,15 @@ public struct PeerServer: Service, CustomStringConvertible {
         )
         defer { bound.set(nil) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            group.addTask { try await node.run() }
+            group.addTask { [bound] in
+                defer { bound.set(nil) }  // wakes the node task if the server never bound
+                try await app.run()
+            }
+            group.addTask { [bound] in
+                // Dial only once the server listens and its address is advertised.
+                _ = try await bound.wait()
+                try await node.run()
+            }
             defer { group.cancelAll() }
             try await group.next()
             try await group.next()

@@ -265,3 +265,17 @@ struct PeerLimitTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct PeerServerTests {
+    @Test func aPortInUseFailsInsteadOfHanging() async throws {
+        try await withNodes(1) { nodes in
+            let node = PeerNode(
+                configuration: PeerNodeConfiguration(keyPair: .generate(), limits: testLimits()),
+                logger: testLogger("second"))
+            let second = PeerServer(node: node, host: "127.0.0.1", port: nodes[0].port, logger: testLogger("second"))
+            await #expect(throws: (any Error).self) { try await second.run() }
+            await #expect(throws: PeerServerError.notBound) { try await second.boundPort() }
+        }
+    }
+}
