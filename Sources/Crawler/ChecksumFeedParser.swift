@@ -39,6 +39,9 @@ public struct ChecksumFeedParser: Sendable {
     public func parse(_ text: String, path: String) async throws(FeedError)
         -> (name: String?, tasks: [FileTask], issues: [FeedIssue])
     {
+        if let line = TOMLGuard.firstAbortingLine(in: text) {
+            throw .invalid(path: path, reason: "line \(line): TOML: malformed table header or array item")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

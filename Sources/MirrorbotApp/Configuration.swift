@@ -1,3 +1,4 @@
+import Crawler
 import Foundation
 import S5Core
 import TOMLKit
@@ -96,6 +97,9 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// - Parameter text: TOML text.
     /// - Throws: ``ConfigurationError`` naming the key and the problem.
     public init(toml text: String) throws(ConfigurationError) {
+        if let line = TOMLGuard.firstAbortingLine(in: text) {
+            throw .syntax(line: line, column: 1, "malformed table header or array item")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -180,7 +184,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
             if let v = try t.int("max_body", in: 1...Int.max) { crawl.maxBody = Int64(v) }
             if let v = try t.int("recheck_age", in: 1...Int.max) { crawl.recheckAge = v }
             if let v = try t.strings("feeds") { crawl.feeds = v }
-            if let v = try t.int("interval", in: 1...Int.max) { crawl.interval = v }
+            if let v = try t.int("interval", in: 1...(365 * 24 * 3600)) { crawl.interval = v }
             try t.finish()
         }
         if var t = try root.table("verifier") {

@@ -1,5 +1,5 @@
-// libFuzzer entry points for the S5Core decoders. Built by `scripts/fuzz` together with S5Core's own
-// sources into one module, so one binary serves every target; `FUZZ_TARGET` picks the target.
+// libFuzzer entry points, shared by every fuzz binary. `scripts/fuzz` compiles this file with the sources
+// under test and one family of targets (Fuzz/<family>/) into one module; `FUZZ_TARGET` picks the target.
 
 #if canImport(Glibc)
 import Glibc
@@ -10,11 +10,12 @@ nonisolated(unsafe) private var selected: FuzzTarget?
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
     guard let raw = getenv("FUZZ_TARGET"), let target = FuzzTarget(rawValue: String(cString: raw)) else {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: " ")
-        fputs("set FUZZ_TARGET to one of: \(names)\n", stderr)
+        print("set FUZZ_TARGET to one of: \(names)")
         exit(2)
     }
     selected = target
@@ -26,4 +27,9 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     selected?.run(bytes)
     return 0
+}
+
+/// Traps with a message when a property does not hold: libFuzzer reports it as a crash.
+func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError("fuzz property failed: \(message())") }
 }
