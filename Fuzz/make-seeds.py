@@ -49,3 +49,74 @@ docs = vectors["blob_id_docs_check"]
 for key, text in docs["computed"].items():
     write("ids", "blob-" + key, text)
 write("ids", "blob-bytes", bytes.fromhex(docs["sha256_variant_computed"]["bytes_hex"]))
+
+# --- the apps family: feeds/ samples and config files -----------------------------------------------------
+feeds = os.path.join(root, "feeds")
+
+
+def read(*parts):
+    with open(os.path.join(feeds, *parts), "rb") as source:
+        return source.read()
+
+
+if os.path.isdir(feeds):
+    sums = read("example-release", "SHA256SUMS")
+    for name in sorted(os.listdir(feeds)):
+        path = os.path.join(feeds, name)
+        if not os.path.isfile(path) or name == "README.md":
+            continue
+        data = read(name)
+        write("feed", name, data)
+        if name.endswith(".txt"):
+            write("urllist", name, data)
+        elif name.endswith((".meta4", ".metalink")):
+            write("metalink", name, data)
+        elif name.endswith(".toml"):
+            # The fuzz loader answers every http(s) checksum reference with what follows the NUL byte.
+            write("tomlfeed", name, data + b"\0" + sums)
+            write("feed", name + "-with-sums", data + b"\0" + sums)
+    for name in sorted(os.listdir(os.path.join(feeds, "example-release"))):
+        write("checksums", name, read("example-release", name))
+
+write("config", "empty", "")
+write("config", "full", """[keypair]
+seed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+[database]
+path = "/var/lib/mirrorbot/db.sqlite"
+
+[p2p]
+network = "test"
+listen = "[::1]:0"
+public_uris = ["wss://example.org/s5/p2p"]
+record_ttl = 7200
+
+[p2p.peers]
+initial = ["wss://z2DUQzn4ggeUTS48KyahTMRHMPWfYW5dvtTygtmg617HL4p@other.example.org/s5/p2p"]
+block = ["bad.example"]
+auto_connect = false
+max_peers = 16
+
+[crawl]
+concurrency = 8
+per_host = 2
+contact = "https://example.org/about-this-bot"
+max_body = 1000000
+recheck_age = 86400
+feeds = ["feeds/a.txt", "feeds/b.toml"]
+interval = 3600
+
+[verifier]
+allow_private_addresses = true
+checks_per_hour = 10
+bytes_per_hour = 1000000
+""")
+write("config", "template-comments", """# mirrorbot configuration
+[keypair]
+seed = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA"
+[p2p]
+# listen = "0.0.0.0:5050"
+listen = "0.0.0.0:5050"
+[crawl]
+feeds = []
+""")

@@ -32,6 +32,7 @@ enum XMLTree {
     /// Parses a document into its root element.
     /// - Throws: a message with the line on malformed XML or when a limit is exceeded.
     static func parse(_ data: Data) throws(FeedParseFailure) -> XMLElement {
+        try checkFoundationXMLHazards(data)
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
@@ -47,6 +48,37 @@ enum XMLTree {
             throw FeedParseFailure(message: "line \(parser.lineNumber): \(reason)")
         }
         return root
+    }
+
+    /// Rejects the documents FoundationXML (swift-corelibs-foundation, Swift 6.3.1) crashes on, all found by
+    /// `scripts/fuzz 45 metalink feed`; libxml2 hands their pieces over unchecked:
+    /// - bytes that are not UTF-8 in an element name or a comment (`<a\u{FF}b/>`):
+    ///   `_NSXMLParserStartElementNs` and `_NSXMLParserComment` trap. Metalink is UTF-8 in practice, so any
+    ///   document that is not valid UTF-8 is refused, whatever encoding it declares;
+    /// - a processing instruction without data (`<?x?>`): `_NSXMLParserProcessingInstruction` reads a null
+    ///   pointer (segmentation fault).
+    static func checkFoundationXMLHazards(_ data: Data) throws(FeedParseFailure) {
+        let bytes = [UInt8](data)
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw FeedParseFailure(message: "the document is not valid UTF-8")
+        }
+        var index = 0
+        var line = 1
+        while index + 1 < bytes.count {
+            if bytes[index] == 0x0A { line += 1 }
+            if bytes[index] == UInt8(ascii: "<") && bytes[index + 1] == UInt8(ascii: "?") {
+                var end = index + 2
+                while end < bytes.count, !isXMLSpace(bytes[end]), bytes[end] != UInt8(ascii: "?") { end += 1 }
+                if end + 1 < bytes.count, bytes[end] == UInt8(ascii: "?"), bytes[end + 1] == UInt8(ascii: ">") {
+                    throw FeedParseFailure(message: "line \(line): processing instruction without data")
+                }
+            }
+            index += 1
+        }
+    }
+
+    private static func isXMLSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     private final class TreeBuilder: NSObject, XMLParserDelegate {
