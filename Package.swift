@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "MirrorbotApp",
             dependencies: [
-                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer",
+                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer", "MirrorServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

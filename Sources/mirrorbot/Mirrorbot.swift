@@ -11,6 +11,7 @@ struct Mirrorbot: AsyncParsableCommand {
             // Each issue adds its commands here, one per line.
             HashCommand.self,
             CrawlCommand.self,
+            DemoCommand.self,
             InitCommand.self,
             IdCommand.self,
             ServeCommand.self,
