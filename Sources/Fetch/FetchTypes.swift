@@ -64,6 +64,12 @@ public struct FetchRequest: Sendable {
     public var etag: String?
     /// Validator for `If-Modified-Since` (an HTTP date, sent as given).
     public var lastModified: String?
+    /// When set, the body of the final response is also written to this existing file (truncated at the start of
+    /// each attempt), e.g. a temporary file the caller created with `O_CREAT | O_EXCL`. Redirect bodies are not.
+    public var bodyFile: String?
+    /// A body limit for this request below the configuration's ``FetchConfiguration/maxBodyBytes``, used when
+    /// there is no ``expectedSize``.
+    public var maxBodyBytes: Int64?
 
     /// Creates a request.
     /// - Parameters:
@@ -72,15 +78,19 @@ public struct FetchRequest: Sendable {
     ///   - extraDigests: digests to compute besides BLAKE3 and SHA-256.
     ///   - etag: validator for `If-None-Match`.
     ///   - lastModified: validator for `If-Modified-Since`.
+    ///   - bodyFile: an existing file the body is written to, besides being hashed.
+    ///   - maxBodyBytes: a lower body limit for this request when the size is not known.
     public init(
         url: String, expectedSize: Int64? = nil, extraDigests: Set<DigestAlgorithm> = [], etag: String? = nil,
-        lastModified: String? = nil
+        lastModified: String? = nil, bodyFile: String? = nil, maxBodyBytes: Int64? = nil
     ) {
         self.url = url
         self.expectedSize = expectedSize
         self.extraDigests = extraDigests
         self.etag = etag
         self.lastModified = lastModified
+        self.bodyFile = bodyFile
+        self.maxBodyBytes = maxBodyBytes
     }
 }
 

@@ -42,11 +42,13 @@ final class TransferContext {
     private(set) var head: [UInt8] = []
     private var blake3 = BLAKE3Hasher()
     private let digests: [DigestBox]
+    /// The request's body file, opened (and truncated) at the first body byte of this attempt.
+    private var bodyFD: Int32 = -1
 
     init(job: MultiLoop.Job, configuration: FetchConfiguration) throws(CurlError) {
         self.job = job
         self.easy = try EasyHandle()
-        self.limit = job.request.expectedSize ?? configuration.maxBodyBytes
+        self.limit = job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
         var lines = ["Accept-Encoding: identity"]
         if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
         if let lastModified = job.request.lastModified { lines.append("If-Modified-Since: \(lastModified)") }
@@ -64,7 +66,10 @@ final class TransferContext {
         try self.configure(configuration)
     }
 
-    deinit { self.errorBuffer.deallocate() }
+    deinit {
+        self.errorBuffer.deallocate()
+        if self.bodyFD >= 0 { close(self.bodyFD) }
+    }
 
     private func configure(_ configuration: FetchConfiguration) throws(CurlError) {
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -218,6 +223,7 @@ final class TransferContext {
             self.abortReason = .bodyTooLarge(limit: self.limit)
             return 0
         }
+        if let path = self.job.request.bodyFile, !self.writeBody(bytes, to: path) { return 0 }
         self.bytesReceived += Int64(bytes.count)
         if self.head.count < FetchResult.headLimit {
             self.head.append(contentsOf: bytes.prefix(FetchResult.headLimit - self.head.count))
@@ -225,6 +231,28 @@ final class TransferContext {
         self.blake3.update(bytes)
         for box in self.digests { box.hasher?.update(bytes) }
         return bytes.count
+    }
+
+    /// Appends body bytes to the request's body file; false (with the abort reason set) when that fails.
+    private func writeBody(_ bytes: UnsafeRawBufferPointer, to path: String) -> Bool {
+        if self.bodyFD < 0 {
+            self.bodyFD = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)
+            guard self.bodyFD >= 0 else {
+                self.abortReason = .other("cannot open body file (errno \(errno))")
+                return false
+            }
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(self.bodyFD, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else {
+                self.abortReason = .other("cannot write body file (errno \(errno))")
+                return false
+            }
+            offset += written
+        }
+        return true
     }
 
     // MARK: - Result
