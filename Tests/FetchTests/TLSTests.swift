@@ -1,0 +1,88 @@
+import Foundation
+import MirrorServer
+import S5Core
+import Testing
+
+@testable import Fetch
+
+@Suite("Fetch: TLS verification failures are told apart; HTTP/2 is negotiated")
+struct TLSTests {
+    private let payload = sampleBytes(20_000, seed: 31)
+
+    /// Serves `payload` at `/f` over TLS with the leaf `name`, and fetches it (optionally trusting the test CA).
+    private func fetchOverTLS(
+        leaf name: String, trustTestCA: Bool = true, host: String = "127.0.0.1", http2: Bool = false
+    ) async throws -> FetchResult {
+        let certificates = try TestCertificates.shared.get()
+        let leaf = certificates.leaf(name)
+        let tls = MirrorServer.TLS(certificateChainPath: leaf.certificate, privateKeyPath: leaf.key, offerHTTP2: http2)
+        let server = try await MirrorServer.start(routes: ["/f": .bytes(self.payload)], tls: tls)
+        var configuration = testConfiguration()
+        if trustTestCA { configuration.trustedCAFile = certificates.caFile }
+        let engine = try makeEngine(configuration)
+        let url = "https://\(host):\(server.port)/f"
+        do {
+            let (result, _) = try await fetch(engine, FetchRequest(url: url, expectedSize: 20_000))
+            await engine.shutdown()
+            try await server.shutdown()
+            return result
+        } catch {
+            await engine.shutdown()
+            try? await server.shutdown()
+            throw error
+        }
+    }
+
+    @Test func aLeafOfTheTrustedCAVerifies() async throws {
+        let result = try await self.fetchOverTLS(leaf: "good")
+        #expect(result.failure == nil)
+        #expect(result.blake3 == BLAKE3Hasher.hash(self.payload))
+        #expect(result.httpVersion == .http11)
+        #expect(result.timings.tls > .zero)
+    }
+
+    @Test func theHostNameMayBeTheDNSName() async throws {
+        let result = try await self.fetchOverTLS(leaf: "good", host: "localhost")
+        #expect(result.failure == nil)
+    }
+
+    @Test func withoutTheTestCAItIsUntrusted() async throws {
+        let result = try await self.fetchOverTLS(leaf: "good", trustTestCA: false)
+        #expect(result.failure == .tls(.untrusted))
+        #expect(result.attempts == 1)
+    }
+
+    @Test func aLeafOfAnUnknownCAIsUntrusted() async throws {
+        let result = try await self.fetchOverTLS(leaf: "stranger")
+        #expect(result.failure == .tls(.untrusted))
+    }
+
+    @Test func anExpiredCertificateIsExpired() async throws {
+        let result = try await self.fetchOverTLS(leaf: "expired")
+        #expect(result.failure == .tls(.expired))
+        #expect(result.bytesReceived == 0)
+    }
+
+    @Test func aSelfSignedCertificateIsSelfSigned() async throws {
+        let result = try await self.fetchOverTLS(leaf: "self")
+        #expect(result.failure == .tls(.selfSigned))
+    }
+
+    @Test func aCertificateForAnotherNameIsANameMismatch() async throws {
+        let result = try await self.fetchOverTLS(leaf: "other")
+        #expect(result.failure == .tls(.nameMismatch))
+        #expect(result.attempts == 1)
+    }
+
+    @Test func http2IsNegotiatedWhenOffered() async throws {
+        let result = try await self.fetchOverTLS(leaf: "good", http2: true)
+        #expect(result.failure == nil)
+        #expect(result.httpVersion == .http2)
+        #expect(result.sha256 == OpenSSLHasher.hash(.sha256, self.payload))
+    }
+
+    @Test func tlsProblemsReadLikeTheirClass() {
+        #expect(FetchFailure.tls(.expired).description == "tls(certificate expired)")
+        #expect(FetchFailure.tls("boom") == .tls(.handshake("boom")))
+    }
+}
