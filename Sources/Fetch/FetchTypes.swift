@@ -41,7 +41,8 @@ public struct FetchConfiguration: Sendable {
     /// refused (also after redirects and DNS changes), failing with ``FetchFailure/privateAddress``.
     public var allowPrivateAddresses = true
     /// Response header bytes allowed per attempt (all responses of a redirect chain together). More fails with
-    /// `.other("headers too large")`: a bound on what a hostile server can make us parse and keep.
+    /// ``FetchFailure/headersTooLarge`` (`.other("headers too large")`): a bound on what a hostile server can make us
+    /// parse. At least 1 KiB is always allowed.
     public var maxHeaderBytes = 64 << 10
     /// A PEM file of CA certificates to trust *instead of* libcurl's default bundle (`CURLOPT_CAINFO`), e.g. a
     /// private mirror's CA or a test CA. Verification of the peer and its host name is always on.
@@ -136,6 +137,11 @@ public enum FetchFailure: Error, Equatable, Sendable {
     case privateAddress
     /// Anything else (malformed or non-HTTP URL, protocol errors, cancellation, shutdown); the text says what.
     case other(String)
+}
+
+extension FetchFailure {
+    /// The response headers exceeded ``FetchConfiguration/maxHeaderBytes`` (or libcurl's own 100 KiB line limit).
+    public static let headersTooLarge = FetchFailure.other("headers too large")
 }
 
 extension FetchFailure: CustomStringConvertible {

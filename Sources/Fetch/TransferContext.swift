@@ -169,7 +169,7 @@ final class TransferContext {
     private func receiveHeader(_ line: UnsafeRawBufferPointer) -> Int {
         self.headerBytes += line.count
         guard self.headerBytes <= self.headerLimit else {
-            self.abortReason = .other(Self.headersTooLarge)
+            self.abortReason = .headersTooLarge
             return 0
         }
         var end = line.count
@@ -249,9 +249,6 @@ final class TransferContext {
         return bytes.count
     }
 
-    /// The detail of `.other` when a response's headers exceed the limit (libcurl's own line limit included).
-    static let headersTooLarge = "headers too large"
-
     // MARK: - Result
 
     /// Builds the attempt's result from libcurl's code, the recorded abort reason and the response state.
@@ -319,7 +316,7 @@ final class TransferContext {
         case CURLE_OUT_OF_MEMORY where !self.headersComplete:
             // libcurl 7.88 refuses a single header line over its own buffer limit (100 KiB) this way, before our
             // header callback sees the line.
-            return .other(Self.headersTooLarge)
+            return .headersTooLarge
         default:
             return .other(message)
         }

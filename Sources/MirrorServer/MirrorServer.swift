@@ -148,9 +148,19 @@ public final class MirrorServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(RouteHandler(state: state))
                     }
                 }
-                return channel.configureCommonHTTPServerPipeline { stream in
+                let counter: NIOChannelInitializer = { connection in
+                    connection.eventLoop.makeCompletedFuture {
+                        try connection.pipeline.syncOperations.addHandler(
+                            ConnectionCounter(state: state), position: .first)
+                    }
+                }
+                return channel.configureCommonHTTPServerPipeline(h2ConnectionChannelConfigurator: counter) { stream in
                     stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(RouteHandler(state: state))
+                        // HTTP/1.1 gets the connection channel (it has the TLS handler); HTTP/2 a stream channel,
+                        // whose connection `counter` counts.
+                        let sync = stream.pipeline.syncOperations
+                        let isConnection = (try? sync.handler(type: NIOSSLServerHandler.self)) != nil
+                        try sync.addHandler(RouteHandler(state: state, countsConnection: isConnection))
                     }
                 }
             }

@@ -21,19 +21,25 @@ final class RouteHandler: ChannelInboundHandler {
     private var answering = false
     private var isOpen = true
 
-    init(state: ServerState) {
+    private let countsConnection: Bool
+
+    /// - Parameters:
+    ///   - state: routes and counters.
+    ///   - countsConnection: false on an HTTP/2 stream, whose connection is counted by ``ConnectionCounter``.
+    init(state: ServerState, countsConnection: Bool = true) {
         self.state = state
+        self.countsConnection = countsConnection
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.state.connectionOpened()
+        if self.countsConnection { self.state.connectionOpened() }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.isOpen = false
         self.finishRequest()
-        self.state.connectionClosed()
+        if self.countsConnection { self.state.connectionClosed() }
         context.fireChannelInactive()
     }
 
@@ -368,5 +374,25 @@ extension Substring {
         while text.first == " " || text.first == "\t" { text.removeFirst() }
         while text.last == " " || text.last == "\t" { text.removeLast() }
         return text
+    }
+}
+
+/// Counts a connection whose requests arrive on HTTP/2 streams (one ``RouteHandler`` per stream).
+final class ConnectionCounter: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let state: ServerState
+
+    init(state: ServerState) {
+        self.state = state
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.state.connectionOpened() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state.connectionClosed()
+        context.fireChannelInactive()
     }
 }

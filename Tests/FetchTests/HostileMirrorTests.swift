@@ -52,7 +52,7 @@ struct HostileMirrorTests {
     func headerFloodsAreCut(route: MirrorServer.Route) async throws {
         try await withServer(["/h": route]) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/h")))
-            #expect(result.failure == .other(TransferContext.headersTooLarge))
+            #expect(result.failure == .headersTooLarge)
             #expect(result.bytesReceived == 0)
             #expect(result.attempts == 1)
         }
@@ -75,6 +75,16 @@ struct HostileMirrorTests {
             #expect(result.httpStatus == 0)
             #expect(server.statistics.requests["/silent"] == 1)
         }
+    }
+
+    @Test func aListenerThatNeverAcceptsHitsTheLowSpeedLimit() async throws {
+        let listener = try SilentListener()  // the kernel completes the handshake; nobody ever reads
+        let engine = try makeEngine()
+        let (result, _) = try await fetch(engine, FetchRequest(url: "http://127.0.0.1:\(listener.port)/x"))
+        #expect(result.failure == .lowSpeed)
+        #expect(result.attempts == 1)
+        #expect(listener.port > 0)
+        await engine.shutdown()
     }
 
     @Test func closeMidBodyWithoutAnExpectedSizeIsTruncated() async throws {
@@ -151,5 +161,40 @@ struct HostileMirrorTests {
         #expect(other.statistics.totalRequests == 0)
         await engine.shutdown()
         try await other.shutdown()
+    }
+}
+
+/// A TCP socket on 127.0.0.1 that listens but never accepts.
+final class SilentListener {
+    let descriptor: Int32
+    let port: Int
+
+    struct Failed: Error {}
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failed() }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard bound == 0, named == 0, listen(descriptor, 8) == 0 else {
+            _ = Glibc.close(descriptor)
+            throw Failed()
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        _ = Glibc.close(self.descriptor)
     }
 }

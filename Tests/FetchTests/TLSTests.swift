@@ -81,6 +81,26 @@ struct TLSTests {
         #expect(result.sha256 == OpenSSLHasher.hash(.sha256, self.payload))
     }
 
+    @Test func http2MultiplexesRequestsToOneHostOnOneConnection() async throws {
+        let certificates = try TestCertificates.shared.get()
+        let leaf = certificates.leaf("good")
+        let tls = MirrorServer.TLS(certificateChainPath: leaf.certificate, privateKeyPath: leaf.key, offerHTTP2: true)
+        let route = MirrorServer.Route.delayed(.milliseconds(500), .bytes(self.payload))
+        let server = try await MirrorServer.start(routes: ["/slow": route], tls: tls)
+        var configuration = testConfiguration()
+        configuration.trustedCAFile = certificates.caFile
+        let engine = try makeEngine(configuration)
+        let results = await withTaskGroup(of: FetchResult.self) { group in
+            for _ in 0..<4 { group.addTask { await engine.fetch(FetchRequest(url: server.url("/slow"))) } }
+            return await group.reduce(into: [FetchResult]()) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.failure == nil && $0.httpVersion == .http2 })
+        #expect(server.statistics.maxConcurrentRequests >= 2)  // overlapping requests ...
+        #expect(server.statistics.maxConcurrentConnections == 1)  // ... on one connection
+        await engine.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func tlsProblemsReadLikeTheirClass() {
         #expect(FetchFailure.tls(.expired).description == "tls(certificate expired)")
         #expect(FetchFailure.tls("boom") == .tls(.handshake("boom")))
