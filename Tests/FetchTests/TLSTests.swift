@@ -101,6 +101,15 @@ struct TLSTests {
         try await server.shutdown()
     }
 
+    @Test func aTLSHandshakeThatNeverStartsIsATimeout() async throws {
+        let listener = try SilentListener()  // TCP connects; no ServerHello ever comes
+        let engine = try makeEngine()  // connect timeout 2 s covers the handshake
+        let (result, _) = try await fetch(engine, FetchRequest(url: "https://127.0.0.1:\(listener.port)/x"))
+        #expect(result.failure == .timeout)
+        #expect(result.httpVersion == nil)
+        await engine.shutdown()
+    }
+
     @Test func tlsProblemsReadLikeTheirClass() {
         #expect(FetchFailure.tls(.expired).description == "tls(certificate expired)")
         #expect(FetchFailure.tls("boom") == .tls(.handshake("boom")))
