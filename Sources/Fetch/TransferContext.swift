@@ -312,7 +312,8 @@ final class TransferContext {
             CURLE_SSL_ENGINE_INITFAILED,
             CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
-            return .tls(Self.tlsProblem(code: code, message: message))
+            return .tls(
+                Self.tlsProblem(message: message, peerVerificationFailed: code == CURLE_PEER_FAILED_VERIFICATION))
         case CURLE_OUT_OF_MEMORY where !self.headersComplete:
             // libcurl 7.88 refuses a single header line over its own buffer limit (100 KiB) this way, before our
             // header callback sees the line.
@@ -323,7 +324,10 @@ final class TransferContext {
     }
 
     /// Classifies a TLS failure by OpenSSL's verification text, as libcurl reports it in the error buffer.
-    static func tlsProblem(code: CURLcode, message: String) -> TLSProblem {
+    /// - Parameters:
+    ///   - message: libcurl's error buffer (or its error string).
+    ///   - peerVerificationFailed: libcurl returned `CURLE_PEER_FAILED_VERIFICATION`.
+    static func tlsProblem(message: String, peerVerificationFailed: Bool) -> TLSProblem {
         let text = message.lowercased()
         if text.contains("has expired") { return .expired }
         if text.contains("self-signed certificate in certificate chain")
@@ -333,7 +337,7 @@ final class TransferContext {
         }
         if text.contains("self-signed certificate") || text.contains("self signed certificate") { return .selfSigned }
         if text.contains("subject name") || text.contains("does not match target host") { return .nameMismatch }
-        if code == CURLE_PEER_FAILED_VERIFICATION || text.contains("certificate problem") { return .untrusted }
+        if peerVerificationFailed || text.contains("certificate problem") { return .untrusted }
         return .handshake(message.isEmpty ? "TLS handshake failed" : message)
     }
 

@@ -58,6 +58,16 @@ struct HostileMirrorTests {
         }
     }
 
+    @Test func theHeaderLimitIsConfigurable() async throws {
+        var configuration = testConfiguration()
+        configuration.maxHeaderBytes = 8192
+        try await withServer(["/h": .headerFlood(count: 200, lineLength: 100)], configuration: configuration) {
+            server, engine in
+            let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/h")))
+            #expect(result.failure == .headersTooLarge)
+        }
+    }
+
     @Test func manyHeadersBelowTheLimitAreFine() async throws {
         try await withServer(["/h": .headerFlood(count: 200, lineLength: 100)]) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/h")))

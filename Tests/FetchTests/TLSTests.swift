@@ -110,6 +110,28 @@ struct TLSTests {
         await engine.shutdown()
     }
 
+    /// libcurl + OpenSSL texts, including OpenSSL 1.1's spelling without the hyphen.
+    @Test(arguments: [
+        ("SSL certificate problem: certificate has expired", TLSProblem.expired),
+        ("SSL certificate problem: self-signed certificate", .selfSigned),
+        ("SSL certificate problem: self signed certificate", .selfSigned),
+        ("SSL certificate problem: self-signed certificate in certificate chain", .untrusted),
+        ("SSL certificate problem: unable to get local issuer certificate", .untrusted),
+        ("SSL: no alternative certificate subject name matches target host name 'a.example'", .nameMismatch),
+        ("SSL: certificate subject name 'b.example' does not match target host name 'a.example'", .nameMismatch),
+    ])
+    func tlsMessagesAreClassified(message: String, problem: TLSProblem) {
+        #expect(TransferContext.tlsProblem(message: message, peerVerificationFailed: true) == problem)
+    }
+
+    @Test func otherTLSErrorsKeepTheirText() {
+        let message = "error:0A00010B:SSL routines::wrong version number"
+        #expect(TransferContext.tlsProblem(message: message, peerVerificationFailed: false) == .handshake(message))
+        #expect(
+            TransferContext.tlsProblem(message: "", peerVerificationFailed: false) == .handshake("TLS handshake failed")
+        )
+    }
+
     @Test func tlsProblemsReadLikeTheirClass() {
         #expect(FetchFailure.tls(.expired).description == "tls(certificate expired)")
         #expect(FetchFailure.tls("boom") == .tls(.handshake("boom")))
