@@ -10,6 +10,11 @@ struct Mirrorbot: AsyncParsableCommand {
         subcommands: [
             // Each issue adds its commands here, one per line.
             HashCommand.self,
+            CrawlCommand.self,
+            InitCommand.self,
+            IdCommand.self,
+            ServeCommand.self,
+            QueryCommand.self,
         ]
     )
 }
