@@ -11,7 +11,7 @@ struct HostileMirrorTests {
 
     @Test func gzipBombIsHashedAsSentAndNeverExpanded() async throws {
         let expanded = 64 << 20
-        let bomb = try gzippedZeros(count: expanded)  // ~64 KB on the wire, 64 MiB once decoded
+        let bomb = try await gzippedZeros(count: expanded)  // ~64 KB on the wire, 64 MiB once decoded
         #expect(bomb.count < expanded / 500)
         try await withServer(["/bomb": .encoded(bomb, encoding: "gzip")]) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/bomb")))

@@ -9,15 +9,23 @@ import Testing
 struct TLSTests {
     private let payload = sampleBytes(20_000, seed: 31)
 
+    /// Handshakes of a debug build on a loaded machine can be slow: these cases wait for answers, not stalls.
+    private static func patientConfiguration() -> FetchConfiguration {
+        var configuration = testConfiguration()
+        configuration.connectTimeout = .seconds(8)
+        configuration.lowSpeedWindow = .seconds(8)
+        return configuration
+    }
+
     /// Serves `payload` at `/f` over TLS with the leaf `name`, and fetches it (optionally trusting the test CA).
     private func fetchOverTLS(
         leaf name: String, trustTestCA: Bool = true, host: String = "127.0.0.1", http2: Bool = false
     ) async throws -> FetchResult {
-        let certificates = try TestCertificates.shared.get()
+        let certificates = try await TestCertificates.shared()
         let leaf = certificates.leaf(name)
         let tls = MirrorServer.TLS(certificateChainPath: leaf.certificate, privateKeyPath: leaf.key, offerHTTP2: http2)
         let server = try await MirrorServer.start(routes: ["/f": .bytes(self.payload)], tls: tls)
-        var configuration = testConfiguration()
+        var configuration = Self.patientConfiguration()
         if trustTestCA { configuration.trustedCAFile = certificates.caFile }
         let engine = try makeEngine(configuration)
         let url = "https://\(host):\(server.port)/f"
@@ -82,12 +90,12 @@ struct TLSTests {
     }
 
     @Test func http2MultiplexesRequestsToOneHostOnOneConnection() async throws {
-        let certificates = try TestCertificates.shared.get()
+        let certificates = try await TestCertificates.shared()
         let leaf = certificates.leaf("good")
         let tls = MirrorServer.TLS(certificateChainPath: leaf.certificate, privateKeyPath: leaf.key, offerHTTP2: true)
         let route = MirrorServer.Route.delayed(.milliseconds(500), .bytes(self.payload))
         let server = try await MirrorServer.start(routes: ["/slow": route], tls: tls)
-        var configuration = testConfiguration()
+        var configuration = Self.patientConfiguration()
         configuration.trustedCAFile = certificates.caFile
         let engine = try makeEngine(configuration)
         let results = await withTaskGroup(of: FetchResult.self) { group in
@@ -130,6 +138,28 @@ struct TLSTests {
         #expect(
             TransferContext.tlsProblem(message: "", peerVerificationFailed: false) == .handshake("TLS handshake failed")
         )
+    }
+
+    @Test func documentFetcherVerifiesTLSTheSameWay() async throws {
+        let certificates = try await TestCertificates.shared()
+        var trusting = Self.patientConfiguration()
+        trusting.trustedCAFile = certificates.caFile
+        for (name, configuration, expected) in [
+            ("good", trusting, nil), ("good", Self.patientConfiguration(), TLSProblem.untrusted),
+            ("expired", trusting, .expired), ("other", trusting, .nameMismatch),
+        ] {
+            let leaf = certificates.leaf(name)
+            let tls = MirrorServer.TLS(certificateChainPath: leaf.certificate, privateKeyPath: leaf.key)
+            let server = try await MirrorServer.start(routes: ["/SUMS": .bytes(Array("abc  f\n".utf8))], tls: tls)
+            let fetcher = DocumentFetcher(configuration: configuration)
+            do {
+                let body = try await fetcher.fetchDocument(url: server.url("/SUMS"), maxBytes: 1000)
+                #expect(expected == nil && body == Array("abc  f\n".utf8), "\(name)")
+            } catch {
+                #expect(error == .tls(expected ?? .handshake("unexpected")), "\(name)")
+            }
+            try await server.shutdown()
+        }
     }
 
     @Test func tlsProblemsReadLikeTheirClass() {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Certificates made at test time by the `openssl` command line tool, once per process, in a temporary directory:
 /// a test CA and leaves signed by it (good, expired, for another name), a self-signed leaf, and a leaf of a CA
@@ -18,8 +19,19 @@ struct TestCertificates: Sendable {
         let description: String
     }
 
-    static let shared: Result<TestCertificates, GenerationFailed> = Result { () throws(GenerationFailed) in
-        try TestCertificates.generate()
+    private static let cache = Mutex<Result<TestCertificates, GenerationFailed>?>(nil)
+
+    /// The certificates of this process, generated on first use on a thread of their own (the `openssl` runs must
+    /// not block the two cooperative threads other tests' timers need).
+    static func shared() async throws(GenerationFailed) -> TestCertificates {
+        if let cached = Self.cache.withLock({ $0 }) { return try cached.get() }
+        let made = await runOffThePool { Result { () throws(GenerationFailed) in try TestCertificates.generate() } }
+        let kept = Self.cache.withLock { cache in
+            if let existing = cache { return existing }  // another test won the race; use its directory
+            cache = made
+            return made
+        }
+        return try kept.get()
     }
 
     private static let script = """
@@ -78,8 +90,20 @@ struct TestCertificates: Sendable {
     }
 }
 
-/// Compresses with the `gzip` command line tool: `count` zero bytes, at the best ratio.
-func gzippedZeros(count: Int) throws -> [UInt8] {
+/// Runs blocking work (child processes) on a new thread, so the cooperative pool stays free.
+func runOffThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: work()) }
+        thread.start()
+    }
+}
+
+/// Compresses with the `gzip` command line tool: `count` zero bytes, at the best ratio (off the cooperative pool).
+func gzippedZeros(count: Int) async throws -> [UInt8] {
+    try await runOffThePool { Result { try gzippedZerosBlocking(count: count) } }.get()
+}
+
+private func gzippedZerosBlocking(count: Int) throws -> [UInt8] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", "head -c \(count) /dev/zero | gzip -9 -c"]
