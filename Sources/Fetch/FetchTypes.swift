@@ -176,7 +176,7 @@ extension FetchFailure: CustomStringConvertible {
 }
 
 /// Why TLS failed, from libcurl's code and its error text (OpenSSL's verification result).
-public enum TLSProblem: Error, Equatable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+public enum TLSProblem: Equatable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The server's certificate is self-signed (it is its own issuer) and not trusted.
     case selfSigned
     /// The certificate (or one in its chain) is past its validity period.
@@ -206,7 +206,7 @@ public enum TLSProblem: Error, Equatable, Sendable, CustomStringConvertible, Exp
 }
 
 /// The HTTP version of a response.
-public enum HTTPVersion: String, Sendable, Equatable {
+public enum HTTPProtocolVersion: String, Sendable, Equatable {
     /// HTTP/1.0.
     case http10 = "HTTP/1.0"
     /// HTTP/1.1.
@@ -249,7 +249,7 @@ public struct FetchResult: Sendable {
     /// Attempts made (1 when there was no retry; 0 when the host was not contacted).
     public var attempts: Int
     /// HTTP version of the final response (nil when none arrived).
-    public var httpVersion: HTTPVersion?
+    public var httpVersion: HTTPProtocolVersion?
     /// `Content-Length` of the final response, if it announced one.
     public var contentLength: Int64?
     /// Body bytes of the final response received (and hashed).

@@ -341,7 +341,7 @@ final class TransferContext {
         return .handshake(message.isEmpty ? "TLS handshake failed" : message)
     }
 
-    private static func httpVersion(_ raw: Int) -> HTTPVersion? {
+    private static func httpVersion(_ raw: Int) -> HTTPProtocolVersion? {
         switch raw {
         case Int(CURL_HTTP_VERSION_1_0): .http10
         case Int(CURL_HTTP_VERSION_1_1): .http11
