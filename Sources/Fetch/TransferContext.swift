@@ -16,6 +16,11 @@ final class TransferContext {
     let job: MultiLoop.Job
     let easy: EasyHandle
     private let headerList: HeaderList
+    private let resolveList: HeaderList
+    private let headerLimit: Int
+    private let exemptions: Set<SocketAddress>
+    /// Response header bytes received in this attempt (all responses), bounded by `headerLimit`.
+    private var headerBytes = 0
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// Body bytes allowed: the expected size, or the configured maximum.
     let limit: Int64
@@ -55,6 +60,10 @@ final class TransferContext {
         // Header injection through validators from a feed: a CR or LF would start a new header line.
         lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
         self.headerList = try HeaderList(lines)
+        self.resolveList = try HeaderList(
+            configuration.resolveOverrides.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } })
+        self.headerLimit = max(1024, configuration.maxHeaderBytes)
+        self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         var boxes = [DigestBox(.sha256)]
@@ -83,6 +92,13 @@ final class TransferContext {
         try self.easy.set(CURLOPT_NOSIGNAL, 1)
         try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
         try self.easy.set(headers: self.headerList)
+        // Never decode: the bytes hashed are the bytes the server sent (a gzip bomb stays small, and a mirror that
+        // compresses on the fly shows up as a size or hash mismatch instead of being silently "fixed").
+        // CURLOPT_ACCEPT_ENCODING stays unset, so libcurl passes Content-Encoding bodies through untouched.
+        try self.easy.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try self.easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.trustedCAFile { try self.easy.set(CURLOPT_CAINFO, caFile) }
+        if !configuration.resolveOverrides.isEmpty { try self.easy.set(CURLOPT_RESOLVE, list: self.resolveList) }
         try self.easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
         try self.easy.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalDeadline))
         try self.easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
@@ -142,7 +158,8 @@ final class TransferContext {
         let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr) ?? 16
         let length = min(Int(address.pointee.addrlen), 28)
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(address) + offset, count: length)
-        guard AddressPolicy.isPublic(sockaddr: raw) else {
+        let exempt = !self.exemptions.isEmpty && AddressPolicy.socketAddress(raw).map(self.exemptions.contains) == true
+        guard exempt || AddressPolicy.isPublic(sockaddr: raw) else {
             self.abortReason = .privateAddress
             return CURL_SOCKET_BAD
         }
@@ -155,6 +172,11 @@ final class TransferContext {
     }
 
     private func receiveHeader(_ line: UnsafeRawBufferPointer) -> Int {
+        self.headerBytes += line.count
+        guard self.headerBytes <= self.headerLimit else {
+            self.abortReason = .headersTooLarge
+            return 0
+        }
         var end = line.count
         while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<end]), as: UTF8.self)
@@ -263,6 +285,7 @@ final class TransferContext {
         result.attempts = self.job.attempt
         result.finalURL = self.easy.infoString(CURLINFO_EFFECTIVE_URL) ?? self.job.request.url
         result.httpStatus = self.easy.infoInt(CURLINFO_RESPONSE_CODE) ?? self.status
+        result.httpVersion = self.easy.infoInt(CURLINFO_HTTP_VERSION).flatMap(Self.httpVersion)
         result.contentLength = self.contentLength
         result.bytesReceived = self.bytesReceived
         result.head = self.head
@@ -317,9 +340,42 @@ final class TransferContext {
             CURLE_SSL_ENGINE_INITFAILED,
             CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
-            return .tls(message)
+            return .tls(
+                Self.tlsProblem(message: message, peerVerificationFailed: code == CURLE_PEER_FAILED_VERIFICATION))
+        case CURLE_OUT_OF_MEMORY where !self.headersComplete:
+            // libcurl 7.88 refuses a single header line over its own buffer limit (100 KiB) this way, before our
+            // header callback sees the line.
+            return .headersTooLarge
         default:
             return .other(message)
+        }
+    }
+
+    /// Classifies a TLS failure by OpenSSL's verification text, as libcurl reports it in the error buffer.
+    /// - Parameters:
+    ///   - message: libcurl's error buffer (or its error string).
+    ///   - peerVerificationFailed: libcurl returned `CURLE_PEER_FAILED_VERIFICATION`.
+    static func tlsProblem(message: String, peerVerificationFailed: Bool) -> TLSProblem {
+        let text = message.lowercased()
+        if text.contains("has expired") { return .expired }
+        if text.contains("self-signed certificate in certificate chain")
+            || text.contains("self signed certificate in certificate chain")
+        {
+            return .untrusted
+        }
+        if text.contains("self-signed certificate") || text.contains("self signed certificate") { return .selfSigned }
+        if text.contains("subject name") || text.contains("does not match target host") { return .nameMismatch }
+        if peerVerificationFailed || text.contains("certificate problem") { return .untrusted }
+        return .handshake(message.isEmpty ? "TLS handshake failed" : message)
+    }
+
+    private static func httpVersion(_ raw: Int) -> HTTPProtocolVersion? {
+        switch raw {
+        case Int(CURL_HTTP_VERSION_1_0): .http10
+        case Int(CURL_HTTP_VERSION_1_1): .http11
+        case Int(CURL_HTTP_VERSION_2_0): .http2
+        case Int(CURL_HTTP_VERSION_3): .http3
+        default: nil
         }
     }
 
