@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import S5Core
 import S5Peer
+import Verifier
 
 /// What ``AnnounceOnce/push(records:configuration:keyPair:timeout:logger:)`` achieved.
 public struct AnnounceOutcome: Sendable, Equatable {
@@ -98,5 +99,30 @@ public enum AnnounceError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .noPeers: "no peers to announce to: set [p2p.peers] initial in the config"
         }
+    }
+}
+
+extension AnnounceOnce {
+    /// `crawl --announce`: the records of the links the pass verified (read back from the store with their
+    /// verification times and mirror scores), pushed to the configured initial peers.
+    /// - Parameters:
+    ///   - report: the pass's report; only its verified URLs are announced.
+    ///   - database: the store the pass wrote.
+    ///   - configuration: peers, network and record TTL.
+    ///   - keyPair: the node's identity.
+    ///   - timeout: the deadline of the push.
+    ///   - logger: the logger.
+    /// - Returns: what was pushed.
+    /// - Throws: `StoreError` or ``AnnounceError``.
+    public static func run(
+        report: CrawlReport, database: String, configuration: Configuration, keyPair: KeyPair,
+        timeout: Duration = .seconds(15), logger: Logger
+    ) async throws -> AnnounceOutcome {
+        let verified = Set(report.results.filter { $0.verdict == .verified }.map(\.url))
+        let store = try Store(path: database)
+        let links = try await ServeRecords.links(from: store).filter { verified.contains($0.url) }
+        let records = records(for: links, keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL))
+        return try await push(
+            records: records, configuration: configuration, keyPair: keyPair, timeout: timeout, logger: logger)
     }
 }
