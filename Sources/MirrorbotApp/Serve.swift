@@ -29,7 +29,7 @@ public struct ServeOptions: Sendable {
     /// Overrides `[crawl] interval`.
     public var crawlInterval: Duration?
     /// Wait before the first crawl pass.
-    public var firstCrawlDelay: Duration = .seconds(10)
+    public var firstCrawlDelay: Duration = .seconds(2)
     /// Time between refreshes of our records from the store.
     public var recordRefresh: Duration = .seconds(60)
     /// Announcing.

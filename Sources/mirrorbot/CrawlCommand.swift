@@ -105,7 +105,9 @@ struct CrawlCommand: AsyncParsableCommand {
         do {
             let outcome = try await AnnounceOnce.run(
                 report: report, database: database, configuration: configuration, keyPair: keyPair, logger: logger)
-            print("announced \(outcome.records) records to \(outcome.peers) peers\(outcome.confirmed ? "" : " (unconfirmed)")")
+            let line = "announced \(outcome.records) records to \(outcome.peers) peers\(outcome.confirmed ? "" : " (unconfirmed)")"
+            // With --json, stdout holds only the JSON document.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         } catch {
             FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
             throw ExitCode(2)
