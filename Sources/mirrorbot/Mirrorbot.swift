@@ -16,6 +16,9 @@ struct Mirrorbot: AsyncParsableCommand {
             IdCommand.self,
             ServeCommand.self,
             QueryCommand.self,
+            GetCommand.self,
+            ScoresCommand.self,
+            ExportCommand.self,
         ]
     )
 }
