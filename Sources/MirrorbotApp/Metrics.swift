@@ -47,7 +47,9 @@ public final class NodeMetrics: Sendable {
         let crawl = crawls.withLock { $0 }
         return scrapeLock.withLock { _ in
             counter("mirrorbot_crawl_passes_total", "Crawl passes run by this process", crawl.passes)
-            counter("mirrorbot_crawl_skipped_total", "Crawl rounds skipped: another crawl held the lock", crawl.skippedLocked)
+            counter(
+                "mirrorbot_crawl_skipped_total", "Crawl rounds skipped: another crawl held the lock",
+                crawl.skippedLocked)
             counter("mirrorbot_crawl_bytes_total", "Bytes downloaded by crawl passes of this process", Int(crawl.bytes))
             for verdict in Verdict.allCases {
                 counter(
@@ -57,7 +59,9 @@ public final class NodeMetrics: Sendable {
                     "mirrorbot_urls", "URLs in the store by their current verdict",
                     Double(counts?.urlsByVerdict[verdict.rawValue] ?? 0), labels: [("verdict", verdict.rawValue)])
             }
-            counter("mirrorbot_crawl_runs_total", "Crawl runs recorded in the store (cron and serve)", counts?.crawlRuns ?? 0)
+            counter(
+                "mirrorbot_crawl_runs_total", "Crawl runs recorded in the store (cron and serve)",
+                counts?.crawlRuns ?? 0)
             gauge("mirrorbot_peers_connected", "Peers with a completed handshake", Double(stats.peers))
             gauge("mirrorbot_records_cached", "Other nodes' provide records in the cache", Double(stats.cachedRecords))
             gauge("mirrorbot_own_files", "Files on offer from our own verified links", Double(ownFiles))
@@ -74,7 +78,8 @@ public final class NodeMetrics: Sendable {
             counter(
                 "mirrorbot_votes_total", "Votes on other nodes", counts?.votesUp ?? 0, labels: [("direction", "up")])
             counter(
-                "mirrorbot_votes_total", "Votes on other nodes", counts?.votesDown ?? 0, labels: [("direction", "down")])
+                "mirrorbot_votes_total", "Votes on other nodes", counts?.votesDown ?? 0, labels: [("direction", "down")]
+            )
             return registry.emitToString()
         }
     }

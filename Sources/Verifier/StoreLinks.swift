@@ -95,7 +95,8 @@ extension Store {
                     outcome == .verified && !notModified && ms > 0 && size > 0 ? Double(size) * 1000 / Double(ms) : nil
                 let at: Int64 = row["at"]
                 byHost[row["host"], default: []].append(
-                    HostCheck(at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
+                    HostCheck(
+                        at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
             }
             return byHost
         }

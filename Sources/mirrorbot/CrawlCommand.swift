@@ -105,7 +105,12 @@ struct CrawlCommand: AsyncParsableCommand {
         do {
             let outcome = try await AnnounceOnce.run(
                 report: report, database: database, configuration: configuration, keyPair: keyPair, logger: logger)
-            let line = "announced \(outcome.records) records to \(outcome.peers) peers\(outcome.confirmed ? "" : " (unconfirmed)")"
+            var line = "announced \(outcome.records) records to \(outcome.peers) peers"
+            if outcome.peers == 0 {
+                line = "announced nothing: no configured peer answered the handshake"
+            } else if !outcome.confirmed {
+                line += " (no peer confirmed them before the deadline)"
+            }
             // With --json, stdout holds only the JSON document.
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         } catch {

@@ -65,7 +65,8 @@ struct HTTPAPITests {
             let empty = try await get(base + "/s5/debug/storage_locations/" + unknown.base64URL)
             #expect((empty["locations"] as? [Any])?.isEmpty == true)
             await #expect(throws: FetchFailure.self) {
-                _ = try await fetcher.fetchDocument(url: base + "/s5/debug/storage_locations/not-a-hash", maxBytes: 4096)
+                _ = try await fetcher.fetchDocument(
+                    url: base + "/s5/debug/storage_locations/not-a-hash", maxBytes: 4096)
             }
 
             // A query answered, then the metrics.

@@ -95,7 +95,8 @@ struct ServeCLITests {
                 in: directory, name: "crawl")
             #expect(await exitStatus(of: crawl, within: .seconds(30)) == 1)  // the corrupted mirror fails
             let printed = (try? String(contentsOfFile: directory + "/crawl.err", encoding: .utf8)) ?? ""
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/crawl.out")))
+            let json = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: directory + "/crawl.out")))
             #expect(json is [String: Any])
             #expect(printed.contains("announced 2 records to 1 peers"))
             let all = await locations(fetcher, base + "/s5/debug/storage_locations/" + key)

@@ -33,7 +33,8 @@ struct StoreLinksTests {
     func verifiedURLs() async throws {
         let store = try Store(path: ":memory:")
         let ids = try await seed(store, hosts: ["good.example", "bad.example"])
-        let good = try #require(ids["good.example"]), bad = try #require(ids["bad.example"])
+        let good = try #require(ids["good.example"])
+        let bad = try #require(ids["bad.example"])
         _ = try await store.record([check(good, at: 2000, .verified), check(bad, at: 2000, .mismatch)])
         var urls = try await store.verifiedURLs()
         #expect(urls.map(\.url) == ["https://good.example/a.iso"])
@@ -48,7 +49,8 @@ struct StoreLinksTests {
     func standingsSkipFailedRuns() async throws {
         let store = try Store(path: ":memory:")
         let ids = try await seed(store, hosts: ["a.example", "b.example"])
-        let a = try #require(ids["a.example"]), b = try #require(ids["b.example"])
+        let a = try #require(ids["a.example"])
+        let b = try #require(ids["b.example"])
         let now = Date(timeIntervalSince1970: 100_000)
         // Run 1 counts: both hosts verified.
         let run1 = try await store.beginCrawlRun(startedAt: 90_000)
