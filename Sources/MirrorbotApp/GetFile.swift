@@ -111,7 +111,9 @@ public enum GetFile {
             unlink(temporary)
             logger.info(
                 "Provider did not serve the file",
-                metadata: ["provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)"])
+                metadata: [
+                    "provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)",
+                ])
         }
         return report
     }

@@ -36,7 +36,8 @@ private func runBinary(_ arguments: [String], in directory: URL, within timeout:
         try? FileManager.default.removeItem(at: err)
     }
     return (
-        status, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        status, (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+        (try? String(contentsOf: err, encoding: .utf8)) ?? ""
     )
 }
 
@@ -70,12 +71,14 @@ struct GetCommandTests {
             let uri = "ws://\(key.nodeID)@127.0.0.1:\(try await server.boundPort())/s5/p2p"
             let common = ["--peer", uri, "--timeout", "3", "--config", "absent.toml"]
 
-            let ok = try await runBinary(["get", blob.description, "-o", "file.bin", "--allow-private"] + common, in: directory)
+            let ok = try await runBinary(
+                ["get", blob.description, "-o", "file.bin", "--allow-private"] + common, in: directory)
             #expect(ok.status == 0, "\(ok.err)")
             #expect(try Data(contentsOf: directory.appendingPathComponent("file.bin")) == Data(body))
             #expect(ok.out.contains("wrote file.bin (\(body.count) bytes)"))
 
-            let wrong = try await runBinary(["get", bad.base64URL, "-o", "wrong.bin", "--allow-private"] + common, in: directory)
+            let wrong = try await runBinary(
+                ["get", bad.base64URL, "-o", "wrong.bin", "--allow-private"] + common, in: directory)
             #expect(wrong.status == 1)
             #expect(wrong.out.contains("wrong_bytes"))
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("wrong.bin").path))
