@@ -85,6 +85,26 @@ struct SamplerProviderCheckTests {
         try await server.shutdown()
     }
 
+    @Test func aStalledLinkIsATimeoutAndADownVote() async throws {
+        let server = try await MirrorServer.start(routes: ["/stall": .stallHeaders])
+        var fetch = SamplerService.checkFetchConfiguration(allowPrivateAddresses: true, maxBody: 1 << 20, contact: nil)
+        fetch.totalDeadline = .milliseconds(500)
+        fetch.maxAttempts = 1
+        let engine = try FetchEngine(configuration: fetch, logger: samplerTestLogger())
+        let checker = ProviderCheck(engine: engine, store: nil, allowPrivateAddresses: true, logger: samplerTestLogger())
+        let key = KeyPair.generate()
+        let log = VoteLog()
+        let start = ContinuousClock.now
+        let outcome = await checker.check(
+            signedRecord(Multihash(blake3: [UInt8](repeating: 5, count: 32)), url: server.url("/stall"), key: key),
+            byteLimit: 1 << 20, vote: log.add)
+        #expect(outcome.kind == .timeout)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(log.all.map(\.1) == [false])
+        await engine.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func privateAddressesAreNeverContactedWithTheSwitchOff() async throws {
         let body = crawlSample(1000, seed: 12)
         let server = try await MirrorServer.start(routes: ["/f": .bytes(body)])
