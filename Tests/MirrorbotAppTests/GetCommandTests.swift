@@ -99,6 +99,59 @@ struct GetCommandTests {
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    func interruptedGetLeavesNoTemporaryFile() async throws {
+        let mirror = try await MirrorServer.start(routes: [
+            "/slow": .drip(total: 1 << 20, chunk: 4096, every: .milliseconds(50))
+        ])
+        let hash = Multihash(blake3: [UInt8](repeating: 9, count: 32))
+        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
+        let key = KeyPair.generate()
+        configuration.keyPair = key
+        let provider = InMemoryLocalProvider()
+        let expiry = UInt32(Date().timeIntervalSince1970) + 600
+        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/slow")], expiry: expiry))
+        let server = NodeServices.makePeerServer(
+            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("get-int-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let uri = "ws://\(key.nodeID)@127.0.0.1:\(try await server.boundPort())/s5/p2p"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "get", hash.base64URL, "-o", "big.bin", "--allow-private", "--peer", uri, "--timeout", "2",
+                "--config", "absent.toml",
+            ]
+            process.currentDirectoryURL = directory
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait until the download is under way (the temporary file exists), then interrupt.
+            let deadline = ContinuousClock.now + .seconds(15)
+            func temporaries() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter {
+                    $0.contains("mirrorbot-")
+                }
+            }
+            while temporaries().isEmpty, process.isRunning, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(temporaries().count == 1)
+            process.interrupt()
+            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!process.isRunning)
+            #expect(process.terminationStatus == 128 + SIGINT)
+            #expect(temporaries().isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("big.bin").path))
+            await server.node.shutdown()
+            group.cancelAll()
+        }
+        try await mirror.shutdown()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
     func scoresJSONAndMetalinkExport() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scores-cli-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
