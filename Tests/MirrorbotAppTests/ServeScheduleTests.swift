@@ -67,7 +67,7 @@ struct ServeScheduleTests {
         await mirrors.stop()
     }
 
-    @Test("a re-verified link (later expiry) is pushed again; an unchanged one is not; a stale one never")
+    @Test("a re-verified link is pushed again; an unchanged one is not, a stale one never; full pushes are throttled")
     func reannounce() async throws {
         let tasks = LoopTasks()
         do {
@@ -78,7 +78,9 @@ struct ServeScheduleTests {
                 configuration: loopConfiguration(peers: [uri]), keyPair: keys, localProvider: records, logger: logger)
             tasks.run { try await server.run() }
             #expect(await eventually { await server.node.connectedPeers().count == 1 })
-            let announcer = Announcer(node: server.node, records: records, logger: logger)
+            var settings = AnnounceSettings()
+            settings.fullPushInterval = .seconds(3600)
+            let announcer = Announcer(node: server.node, records: records, settings: settings, logger: logger)
             let bytes = crawlSample(1000, seed: 52)
             func link(verifiedAt: Date) -> VerifiedLink {
                 VerifiedLink(
@@ -94,6 +96,11 @@ struct ServeScheduleTests {
             let hash = Multihash(blake3: BLAKE3Hasher.hash(bytes))
             let second = try #require(records.record(for: hash, types: [3])?.expiry)
             #expect(await eventually { await listener.node.cachedRecords(for: hash).first?.expiry == second })
+            // A second peer connects: the full push for it waits for the full-push interval.
+            let (_, uri2) = try await startPlainNode(keys: KeyPair.generate(), peers: [], tasks: tasks)
+            try await server.node.dial(uri2)
+            #expect(await eventually { await server.node.connectedPeers().count == 2 })
+            #expect(await announcer.announcePass() == 0)
             records.replace(with: [link(verifiedAt: Date().addingTimeInterval(-7200))])
             #expect(await announcer.announcePass() == 0)
         } catch {
