@@ -105,15 +105,16 @@ public struct SamplerService: Service, CustomStringConvertible {
     /// What the service did so far.
     public var statistics: Counters { counters.value }
 
-    /// Runs until cancelled, gracefully shut down, or the node's record stream ends.
+    /// Runs until cancelled or gracefully shut down. When the node's record stream ends (the node shut down, or
+    /// it has too many subscribers) the records already pooled are still checked; the service itself does not
+    /// end early, which would make a `ServiceGroup` stop every other service.
     public func run() async throws {
         let records = await node.verifiedRecords()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.collect(records) }
                 group.addTask { await self.checkLoop() }
-                await group.next()
-                group.cancelAll()
+                await group.waitForAll()
             }
         }
         if let engine { await engine.shutdown() }

@@ -4,6 +4,7 @@ import Logging
 import MirrorServer
 import S5Core
 import S5Peer
+import Synchronization
 import Testing
 import Verifier
 
@@ -137,4 +138,37 @@ struct SamplerServiceTests {
         }
         try await mirror.shutdown()
     }
+
+    @Test func anEndedRecordStreamDoesNotEndTheService() async throws {
+        let configuration = try Configuration(toml: "[p2p]\nnetwork = \"ended\"")
+        let node = PeerNode(
+            configuration: configuration.peerNodeConfiguration(keyPair: KeyPair.generate()), logger: samplerTestLogger()
+        )
+        await node.shutdown()  // its record stream is finished from the start
+        let engine = try checkEngine(allowPrivate: false)
+        let checker = ProviderCheck(
+            engine: engine, store: nil, allowPrivateAddresses: false, logger: samplerTestLogger())
+        let service = SamplerService(
+            node: node, checker: checker, budget: CheckBudget(), pollInterval: .milliseconds(20), engine: engine,
+            logger: samplerTestLogger())
+        let ended = EndFlag()
+        let task = Task {
+            try await service.run()
+            ended.set()
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!ended.isSet)
+        task.cancel()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !ended.isSet, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(ended.isSet)
+    }
+}
+
+private final class EndFlag: Sendable {
+    private let state = Mutex(false)
+    var isSet: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
 }
