@@ -198,3 +198,35 @@ struct RawPeerTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct RelayLimitTests {
+    @Test func aPeerCannotMakeUsRelayMoreThanItsRate() async throws {
+        var limits = testLimits()
+        limits.relayedQueriesPerSecond = 1
+        limits.relayBurst = 10
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                spec.limits = limits
+                if i == 1 { spec.initialPeers = [earlier[0].uri] }
+                return spec
+            }
+        ) { nodes in
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            try await RawPeer.connect(port: nodes[0].port) { raw, messages in
+                await eventually("raw peer connected") { await nodes[0].node.isConnected(to: raw.keyPair.nodeID) }
+                for _ in 0..<30 { try await raw.send(HashQuery(multihash: randomHash(), types: [3]).encoded()) }
+                await eventually("all queries seen") { await nodes[0].node.statistics().queriesReceived == 30 }
+                let stats = await nodes[0].node.statistics()
+                #expect(stats.queriesRelayed <= 11)  // the burst, plus at most one refilled token
+                #expect(stats.queriesRelayed + stats.queriesNotRelayed == 30)
+                await eventually("node 1 got the relayed ones") {
+                    await nodes[1].node.statistics().queriesReceived == stats.queriesRelayed
+                }
+                _ = messages
+            }
+        }
+    }
+}
