@@ -10,10 +10,15 @@ struct Mirrorbot: AsyncParsableCommand {
         subcommands: [
             // Each issue adds its commands here, one per line.
             HashCommand.self,
+            CrawlCommand.self,
+            DemoCommand.self,
             InitCommand.self,
             IdCommand.self,
             ServeCommand.self,
             QueryCommand.self,
+            GetCommand.self,
+            ScoresCommand.self,
+            ExportCommand.self,
         ]
     )
 }

@@ -1,0 +1,198 @@
+import Foundation
+import TOMLKit
+
+/// Fetches a small document (a remote checksum file) with a body limit.
+public typealias DocumentLoader = @Sendable (_ url: String, _ maxBytes: Int) async throws -> [UInt8]
+
+/// Parses TOML feeds that join checksum files with mirror base URLs:
+/// ```toml
+/// name = "debian-cd"
+/// [[source]]
+/// checksums = "SHA256SUMS"            # or ["SHA256SUMS", "SHA512SUMS"]; relative to the feed, or http(s)
+/// mirrors = ["https://a.example/debian-cd/", "https://b.example/debian-cd/"]
+/// include = ["*.iso"]                 # optional globs on names
+/// exclude = ["*source*"]              # optional
+/// algorithm = "blake3"                # optional: for GNU lines whose hex length is ambiguous (b3sum)
+/// alternates = ["previous/SHA256SUMS"] # optional: checksum files of older versions
+/// ```
+public struct ChecksumFeedParser: Sendable {
+    /// Where remote checksum files come from.
+    public var loader: DocumentLoader
+    /// The largest checksum file accepted.
+    public var maxChecksumBytes: Int
+
+    /// Creates a parser.
+    /// - Parameters:
+    ///   - maxChecksumBytes: the largest checksum file accepted (local or remote).
+    ///   - loader: fetches remote checksum files.
+    public init(maxChecksumBytes: Int = 8 << 20, loader: @escaping DocumentLoader) {
+        self.loader = loader
+        self.maxChecksumBytes = maxChecksumBytes
+    }
+
+    /// Parses a TOML checksum feed.
+    /// - Parameters:
+    ///   - text: the TOML text.
+    ///   - path: the feed's path; relative checksum paths are resolved against its directory.
+    /// - Returns: the feed's name, its tasks and the issues of skipped entries.
+    /// - Throws: `FeedError.invalid` when the TOML does not parse or has no `[[source]]`.
+    public func parse(_ text: String, path: String) async throws(FeedError)
+        -> (name: String?, tasks: [FileTask], issues: [FeedIssue])
+    {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .invalid(
+                path: path, reason: "line \(error.source.begin.line): TOML: \(error.description)")
+        } catch {
+            throw .invalid(path: path, reason: "TOML: \(error)")
+        }
+        let name = table["name"]?.string
+        guard let sources = table["source"]?.array else {
+            throw .invalid(path: path, reason: "no [[source]] table")
+        }
+        var builder = TaskBuilder()
+        var issues: [FeedIssue] = []
+        for index in 0..<sources.count {
+            let here = "\(path) (source[\(index + 1)])"
+            guard let source = sources[index].table else {
+                issues.append(FeedIssue(location: here, message: "source is not a table"))
+                continue
+            }
+            await parseSource(source, here: here, feedPath: path, into: &builder, issues: &issues)
+        }
+        return (name, builder.tasks, issues)
+    }
+
+    private func parseSource(
+        _ source: TOMLTable, here: String, feedPath: String, into builder: inout TaskBuilder,
+        issues: inout [FeedIssue]
+    ) async {
+        guard let checksums = stringList(source["checksums"]), !checksums.isEmpty else {
+            issues.append(FeedIssue(location: here, message: "checksums must be a string or a list of strings"))
+            return
+        }
+        guard let mirrors = stringList(source["mirrors"]), !mirrors.isEmpty else {
+            issues.append(FeedIssue(location: here, message: "mirrors must be a non-empty list of URLs"))
+            return
+        }
+        var bases: [(base: String, host: String)] = []
+        for mirror in mirrors {
+            guard let (host, _) = URLText.parts(mirror) else {
+                issues.append(FeedIssue(location: here, message: "mirror is not an http(s) URL: \(clip(mirror))"))
+                continue
+            }
+            bases.append((mirror, host))
+        }
+        var algorithm: HashAlgorithm?
+        if let name = source["algorithm"] {
+            guard let text = name.string, let parsed = HashAlgorithm(feedName: text) else {
+                issues.append(FeedIssue(location: here, message: "unknown algorithm"))
+                return
+            }
+            algorithm = parsed
+        }
+        let include = (stringList(source["include"]) ?? []).map(Glob.init)
+        let exclude = (stringList(source["exclude"]) ?? []).map(Glob.init)
+        let alternates = stringList(source["alternates"]) ?? []
+
+        var older: [String: [ExpectedHash]] = [:]
+        for reference in alternates {
+            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues) {
+                older[entry.name, default: []].append(entry.hash)
+            }
+        }
+        for reference in checksums {
+            for entry in await load(reference, feedPath: feedPath, here: here, algorithm: algorithm, issues: &issues) {
+                if !include.isEmpty && !include.contains(where: { $0.matches(entry.name) }) { continue }
+                if exclude.contains(where: { $0.matches(entry.name) }) { continue }
+                var candidates: [Candidate] = []
+                for (base, host) in bases {
+                    guard let url = URLText.join(base: base, name: entry.name) else { continue }
+                    candidates.append(Candidate(url: url, host: host, location: here))
+                }
+                guard !candidates.isEmpty else {
+                    issues.append(
+                        FeedIssue(
+                            location: entry.hash.origin.location, message: "unusable file name \(clip(entry.name))"))
+                    continue
+                }
+                let name = normalized(entry.name)
+                let olderHashes = (older[entry.name] ?? []).filter { $0.digest != entry.hash.digest }
+                if let conflict = builder.add(
+                    name: name, size: nil, hashes: [entry.hash], alternates: olderHashes, candidates: candidates)
+                {
+                    issues.append(FeedIssue(location: entry.hash.origin.location, message: conflict))
+                }
+            }
+        }
+    }
+
+    private struct Entry {
+        let name: String
+        let hash: ExpectedHash
+    }
+
+    /// Reads one checksum file (local or remote) into entries; problems become issues.
+    private func load(
+        _ reference: String, feedPath: String, here: String, algorithm: HashAlgorithm?, issues: inout [FeedIssue]
+    ) async -> [Entry] {
+        let bytes: [UInt8]
+        let lower = reference.lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            do {
+                bytes = try await loader(reference, maxChecksumBytes)
+            } catch {
+                issues.append(FeedIssue(location: here, message: "cannot fetch \(clip(reference)): \(error)"))
+                return []
+            }
+        } else {
+            let resolved = Self.resolve(reference, relativeTo: feedPath)
+            switch FeedLoader.readFile(resolved, limit: maxChecksumBytes) {
+            case .success(let read): bytes = read
+            case .failure(let error):
+                issues.append(FeedIssue(location: here, message: error.description))
+                return []
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            issues.append(FeedIssue(location: here, message: "\(clip(reference)) is not UTF-8 text"))
+            return []
+        }
+        let (entries, problems) = ChecksumFileParser.parse(text, path: reference, algorithm: algorithm)
+        issues += problems
+        return entries.map {
+            Entry(
+                name: $0.name,
+                hash: ExpectedHash(
+                    algorithm: $0.algorithm, digest: $0.digest,
+                    origin: HashOrigin(kind: .checksumFile, location: "\(reference):\($0.line)")))
+        }
+    }
+
+    private func normalized(_ name: String) -> String {
+        var name = name
+        while name.hasPrefix("./") { name.removeFirst(2) }
+        return name
+    }
+
+    private func stringList(_ value: (any TOMLValueConvertible)?) -> [String]? {
+        guard let value else { return nil }
+        if let single = value.string { return [single] }
+        guard let array = value.array else { return nil }
+        var out: [String] = []
+        for index in 0..<array.count {
+            guard let item = array[index].string else { return nil }
+            out.append(item)
+        }
+        return out
+    }
+
+    /// Resolves a path relative to the directory of the feed file.
+    static func resolve(_ reference: String, relativeTo feedPath: String) -> String {
+        if reference.hasPrefix("/") { return reference }
+        let directory = (feedPath as NSString).deletingLastPathComponent
+        return directory.isEmpty ? reference : (directory as NSString).appendingPathComponent(reference)
+    }
+}

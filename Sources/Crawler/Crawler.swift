@@ -1,1 +1,0 @@
-// Crawler: filled in by its issue.

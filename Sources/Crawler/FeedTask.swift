@@ -1,0 +1,246 @@
+/// A hash algorithm that a feed can name for a file.
+public enum HashAlgorithm: String, Sendable, Hashable, CaseIterable, Comparable {
+    case blake3, sha256, sha512, sha1, md5
+
+    /// The digest length in bytes.
+    public var digestLength: Int {
+        switch self {
+        case .blake3, .sha256: 32
+        case .sha512: 64
+        case .sha1: 20
+        case .md5: 16
+        }
+    }
+
+    /// Reads an algorithm name as feeds write it: `sha-256` (Metalink 4), `sha256` (Metalink 3),
+    /// `SHA256` (BSD checksum lines), `blake3`, `md5`...
+    /// - Parameter feedName: the name, in any case, with or without dashes.
+    public init?(feedName: String) {
+        let key = feedName.lowercased().filter { $0 != "-" && $0 != "_" }
+        switch key {
+        case "blake3", "b3": self = .blake3
+        case "sha256": self = .sha256
+        case "sha512": self = .sha512
+        case "sha1": self = .sha1
+        case "md5": self = .md5
+        default: return nil
+        }
+    }
+
+    /// The SHA-2/SHA-1/MD5 algorithm a bare hex digest of this many characters most likely is
+    /// (GNU checksum lines carry no algorithm name). 64 characters read as SHA-256.
+    /// - Parameter hexLength: the number of hex characters.
+    public init?(hexLength: Int) {
+        switch hexLength {
+        case 64: self = .sha256
+        case 128: self = .sha512
+        case 40: self = .sha1
+        case 32: self = .md5
+        default: return nil
+        }
+    }
+
+    public static func < (lhs: HashAlgorithm, rhs: HashAlgorithm) -> Bool {
+        lhs.rank < rhs.rank
+    }
+
+    private var rank: Int {
+        switch self {
+        case .blake3: 0
+        case .sha256: 1
+        case .sha512: 2
+        case .sha1: 3
+        case .md5: 4
+        }
+    }
+}
+
+/// Where an expected hash came from.
+public struct HashOrigin: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of document that stated the hash.
+    public enum Kind: String, Sendable, Hashable {
+        /// A checksum file (SHA256SUMS, B3SUMS...) named by a checksum feed.
+        case checksumFile = "checksum-file"
+        /// A Metalink 3 or 4 document.
+        case metalink
+        /// A `sha256=`/`blake3=` token in a URL list.
+        case urlList = "url-list"
+    }
+
+    /// The kind of document.
+    public var kind: Kind
+    /// The document and line (or XML path) that stated the hash, e.g. `SHA256SUMS:12`.
+    public var location: String
+
+    /// Creates an origin.
+    /// - Parameters:
+    ///   - kind: the kind of document.
+    ///   - location: the document and line or XML path.
+    public init(kind: Kind, location: String) {
+        self.kind = kind
+        self.location = location
+    }
+
+    public var description: String { "\(kind.rawValue) \(location)" }
+}
+
+/// A hash that a feed states for a file.
+public struct ExpectedHash: Sendable, Hashable {
+    /// The algorithm.
+    public var algorithm: HashAlgorithm
+    /// The raw digest bytes.
+    public var digest: [UInt8]
+    /// Where the feed stated it.
+    public var origin: HashOrigin
+
+    /// Creates an expected hash.
+    /// - Parameters:
+    ///   - algorithm: the algorithm.
+    ///   - digest: the raw digest (its length matches `algorithm.digestLength`).
+    ///   - origin: where the feed stated it.
+    public init(algorithm: HashAlgorithm, digest: [UInt8], origin: HashOrigin) {
+        self.algorithm = algorithm
+        self.digest = digest
+        self.origin = origin
+    }
+}
+
+/// One URL that should serve a file.
+public struct Candidate: Sendable, Hashable {
+    /// The absolute http(s) URL.
+    public var url: String
+    /// The host name of `url`, lowercased (the unit of per-host fairness).
+    public var host: String
+    /// Lower is preferred (Metalink priority; 0 when the feed gives none).
+    public var priority: Int
+    /// Where the feed lists it (`file:line` or an XML path).
+    public var location: String
+
+    /// Creates a candidate.
+    /// - Parameters:
+    ///   - url: the absolute URL.
+    ///   - host: its lowercased host.
+    ///   - priority: lower is preferred.
+    ///   - location: where the feed lists it.
+    public init(url: String, host: String, priority: Int = 0, location: String) {
+        self.url = url
+        self.host = host
+        self.priority = priority
+        self.location = location
+    }
+}
+
+/// The normalized task every feed format becomes: one file, what is known about it, and where to get it.
+public struct FileTask: Sendable, Hashable {
+    /// The file's name: its path in a checksum file, its Metalink name, or the last URL path segment
+    /// of a URL list entry. Unique within a feed.
+    public var name: String
+    /// The expected size in bytes, when the feed states it.
+    public var size: Int64?
+    /// Expected hashes stated by the feed (at most one per algorithm).
+    public var hashes: [ExpectedHash]
+    /// Hashes of older versions of the same file that the feed knows (to explain a mismatch).
+    public var alternates: [ExpectedHash]
+    /// The URLs that should serve the file, in feed order.
+    public var candidates: [Candidate]
+
+    /// Creates a task.
+    /// - Parameters:
+    ///   - name: the file's name, unique within the feed.
+    ///   - size: the expected size, if known.
+    ///   - hashes: expected hashes, at most one per algorithm.
+    ///   - alternates: hashes of older versions.
+    ///   - candidates: the URLs.
+    public init(
+        name: String, size: Int64? = nil, hashes: [ExpectedHash] = [], alternates: [ExpectedHash] = [],
+        candidates: [Candidate] = []
+    ) {
+        self.name = name
+        self.size = size
+        self.hashes = hashes
+        self.alternates = alternates
+        self.candidates = candidates
+    }
+
+    /// The expected hash for an algorithm, if the feed gives one.
+    /// - Parameter algorithm: the algorithm.
+    /// - Returns: the expected hash or nil.
+    public func hash(_ algorithm: HashAlgorithm) -> ExpectedHash? {
+        hashes.first { $0.algorithm == algorithm }
+    }
+}
+
+/// A broken feed entry: where it is and what is wrong. The entry is skipped; the rest of the feed runs.
+public struct FeedIssue: Sendable, Hashable, CustomStringConvertible {
+    /// `file:line`, or `file:line (XML path)`, or `file (TOML path)`.
+    public var location: String
+    /// What is wrong, for a human.
+    public var message: String
+
+    /// Creates an issue.
+    /// - Parameters:
+    ///   - location: where the entry is.
+    ///   - message: what is wrong.
+    public init(location: String, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// The formats a feed can have, told apart by content.
+public enum FeedFormat: String, Sendable, Hashable {
+    /// One URL per line with optional `sha256=`/`blake3=`/`size=` tokens.
+    case urlList = "url-list"
+    /// Metalink 4 (RFC 5854).
+    case metalink4
+    /// Metalink 3 (metalinker.org).
+    case metalink3
+    /// A TOML feed joining checksum files with mirror base URLs.
+    case checksumMirrors = "checksum-mirrors"
+}
+
+/// A parsed feed: its tasks and the entries that were skipped.
+public struct Feed: Sendable {
+    /// The feed's name (the TOML `name`, else the file name without extension).
+    public var name: String
+    /// The path the feed was read from.
+    public var path: String
+    /// The detected format.
+    public var format: FeedFormat
+    /// One task per file, in feed order.
+    public var tasks: [FileTask]
+    /// Broken entries that were skipped.
+    public var issues: [FeedIssue]
+
+    /// Creates a feed.
+    /// - Parameters:
+    ///   - name: the feed's name.
+    ///   - path: where it was read from.
+    ///   - format: its format.
+    ///   - tasks: its tasks.
+    ///   - issues: skipped entries.
+    public init(name: String, path: String, format: FeedFormat, tasks: [FileTask], issues: [FeedIssue]) {
+        self.name = name
+        self.path = path
+        self.format = format
+        self.tasks = tasks
+        self.issues = issues
+    }
+}
+
+/// A feed that cannot be used at all (unreadable, not a feed, over the size limit).
+public enum FeedError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case tooLarge(path: String, limit: Int)
+    case invalid(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "\(path): cannot read the feed: \(reason)"
+        case .tooLarge(let path, let limit): "\(path): the feed is larger than \(limit) bytes"
+        case .invalid(let path, let reason): "\(path): \(reason)"
+        }
+    }
+}

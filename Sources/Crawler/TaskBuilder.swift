@@ -1,0 +1,38 @@
+/// Collects feed entries into one task per file name, refusing entries that contradict what is known.
+struct TaskBuilder {
+    private(set) var tasks: [FileTask] = []
+    private var indexByName: [String: Int] = [:]
+    private var urlsByName: [String: Set<String>] = [:]
+
+    /// Adds an entry; returns a message when it contradicts an earlier entry for the same name
+    /// (then nothing of it is added).
+    mutating func add(
+        name: String, size: Int64?, hashes: [ExpectedHash], alternates: [ExpectedHash] = [],
+        candidates: [Candidate]
+    ) -> String? {
+        guard let index = indexByName[name] else {
+            indexByName[name] = tasks.count
+            urlsByName[name] = Set(candidates.map(\.url))
+            tasks.append(
+                FileTask(name: name, size: size, hashes: hashes, alternates: alternates, candidates: candidates))
+            return nil
+        }
+        var task = tasks[index]
+        if let size, let known = task.size, size != known {
+            return "size \(size) contradicts size \(known) stated earlier for \(name)"
+        }
+        for hash in hashes {
+            if let known = task.hash(hash.algorithm), known.digest != hash.digest {
+                return "\(hash.algorithm.rawValue) contradicts the one stated at \(known.origin.location) for \(name)"
+            }
+        }
+        task.size = task.size ?? size
+        for hash in hashes where task.hash(hash.algorithm) == nil { task.hashes.append(hash) }
+        for hash in alternates where !task.alternates.contains(hash) { task.alternates.append(hash) }
+        for candidate in candidates where urlsByName[name]?.insert(candidate.url).inserted ?? false {
+            task.candidates.append(candidate)
+        }
+        tasks[index] = task
+        return nil
+    }
+}

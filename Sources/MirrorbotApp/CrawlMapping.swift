@@ -1,0 +1,95 @@
+import Crawler
+import Fetch
+import S5Core
+import Verifier
+
+/// Translations between the Crawler's, the Fetch engine's and the Verifier's types.
+enum CrawlMapping {
+    static func kind(_ algorithm: HashAlgorithm) -> HashKind {
+        switch algorithm {
+        case .blake3: .blake3
+        case .sha256: .sha256
+        case .sha512: .sha512
+        case .sha1: .sha1
+        case .md5: .md5
+        }
+    }
+
+    /// The extra digests (besides BLAKE3 and SHA-256) a task needs computed.
+    static func extraDigests(_ task: FileTask) -> Set<DigestAlgorithm> {
+        var result: Set<DigestAlgorithm> = []
+        for hash in task.hashes + task.alternates {
+            switch hash.algorithm {
+            case .sha512: result.insert(.sha512)
+            case .sha1: result.insert(.sha1)
+            case .md5: result.insert(.md5)
+            case .blake3, .sha256: break
+            }
+        }
+        return result
+    }
+
+    static func record(_ task: FileTask) -> FileRecord {
+        var hashes: [HashKind: ExpectedDigest] = [:]
+        for hash in task.hashes {
+            hashes[kind(hash.algorithm)] = ExpectedDigest(
+                digest: hash.digest, strength: .feed, source: hash.origin.location)
+        }
+        return FileRecord(
+            name: task.name, size: task.size, hashes: hashes,
+            urls: task.candidates.map { URLRecord(url: $0.url, host: $0.host, priority: $0.priority) })
+    }
+
+    /// What the feed expects of a file (its own hashes only; agreement is computed from observations).
+    static func expectation(_ task: FileTask) -> FileExpectation {
+        let record = record(task)
+        return FileExpectation(
+            name: task.name, size: task.size, hashes: record.hashes,
+            alternates: task.alternates.map {
+                (kind: kind($0.algorithm), digest: $0.digest, source: $0.origin.location)
+            }
+        )
+    }
+
+    static func observation(_ result: FetchResult) -> Observation {
+        var digests: [HashKind: [UInt8]] = [:]
+        if let blake3 = result.blake3 { digests[.blake3] = blake3 }
+        if let sha256 = result.sha256 { digests[.sha256] = sha256 }
+        for (algorithm, digest) in result.extraDigests {
+            switch algorithm {
+            case .sha256: digests[.sha256] = digest
+            case .sha512: digests[.sha512] = digest
+            case .sha1: digests[.sha1] = digest
+            case .md5: digests[.md5] = digest
+            }
+        }
+        return Observation(
+            url: result.url, finalURL: result.finalURL, httpStatus: result.httpStatus,
+            problem: result.failure.map { problem($0, attempts: result.attempts) }, contentLength: result.contentLength,
+            bytesReceived: result.bytesReceived, digests: digests,
+            isHTML: HTMLSniffer.isHTML(head: result.head, contentType: result.contentType)
+                || (result.head.isEmpty && result.contentType?.lowercased().hasPrefix("text/html") == true))
+    }
+
+    static func problem(_ failure: FetchFailure, attempts: Int) -> FetchProblem {
+        let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+        switch failure {
+        case .http(let status):
+            if status == 404 || status == 410 { return .http(status: status) }
+            return .transport("HTTP \(status)\(tries)")
+        case .sizeMismatch(let expected, let announced): return .sizeAnnounced(expected: expected, announced: announced)
+        case .truncated(let expected, let received): return .truncated(expected: expected, received: received)
+        case .bodyTooLarge(let limit): return .bodyTooLarge(limit: limit)
+        case .dns: return .transport("DNS lookup failed")
+        case .connect: return .transport("cannot connect\(tries)")
+        case .tls(let message): return .transport("TLS: \(message)")
+        case .timeout: return .transport("timed out")
+        case .lowSpeed: return .transport("too slow (stalled below the speed limit)")
+        case .tooManyRedirects: return .transport("too many redirects")
+        case .redirectLoop: return .transport("redirect loop")
+        case .hostBroken: return .transport("host skipped after repeated timeouts")
+        case .privateAddress: return .transport("the host resolves to a private address")
+        case .other(let message): return .transport(message)
+        }
+    }
+}

@@ -1,0 +1,348 @@
+import Crawler
+import Fetch
+import Foundation
+import Logging
+import S5Core
+import Synchronization
+import Verifier
+
+/// One pass of `mirrorbot crawl`: feeds -> Crawler (tasks, schedule) -> Fetch -> Verifier (verdicts) -> store.
+/// Each result is committed as it arrives; files judged by agreement are settled when their last due URL is in.
+public struct CrawlRunner: Sendable {
+    /// The pass's settings.
+    public var settings: CrawlSettings
+    /// Receives debug events.
+    public var logger: Logger
+    /// Print progress on stderr.
+    public var showProgress: Bool
+    /// The clock in unix seconds (injected by tests).
+    public var now: @Sendable () -> Int64
+
+    /// Creates a runner.
+    /// - Parameters:
+    ///   - settings: the pass's settings.
+    ///   - logger: receives debug events.
+    ///   - showProgress: print a progress bar or log lines on stderr.
+    ///   - now: unix seconds.
+    public init(
+        settings: CrawlSettings, logger: Logger, showProgress: Bool = false,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
+        self.settings = settings
+        self.logger = logger
+        self.showProgress = showProgress
+        self.now = now
+    }
+
+    /// A file of a feed with its store ids.
+    private struct Work: Sendable {
+        var feed: String
+        var task: FileTask
+        var synced: SyncedFile
+        var expectation: FileExpectation
+        var byAgreement: Bool { expectation.strength != .feed }
+    }
+
+    /// Runs one pass.
+    /// - Returns: the report (with `locked` set when another crawl holds the lock).
+    /// - Throws: `CrawlError` for usage, feed and setup errors (nothing is crawled then).
+    public func run() async throws(CrawlError) -> CrawlReport {
+        try settings.validate()
+        let clock = ContinuousClock()
+        let started = clock.now
+        guard let lock = try CrawlLock.acquire(path: settings.lockPath) else {
+            return CrawlReport(results: [], issues: [], locked: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let store: Store
+        do {
+            store = try Store(path: settings.databasePath)
+        } catch {
+            throw .setup("cannot open the database: \(error)")
+        }
+        let engine: FetchEngine
+        do {
+            engine = try FetchEngine(configuration: settings.fetchConfiguration, logger: logger)
+        } catch {
+            throw .setup("cannot start the fetch engine: \(error)")
+        }
+        do {
+            let report = try await crawl(engine: engine, store: store)
+            await engine.shutdown()
+            var finished = report
+            finished.elapsed = clock.now - started
+            return finished
+        } catch {
+            await engine.shutdown()
+            throw error
+        }
+    }
+
+    private func crawl(engine: FetchEngine, store: Store) async throws(CrawlError) -> CrawlReport {
+        let maxDocument = settings.maxDocumentBytes
+        let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
+        let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
+            try await documents.fetchDocument(url: url, maxBytes: maxBytes)
+        }
+        let phases = PhaseTimer(logger: logger)
+        var feeds: [Feed] = []
+        for path in settings.feeds {
+            do {
+                feeds.append(try await loader.load(path: path))
+            } catch {
+                throw .feed(error.description)
+            }
+        }
+        var issues: [String] = []
+        var works: [Work] = []
+        var feedIDs: [Int64] = []
+        var seenFeedNames: Set<String> = []
+        phases.mark("feeds parsed")
+        let start = now()
+        let runID: Int64
+        do {
+            runID = try await store.beginCrawlRun(startedAt: start)
+            for feed in feeds {
+                issues += feed.issues.map(\.description)
+                guard seenFeedNames.insert(feed.name).inserted else {
+                    throw CrawlError.feed("two feeds are named \(feed.name)")
+                }
+                let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
+                feedIDs.append(feedID)
+                let synced = try await store.syncFiles(
+                    feedID: feedID, files: feed.tasks.map(CrawlMapping.record), now: start)
+                for (task, file) in zip(feed.tasks, synced) {
+                    works.append(
+                        Work(feed: feed.name, task: task, synced: file, expectation: CrawlMapping.expectation(task)))
+                }
+            }
+        } catch let error as CrawlError {
+            throw error
+        } catch {
+            throw .setup("\(error)")
+        }
+        for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
+
+        phases.mark("store synchronized")
+        let jobs = CrawlSchedule.order(works.map(\.task)) { job in
+            guard !settings.ignoreSchedule else { return true }
+            let work = works[job.task]
+            guard let id = work.synced.urlIDs[work.task.candidates[job.candidate].url],
+                let state = work.synced.states[id]
+            else { return true }
+            return state.nextCheck <= start
+        }
+        var pending: [Int: Int] = [:]
+        for job in jobs { pending[job.task, default: 0] += 1 }
+        let progress = CrawlProgress(enabled: showProgress)
+        progress.begin(total: jobs.count)
+        let tracker = Tracker(pending: pending)
+        let commits = CrawlCommitQueue(store: store)
+
+        let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+            var inFlight = 0
+            for job in jobs {
+                // More tasks than transfers: a task whose transfer is done may wait for its commit without
+                // holding back the next transfer (the engine still runs at most `concurrency` at once).
+                if inFlight >= settings.concurrency * 2 {
+                    await group.next()
+                    inFlight -= 1
+                }
+                let work = works[job.task]
+                group.addTask {
+                    await self.check(
+                        job: job, work: work, engine: engine, store: store, commits: commits, progress: progress,
+                        tracker: tracker)
+                }
+                inFlight += 1
+            }
+            await group.waitForAll()
+            return true
+        }
+        progress.end()
+        phases.mark("fetched \(jobs.count) URLs")
+        _ = settled
+        if let failure = tracker.storeFailure {
+            throw .setup("the database failed: \(failure)")
+        }
+
+        // Files judged by agreement and not due in this pass still get their verdicts from stored states.
+        var results: [CrawlResult] = []
+        do {
+            for (index, work) in works.enumerated() where work.byAgreement && pending[index] == nil {
+                try await settleAgreement(work, store: store)
+            }
+            var allStates: [Int64: [Int64: URLState]] = [:]
+            for feedID in feedIDs {
+                allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
+            }
+            for work in works {
+                let states = allStates[work.synced.fileID] ?? [:]
+                for candidate in work.task.candidates {
+                    guard let id = work.synced.urlIDs[candidate.url] else { continue }
+                    let touched = tracker.touched(id)
+                    let state = states[id]
+                    results.append(
+                        CrawlResult(
+                            feed: work.feed, file: work.task.name, url: candidate.url, host: candidate.host,
+                            verdict: state?.judgement.verdict ?? .error,
+                            reason: state?.judgement.reason ?? "not checked", size: state?.size ?? 0,
+                            blake3: state?.digests[.blake3].map(hexString),
+                            sha256: state?.digests[.sha256].map(hexString),
+                            httpStatus: state?.httpStatus ?? 0, checked: touched != nil, notModified: touched == true))
+                }
+            }
+        } catch {
+            throw .setup("the database failed: \(error)")
+        }
+        phases.mark("results read")
+        // A pass in which our own network failed does not count towards the mirrors' standing.
+        let outcomes = results.filter(\.checked).compactMap { result in
+            Store.outcome(verdict: result.verdict.rawValue).map { (host: result.host, outcome: $0) }
+        }
+        let ownNetworkFailed = CrawlRunHealth.ownNetworkFailed(outcomes)
+        if ownNetworkFailed { logger.warning("most URLs unreachable on every host: our network failed this pass") }
+        do {
+            try await store.finishCrawlRun(
+                id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
+        } catch {
+            throw .setup("the database failed: \(error)")
+        }
+        return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
+    }
+
+    /// Fetches, judges and commits one URL; settles the file's agreement when it was the last due URL.
+    private func check(
+        job: CrawlJob, work: Work, engine: FetchEngine, store: Store, commits: CrawlCommitQueue,
+        progress: CrawlProgress, tracker: Tracker
+    ) async {
+        let candidate = work.task.candidates[job.candidate]
+        guard let urlID = work.synced.urlIDs[candidate.url] else { return }
+        let previous = work.synced.states[urlID]
+        let startedAt = now()
+        var request = FetchRequest(
+            url: candidate.url, expectedSize: work.task.size, extraDigests: CrawlMapping.extraDigests(work.task))
+        if let previous, previous.complete, let downloaded = previous.downloadedAt,
+            startedAt - downloaded < settings.recheckAge.components.seconds,
+            previous.judgement.verdict != .error
+        {
+            request.etag = previous.etag
+            request.lastModified = previous.lastModified
+        }
+        let result = await engine.fetch(request)
+        // A cancelled pass records nothing for transfers it cut short: the next run checks them again.
+        if Task.isCancelled { return }
+        let observation = CrawlMapping.observation(result)
+        let notModified = result.notModified && previous != nil
+        var judgement = Judge.judge(observation, against: work.expectation)
+        if result.notModified && previous == nil {
+            judgement = Judgement(.error, "HTTP 304 to an unconditional request")
+        }
+        let finishedAt = now()
+        let record = CheckRecord(
+            urlID: urlID, checkedAt: finishedAt, observation: observation, judgement: judgement, etag: result.etag,
+            lastModified: result.lastModified, notModified: notModified,
+            durationMilliseconds: result.timings.total.components.seconds * 1000
+                + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
+            nextCheck: finishedAt + settings.interval.components.seconds)
+        do {
+            let stored = try await commits.commit(record)
+            tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)
+            var verdict = stored?.judgement ?? judgement
+            if work.byAgreement && verdict.verdict == .unconfirmed {
+                verdict.reason = "waiting for the other mirrors to agree"
+            }
+            progress.finished(
+                url: candidate.url, verdict: verdict.verdict.rawValue, reason: verdict.reason,
+                bytes: result.bytesReceived,
+                failed: verdict.verdict != .verified && verdict.verdict != .unconfirmed)
+            if tracker.finish(task: job.task), work.byAgreement {
+                try await settleAgreement(work, store: store)
+            }
+        } catch {
+            tracker.fail("\(error)")
+            logger.error("cannot store a result", metadata: ["url": "\(candidate.url)", "error": "\(error)"])
+        }
+    }
+
+    /// Judges all current observations of a file without feed hashes together and stores the outcome.
+    private func settleAgreement(_ work: Work, store: Store) async throws {
+        let states = try await store.states(fileID: work.synced.fileID)
+        var ids: [Int64] = []
+        var observations: [Observation] = []
+        for candidate in work.task.candidates {
+            guard let id = work.synced.urlIDs[candidate.url], let state = states[id] else { continue }
+            // A stored non-body verdict (missing, error) stays as recorded.
+            ids.append(id)
+            observations.append(state.observation(url: candidate.url))
+        }
+        let group = Judge.judgeGroup(observations, expectation: work.expectation)
+        var verdicts: [Int64: Judgement] = [:]
+        for (id, judgement) in zip(ids, group.judgements) where states[id]?.complete == true {
+            verdicts[id] = judgement
+        }
+        try await store.applyAgreement(
+            fileID: work.synced.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
+    }
+}
+
+/// Shared counters of a pass.
+private final class Tracker: Sendable {
+    private struct State {
+        var pending: [Int: Int]
+        var touched: [Int64: Bool] = [:]
+        var bytes: Int64 = 0
+        var failure: String?
+    }
+
+    private let state: Mutex<State>
+
+    init(pending: [Int: Int]) {
+        state = Mutex(State(pending: pending))
+    }
+
+    /// Marks one job of a task done; true when it was the task's last.
+    func finish(task: Int) -> Bool {
+        state.withLock { state in
+            let left = (state.pending[task] ?? 1) - 1
+            state.pending[task] = left
+            return left == 0
+        }
+    }
+
+    func recordTouched(_ id: Int64, notModified: Bool, bytes: Int64) {
+        state.withLock {
+            $0.touched[id] = notModified
+            $0.bytes += bytes
+        }
+    }
+
+    /// nil: not checked this pass; false: downloaded; true: 304.
+    func touched(_ id: Int64) -> Bool? { state.withLock { $0.touched[id] } }
+
+    var bytes: Int64 { state.withLock { $0.bytes } }
+
+    func fail(_ message: String) { state.withLock { $0.failure = $0.failure ?? message } }
+
+    var storeFailure: String? { state.withLock { $0.failure } }
+}
+
+/// Logs the duration of each phase of a pass at debug level.
+private final class PhaseTimer: Sendable {
+    private let logger: Logger
+    private let last: Mutex<ContinuousClock.Instant>
+
+    init(logger: Logger) {
+        self.logger = logger
+        self.last = Mutex(ContinuousClock.now)
+    }
+
+    func mark(_ phase: String) {
+        let now = ContinuousClock.now
+        let elapsed = last.withLock { last in
+            defer { last = now }
+            return now - last
+        }
+        logger.debug("crawl phase", metadata: ["phase": "\(phase)", "elapsed": "\(elapsed)"])
+    }
+}

@@ -1,0 +1,138 @@
+/// A file as the feed states it, to be synchronized into the store.
+public struct FileRecord: Sendable, Hashable {
+    /// The file's name, unique within its feed.
+    public var name: String
+    /// The expected size, if known.
+    public var size: Int64?
+    /// Expected hashes stated by the feed (strength `.feed`).
+    public var hashes: [HashKind: ExpectedDigest]
+    /// The URLs: url, lowercased host, priority (lower preferred).
+    public var urls: [URLRecord]
+
+    /// Creates a record.
+    public init(name: String, size: Int64?, hashes: [HashKind: ExpectedDigest], urls: [URLRecord]) {
+        self.name = name
+        self.size = size
+        self.hashes = hashes
+        self.urls = urls
+    }
+}
+
+/// A URL of a file.
+public struct URLRecord: Sendable, Hashable {
+    /// The URL.
+    public var url: String
+    /// Its lowercased host.
+    public var host: String
+    /// Lower is preferred.
+    public var priority: Int
+
+    /// Creates a URL record.
+    public init(url: String, host: String, priority: Int = 0) {
+        self.url = url
+        self.host = host
+        self.priority = priority
+    }
+}
+
+/// The stored current state of one URL.
+public struct URLState: Sendable, Hashable {
+    /// The URL's row id.
+    public var urlID: Int64
+    /// The last verdict and its reason.
+    public var judgement: Judgement
+    /// The last HTTP status.
+    public var httpStatus: Int
+    /// The URL after redirects.
+    public var finalURL: String
+    /// Whether the last download read a complete body.
+    public var complete: Bool
+    /// Whether the body was an HTML page.
+    public var isHTML: Bool
+    /// Bytes received by the last download.
+    public var size: Int64
+    /// The announced Content-Length.
+    public var contentLength: Int64?
+    /// Digests of the last complete body.
+    public var digests: [HashKind: [UInt8]]
+    /// Validators for conditional requests.
+    public var etag: String?
+    public var lastModified: String?
+    /// Unix seconds of the last check (download or 304).
+    public var checkedAt: Int64
+    /// Unix seconds of the last full download, nil if none completed.
+    public var downloadedAt: Int64?
+    /// Unix seconds of the last check that found the file verified.
+    public var verifiedAt: Int64?
+    /// Unix seconds from which the URL is due again.
+    public var nextCheck: Int64
+
+    /// The observation this state records (for judging agreement together with fresh observations).
+    /// - Parameter url: the URL text.
+    public func observation(url: String) -> Observation {
+        Observation(
+            url: url, finalURL: finalURL, httpStatus: httpStatus,
+            problem: complete ? nil : .transport(judgement.reason), contentLength: contentLength,
+            bytesReceived: size, digests: complete ? digests : [:], isHTML: isHTML)
+    }
+}
+
+/// One finished check of one URL, to be committed.
+public struct CheckRecord: Sendable {
+    /// The URL's row id.
+    public var urlID: Int64
+    /// Unix seconds when the check finished.
+    public var checkedAt: Int64
+    /// What the fetch saw (ignored when `notModified`).
+    public var observation: Observation
+    /// The verdict (ignored when `notModified`: the stored one is kept).
+    public var judgement: Judgement
+    /// Validators from the response.
+    public var etag: String?
+    public var lastModified: String?
+    /// The server answered 304 to the conditional request: keep the stored verdict and hashes.
+    public var notModified: Bool
+    /// How long the fetch took.
+    public var durationMilliseconds: Int64
+    /// Unix seconds from which the URL is due again.
+    public var nextCheck: Int64
+
+    /// Creates a check record.
+    public init(
+        urlID: Int64, checkedAt: Int64, observation: Observation, judgement: Judgement, etag: String? = nil,
+        lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64
+    ) {
+        self.urlID = urlID
+        self.checkedAt = checkedAt
+        self.observation = observation
+        self.judgement = judgement
+        self.etag = etag
+        self.lastModified = lastModified
+        self.notModified = notModified
+        self.durationMilliseconds = durationMilliseconds
+        self.nextCheck = nextCheck
+    }
+}
+
+/// A file after synchronization: its ids and what the store knows about it.
+public struct SyncedFile: Sendable {
+    /// The file's row id.
+    public var fileID: Int64
+    /// URL row ids by URL text.
+    public var urlIDs: [String: Int64]
+    /// Current states by URL row id (absent for URLs never checked).
+    public var states: [Int64: URLState]
+    /// The expected hashes in force (feed hashes, else stored agreement).
+    public var expectation: FileExpectation
+}
+
+/// Store failures.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .database(let message): "database: \(message)"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import GRDB
+
+/// The store's schema: append-only numbered migrations of literal SQL. Never edit a released migration; add one.
+enum StoreSchema {
+    static let migrations: [(name: String, sql: String)] = [
+        (
+            "0001-crawl-state",
+            """
+            CREATE TABLE feed (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                path TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE file (
+                id INTEGER PRIMARY KEY,
+                feed_id INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                size INTEGER CHECK (size IS NULL OR size >= 0),
+                UNIQUE (feed_id, name)
+            ) STRICT;
+
+            -- Expected hashes and where they came from. strength 2 = the feed (checksum file, Metalink, URL list),
+            -- 1 = agreement among mirrors; a weaker row never replaces a stronger one.
+            CREATE TABLE expected_hash (
+                file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,
+                algorithm TEXT NOT NULL CHECK (algorithm IN ('blake3', 'sha256', 'sha512', 'sha1', 'md5')),
+                digest BLOB NOT NULL,
+                strength INTEGER NOT NULL CHECK (strength IN (1, 2)),
+                source TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (file_id, algorithm)
+            ) STRICT;
+
+            CREATE TABLE url (
+                id INTEGER PRIMARY KEY,
+                file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,
+                url TEXT NOT NULL,
+                host TEXT NOT NULL,
+                priority INTEGER NOT NULL DEFAULT 0,
+                UNIQUE (file_id, url)
+            ) STRICT;
+            CREATE INDEX url_host ON url(host);
+
+            -- The current state of each URL: its last verdict and what the check saw.
+            CREATE TABLE url_state (
+                url_id INTEGER PRIMARY KEY REFERENCES url(id) ON DELETE CASCADE,
+                verdict TEXT NOT NULL CHECK (verdict IN ('verified', 'mismatch', 'missing', 'error', 'unconfirmed')),
+                reason TEXT NOT NULL,
+                http_status INTEGER NOT NULL,
+                final_url TEXT NOT NULL,
+                complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+                is_html INTEGER NOT NULL CHECK (is_html IN (0, 1)),
+                size INTEGER NOT NULL,
+                content_length INTEGER,
+                blake3 BLOB,
+                sha256 BLOB,
+                sha512 BLOB,
+                sha1 BLOB,
+                md5 BLOB,
+                etag TEXT,
+                last_modified TEXT,
+                checked_at INTEGER NOT NULL,
+                downloaded_at INTEGER,
+                verified_at INTEGER,
+                next_check INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX url_state_next_check ON url_state(next_check);
+
+            -- Every check, appended.
+            CREATE TABLE check_history (
+                id INTEGER PRIMARY KEY,
+                url_id INTEGER NOT NULL REFERENCES url(id) ON DELETE CASCADE,
+                checked_at INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                http_status INTEGER NOT NULL,
+                size INTEGER NOT NULL,
+                blake3 BLOB,
+                sha256 BLOB,
+                not_modified INTEGER NOT NULL CHECK (not_modified IN (0, 1)),
+                duration_ms INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX check_history_url ON check_history(url_id, checked_at);
+            """
+        ),
+        (
+            "0002-score-book",
+            """
+            -- One row per crawl pass. A pass in which most URLs failed everywhere blames our own network:
+            -- its checks do not count towards any mirror's standing.
+            CREATE TABLE crawl_run (
+                id INTEGER PRIMARY KEY,
+                started_at INTEGER NOT NULL,
+                finished_at INTEGER,
+                own_network_failed INTEGER NOT NULL DEFAULT 0 CHECK (own_network_failed IN (0, 1))
+            ) STRICT;
+            ALTER TABLE check_history ADD COLUMN run_id INTEGER REFERENCES crawl_run(id) ON DELETE SET NULL;
+
+            -- Votes on other nodes, from checking what their provide records' links serve.
+            CREATE TABLE node_vote (
+                node_id BLOB PRIMARY KEY CHECK (length(node_id) = 33),
+                good INTEGER NOT NULL DEFAULT 0 CHECK (good >= 0),
+                bad INTEGER NOT NULL DEFAULT 0 CHECK (bad >= 0),
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            -- Every check of a peer's record, appended.
+            CREATE TABLE provider_check (
+                id INTEGER PRIMARY KEY,
+                node_id BLOB NOT NULL CHECK (length(node_id) = 33),
+                multihash BLOB NOT NULL CHECK (length(multihash) = 33),
+                url TEXT NOT NULL,
+                checked_at INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                bytes INTEGER NOT NULL,
+                up INTEGER CHECK (up IS NULL OR up IN (0, 1))
+            ) STRICT;
+            CREATE INDEX provider_check_node ON provider_check(node_id, checked_at);
+            """
+        ),
+    ]
+
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            let sql = migration.sql
+            migrator.registerMigration(migration.name) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+}

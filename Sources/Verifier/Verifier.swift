@@ -1,1 +1,0 @@
-// Verifier: filled in by its issue.

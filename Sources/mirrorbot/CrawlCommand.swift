@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MirrorbotApp
+
+/// `mirrorbot crawl FEED...`: one pass over the feeds, then exit (made for cron).
+struct CrawlCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crawl",
+        abstract: "Download and verify every file of the feeds once, then exit.",
+        discussion: """
+            Exit status: 0 when every URL is verified, 1 when any is not, 2 on usage or configuration errors.
+            An overlapping run (the lock next to the database is held) prints one line and exits 0.
+            """
+    )
+
+    @Argument(help: "Feed files: URL lists, Metalink 3/4, or TOML checksum feeds.")
+    var feeds: [String] = []
+
+    @Option(help: "Transfers at once, all hosts together.")
+    var concurrency: Int = 64
+
+    @Option(name: .customLong("per-host"), help: "Transfers at once per host.")
+    var perHost: Int = 4
+
+    @Option(help: "The SQLite store (a lock file is kept next to it).")
+    var database: String = "mirrorbot.sqlite"
+
+    @Option(help: "A contact URL for the User-Agent.")
+    var contact: String?
+
+    @Option(name: .customLong("max-body"), help: "The largest body accepted when the feed gives no size (bytes).")
+    var maxBody: Int64 = 16 << 30
+
+    @Option(name: .customLong("recheck-age"), help: "Force a full download when the last is older (seconds).")
+    var recheckAge: Int64 = 7 * 24 * 3600
+
+    @Option(help: "A checked URL is due again after this many seconds.")
+    var interval: Int64 = 6 * 3600
+
+    @Flag(name: .customLong("all"), help: "Check every URL now, whatever its next check time.")
+    var ignoreSchedule = false
+
+    @Flag(help: "Print one JSON document (results and summary) on stdout.")
+    var json = false
+
+    @Flag(help: "After the pass, push provide records of the verified links to the config's initial peers.")
+    var announce = false
+
+    @Option(name: .long, help: "The config file (node key and peers), read with --announce.")
+    var config = ConfigFile.defaultPath
+
+    func run() async throws {
+        var settings = CrawlSettings(feeds: feeds)
+        settings.concurrency = concurrency
+        settings.perHost = perHost
+        settings.databasePath = database
+        settings.contact = contact
+        settings.maxBody = maxBody
+        settings.recheckAge = .seconds(recheckAge)
+        settings.interval = .seconds(interval)
+        settings.ignoreSchedule = ignoreSchedule
+        var logger = Logger(label: "mirrorbot.crawl")
+        logger.logLevel = ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug
+        let runner = CrawlRunner(settings: settings, logger: logger, showProgress: !json)
+        let report: CrawlReport
+        do {
+            report = try await runner.run()
+        } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if report.locked {
+            print("mirrorbot crawl: another crawl holds \(settings.lockPath); not crawling")
+            return
+        }
+        if json {
+            print(report.json())
+        } else {
+            for issue in report.issues { FileHandle.standardError.write(Data("skipped: \(issue)\n".utf8)) }
+            print(report.table())
+            let seconds =
+                Double(report.elapsed.components.seconds)
+                + Double(report.elapsed.components.attoseconds) / 1e18
+            print(
+                String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
+        }
+        if announce { try await announceVerified(report, database: settings.databasePath) }
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Pushes records of the links this pass verified to the configured peers.
+    private func announceVerified(_ report: CrawlReport, database: String) async throws {
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard let keyPair = configuration.keyPair else {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(config) has no [keypair] seed\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "mirrorbot.announce")
+        logger.logLevel = .notice
+        do {
+            let outcome = try await AnnounceOnce.run(
+                report: report, database: database, configuration: configuration, keyPair: keyPair, logger: logger)
+            var line = "announced \(outcome.records) records to \(outcome.peers) peers"
+            if outcome.peers == 0 {
+                line = "announced nothing: no configured peer answered the handshake"
+            } else if !outcome.confirmed {
+                line += " (no peer confirmed them before the deadline)"
+            }
+            // With --json, stdout holds only the JSON document.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

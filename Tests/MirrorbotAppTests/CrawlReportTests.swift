@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import Verifier
+
+@testable import MirrorbotApp
+
+@Suite struct CrawlReportTests {
+    func result(_ host: String, _ verdict: Verdict) -> CrawlResult {
+        CrawlResult(
+            feed: "f", file: "x.iso", url: "https://\(host)/x.iso", host: host, verdict: verdict, reason: "r",
+            size: 1, blake3: nil, sha256: nil, httpStatus: 200, checked: true, notModified: false)
+    }
+
+    @Test func tablePerHostAndVerdict() {
+        let report = CrawlReport(
+            results: [
+                result("a.example", .verified), result("a.example", .mismatch), result("b.example", .verified),
+                result("b.example", .error),
+            ], issues: [])
+        let lines = report.table().split(separator: "\n").map(String.init)
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("host"))
+        #expect(lines[1].hasPrefix("a.example"))
+        #expect(lines[1].split(separator: " ").map(String.init) == ["a.example", "1", "1", "0", "0", "0", "2"])
+        #expect(lines[3].split(separator: " ").map(String.init) == ["total", "2", "1", "0", "1", "0", "4"])
+        #expect(report.exitCode == 1)
+        #expect(CrawlReport(results: [result("a", .verified)], issues: []).exitCode == 0)
+        #expect(CrawlReport(results: [result("a", .unconfirmed)], issues: []).exitCode == 1)
+    }
+
+    @Test func jsonSummaryCountsEveryVerdict() throws {
+        let report = CrawlReport(results: [result("a", .missing)], issues: ["feed.txt:3: bad"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let summary = try #require(json["summary"] as? [String: Int])
+        #expect(summary == ["verified": 0, "mismatch": 0, "missing": 1, "error": 0, "unconfirmed": 0])
+        #expect((json["issues"] as? [String]) == ["feed.txt:3: bad"])
+        let first = try #require((json["results"] as? [[String: Any]])?.first)
+        #expect(first["blake3"] is NSNull)
+        #expect(first["http_status"] as? Int == 200)
+    }
+}
