@@ -279,3 +279,24 @@ struct PeerServerTests {
         }
     }
 }
+
+extension PeerServerTests {
+    @Test func shutdownWaitsUntilThePeerHasSeenUsGo() async throws {
+        try await withNodes(1) { nodes in
+            let client = PeerNode(
+                configuration: PeerNodeConfiguration(keyPair: .generate(), limits: testLimits()),
+                logger: testLogger("client"))
+            try await client.dial(nodes[0].uri)
+            await eventually("0 - client") { await nodes[0].node.isConnected(to: client.nodeID) }
+            let start = ContinuousClock.now
+            await client.shutdown(waitingUpTo: .seconds(5))
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(await client.statistics().pendingConnections == 0)
+            // The close handshake normally completes first; on a loaded machine the client's close
+            // timeout may end it a moment before node 0 has processed the close frame.
+            await eventually("node 0 saw the client go") {
+                await !nodes[0].node.isConnected(to: client.nodeID)
+            }
+        }
+    }
+}

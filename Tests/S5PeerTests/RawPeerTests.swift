@@ -121,11 +121,10 @@ struct RawPeerTests {
                 var u = MessagePackWriter()
                 u.write(99)
                 try await raw.send(u.bytes)  // unknown method
-                try await Task.sleep(for: .milliseconds(100))
+                await eventually("four ignored messages") { await node.statistics().ignoredMessages == 4 }
                 #expect(await node.isConnected(to: raw.keyPair.nodeID))
-                #expect(await node.statistics().ignoredMessages == 4)
                 for _ in 0..<3 { try await raw.send([4, 0xc4]) }  // truncated hash queries
-                try await Task.sleep(for: .milliseconds(100))
+                await eventually("three malformed messages") { await node.statistics().malformedMessages == 3 }
                 #expect(await node.isConnected(to: raw.keyPair.nodeID))
                 try await raw.send([0xc1])
                 await eventually("disconnected after too many malformed messages") {
