@@ -227,10 +227,15 @@ struct PeerLimitTests {
             try await nodes[1].node.dial("ws://127.0.0.1:\(hub.port)/s5/p2p")
             try await hub.node.dial(nodes[1].uri)
             await eventually("1 - 0") { await nodes[1].node.isConnected(to: hub.nodeID) }
-            try await Task.sleep(for: .milliseconds(300))
+            await eventually("the three connections settled") {
+                let mine = await nodes[1].node.statistics().pendingConnections
+                let theirs = await hub.node.statistics().pendingConnections
+                return mine == 0 && theirs == 0
+            }
             #expect(await hub.node.connectedPeers().count == 1)
             #expect(await nodes[1].node.connectedPeers().count == 1)
             #expect(await hub.node.isConnected(to: nodes[1].nodeID))
+            #expect(await nodes[1].node.isConnected(to: hub.nodeID))
             // Two more peers; node 0 takes only one of them.
             try await nodes[2].node.dial(hub.uri)
             await eventually("2 - 0") { await hub.node.isConnected(to: nodes[2].nodeID) }

@@ -81,7 +81,10 @@ struct RawPeerTests {
                 try await raw.send(tampered)
                 try await raw.send(forged)
                 try await raw.send(expired.bytes)
-                try await Task.sleep(for: .milliseconds(200))
+                await eventually("three records handled") {
+                    let stats = await nodes[0].node.statistics()
+                    return stats.recordsRejected + stats.recordsExpired == 3
+                }
                 #expect(await nodes[0].node.cachedRecords(for: hash).isEmpty)
                 #expect(await nodes[1].node.cachedRecords(for: hash).isEmpty)
                 let stats = await nodes[0].node.statistics()
