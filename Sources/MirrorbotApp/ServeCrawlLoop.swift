@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Verifier
 
 /// `serve`'s crawl schedule: a pass over the config's feeds every (jittered) interval, with the same store
@@ -20,6 +21,12 @@ public struct ServeCrawlLoop: Service {
     let metrics: NodeMetrics?
     let logger: Logger
     let afterPass: @Sendable () async -> Void
+    private let lastLoaded = LastLoaded()
+
+    /// The newest check id our records were loaded at: a refresh with no new check since is skipped.
+    private final class LastLoaded: Sendable {
+        let id = Mutex<Int64?>(nil)
+    }
 
     /// - Parameters:
     ///   - settings: the passes' settings, `nil` when no feeds are configured.
@@ -85,13 +92,17 @@ public struct ServeCrawlLoop: Service {
         } catch {
             logger.error("crawl pass failed", metadata: ["error": "\(error)"])
         }
-        await refreshRecords()
+        await refreshRecords(force: true)
         await afterPass()
     }
 
-    private func refreshRecords() async {
+    /// Reloads our records from the store, unless no check was recorded since the last load and not `force`.
+    private func refreshRecords(force: Bool = false) async {
         do {
+            let latest = try await store.latestCheckID()
+            if !force, lastLoaded.id.withLock({ $0 }) == latest { return }
             let count = try await ServeRecords.refresh(records, from: store)
+            lastLoaded.id.withLock { $0 = latest }
             logger.debug("records refreshed", metadata: ["links": "\(count)"])
         } catch {
             logger.error("cannot read verified links", metadata: ["error": "\(error)"])

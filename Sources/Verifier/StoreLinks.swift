@@ -116,6 +116,12 @@ extension Store {
         }
     }
 
+    /// The id of the newest check in the history (0 when empty): unchanged means no check was recorded since.
+    /// - Throws: `StoreError.database`.
+    public func latestCheckID() async throws(StoreError) -> Int64 {
+        try await run { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM check_history") ?? 0 }
+    }
+
     /// Records the start of a crawl pass.
     /// - Parameter startedAt: unix seconds.
     /// - Returns: the run's id.

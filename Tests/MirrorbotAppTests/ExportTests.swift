@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
 import MirrorServer
 import S5Core
 import Testing
 import Verifier
 
 @testable import MirrorbotApp
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 @Suite(.timeLimit(.minutes(1)))
 struct ExportTests {

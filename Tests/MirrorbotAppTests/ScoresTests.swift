@@ -42,8 +42,10 @@ struct ScoresFixture {
             feedID: others, file: file("b.iso", size: 2000, sha256: otherSHA, hosts: ["good.example"]), now: t0)
         let d = try await store.syncFile(
             feedID: others, file: file("d.iso", size: 2000, sha256: otherSHA, hosts: ["good.example"]), now: t0)
-        let a = synced[0].urlIDs, c = synced[1].urlIDs
-        func check(_ id: Int64?, _ url: String, _ verdict: Verdict, bytes: [UInt8], ms: Int64, at: Int64) -> CheckRecord {
+        let a = synced[0].urlIDs
+        let c = synced[1].urlIDs
+        func check(_ id: Int64?, _ url: String, _ verdict: Verdict, bytes: [UInt8], ms: Int64, at: Int64) -> CheckRecord
+        {
             let complete = verdict == .verified || verdict == .mismatch
             let served = verdict == .mismatch ? bytes.reversed() : bytes
             let observation = Observation(
@@ -57,18 +59,32 @@ struct ScoresFixture {
         }
         let run1 = try await store.beginCrawlRun(startedAt: t0)
         _ = try await store.record([
-            check(a[url("good.example", "a.iso")], url("good.example", "a.iso"), .verified, bytes: body, ms: 100, at: t0 + 1),
-            check(a[url("slow.example", "a.iso")], url("slow.example", "a.iso"), .verified, bytes: body, ms: 1000, at: t0 + 1),
-            check(a[url("liar.example", "a.iso")], url("liar.example", "a.iso"), .mismatch, bytes: body, ms: 100, at: t0 + 1),
-            check(c[url("slow.example", "c.iso")], url("slow.example", "c.iso"), .error, bytes: other, ms: 10, at: t0 + 1),
-            check(c[url("liar.example", "c.iso")], url("liar.example", "c.iso"), .mismatch, bytes: other, ms: 10, at: t0 + 1),
-            check(b.urlIDs[url("good.example", "b.iso")], url("good.example", "b.iso"), .verified, bytes: other, ms: 200, at: t0 + 1),
+            check(
+                a[url("good.example", "a.iso")], url("good.example", "a.iso"), .verified, bytes: body, ms: 100,
+                at: t0 + 1),
+            check(
+                a[url("slow.example", "a.iso")], url("slow.example", "a.iso"), .verified, bytes: body, ms: 1000,
+                at: t0 + 1),
+            check(
+                a[url("liar.example", "a.iso")], url("liar.example", "a.iso"), .mismatch, bytes: body, ms: 100,
+                at: t0 + 1),
+            check(
+                c[url("slow.example", "c.iso")], url("slow.example", "c.iso"), .error, bytes: other, ms: 10,
+                at: t0 + 1),
+            check(
+                c[url("liar.example", "c.iso")], url("liar.example", "c.iso"), .mismatch, bytes: other, ms: 10,
+                at: t0 + 1),
+            check(
+                b.urlIDs[url("good.example", "b.iso")], url("good.example", "b.iso"), .verified, bytes: other, ms: 200,
+                at: t0 + 1),
         ])
         try await store.finishCrawlRun(id: run1, startedAt: t0, finishedAt: t0 + 2, ownNetworkFailed: false)
         // Our own network failed in the second run: its error on good.example must not count.
         let run2 = try await store.beginCrawlRun(startedAt: t0 + 10)
         _ = try await store.record([
-            check(d.urlIDs[url("good.example", "d.iso")], url("good.example", "d.iso"), .error, bytes: other, ms: 5, at: t0 + 11)
+            check(
+                d.urlIDs[url("good.example", "d.iso")], url("good.example", "d.iso"), .error, bytes: other, ms: 5,
+                at: t0 + 11)
         ])
         try await store.finishCrawlRun(id: run2, startedAt: t0 + 10, finishedAt: t0 + 12, ownNetworkFailed: true)
         let book = try await StoreScoreBook.open(store: store)
