@@ -8,7 +8,7 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export the verified mirrors of every file (Metalink 4, for aria2).",
         discussion: """
-            Each file lists its size, SHA-256 and the URLs whose last check verified it, with priorities from the
+            Each file lists its size, SHA-256 and the URLs whose last check verified it, with priorities from the \
             mirror hosts' standing (1 = best).
             Example: mirrorbot export --metalink > files.meta4 && aria2c -M files.meta4
             """)

@@ -9,8 +9,8 @@ struct GetCommand: AsyncParsableCommand {
         commandName: "get",
         abstract: "Download a file by its hash from S5 providers, verifying every byte.",
         discussion: """
-            Asks the peers for provide records, tries the providers best score first, streams and hashes the
-            download into a temporary file next to FILE and renames it to FILE only when the bytes match (a
+            Asks the peers for provide records, tries the providers best score first, streams and hashes the \
+            download into a temporary file next to FILE and renames it to FILE only when the bytes match (a \
             mismatch deletes it). Each attempt is a vote in the score book (persistent with a config file).
             Exits 0 when FILE was written, 1 when no provider served the right bytes.
             """)

@@ -8,7 +8,7 @@ struct ScoresCommand: AsyncParsableCommand {
         commandName: "scores",
         abstract: "Show the votes on other nodes and the standing of mirror hosts.",
         discussion: """
-            Nodes: good and bad checks of their links and the S5 score. Mirror hosts: checks from our crawls
+            Nodes: good and bad checks of their links and the S5 score. Mirror hosts: checks from our crawls \
             (runs in which our own network failed are left out), verified share, median throughput, last seen.
             """)
 
