@@ -99,6 +99,55 @@ struct GetCommandTests {
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    func withAConfigTheVotesPersistAndScoresShowThem() async throws {
+        let body = crawlSample(20_000, seed: 63)
+        let mirror = try await MirrorServer.start(routes: ["/f": .bytes(body)])
+        let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
+        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"\nnetwork = \"cli-votes\"")
+        let key = KeyPair.generate()
+        configuration.keyPair = key
+        let provider = InMemoryLocalProvider()
+        let expiry = UInt32(Date().timeIntervalSince1970) + 600
+        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/f")], expiry: expiry))
+        let server = NodeServices.makePeerServer(
+            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("get-cfg-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The config's verifier switch allows loopback links; its database keeps the votes.
+        let config = """
+            [database]
+            path = "votes.sqlite"
+            [p2p]
+            network = "cli-votes"
+            [verifier]
+            allow_private_addresses = true
+            """
+        try config.write(to: directory.appendingPathComponent("node.toml"), atomically: true, encoding: .utf8)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let uri = "ws://\(key.nodeID)@127.0.0.1:\(try await server.boundPort())/s5/p2p"
+            for name in ["one.bin", "two.bin"] {
+                let run = try await runBinary(
+                    ["get", hash.base64URL, "-o", name, "--peer", uri, "--timeout", "3", "--config", "node.toml"],
+                    in: directory)
+                #expect(run.status == 0, "\(run.err)")
+            }
+            let scores = try await runBinary(["scores", "--json", "--config", "node.toml"], in: directory)
+            #expect(scores.status == 0, "\(scores.err)")
+            let json = try JSONSerialization.jsonObject(with: Data(scores.out.utf8)) as? [String: Any]
+            let nodes = try #require(json?["nodes"] as? [[String: Any]])
+            #expect(nodes.count == 1)
+            #expect(nodes.first?["id"] as? String == "\(key.nodeID)")
+            #expect(nodes.first?["good"] as? Int == 2)
+            #expect(nodes.first?["bad"] as? Int == 0)
+            await server.node.shutdown()
+            group.cancelAll()
+        }
+        try await mirror.shutdown()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
     func interruptedGetLeavesNoTemporaryFile() async throws {
         let mirror = try await MirrorServer.start(routes: [
             "/slow": .drip(total: 1 << 20, chunk: 4096, every: .milliseconds(50))
