@@ -230,7 +230,7 @@ public struct CrawlRunner: Sendable {
             lastModified: result.lastModified, notModified: notModified,
             durationMilliseconds: result.timings.total.components.seconds * 1000
                 + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
-            nextCheck: finishedAt + settings.interval.components.seconds)
+            nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
         do {
             let stored = try await commits.commit(record)
             tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)

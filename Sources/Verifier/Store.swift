@@ -213,9 +213,13 @@ public final class Store: Sendable {
     }
 
     private static func record(_ db: Database, _ check: CheckRecord) throws -> URLState? {
-        let previous = try db.row(
-            "SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID]
-        ).map(Self.state)
+        let previous: URLState?
+        if let known = check.previous {
+            previous = known
+        } else {
+            previous = try db.row("SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID])
+                .map(Self.state)
+        }
         if check.notModified, var kept = previous {
             kept.checkedAt = check.checkedAt
             kept.nextCheck = check.nextCheck

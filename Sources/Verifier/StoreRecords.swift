@@ -96,12 +96,17 @@ public struct CheckRecord: Sendable {
     public var durationMilliseconds: Int64
     /// Unix seconds from which the URL is due again.
     public var nextCheck: Int64
+    /// The URL's state before this check, when the caller read it and no one else writes the URL meanwhile
+    /// (the crawl holds its lock); `.some(nil)` means "never checked". nil: the store reads it.
+    public var previous: URLState??
 
     /// Creates a check record.
     public init(
         urlID: Int64, checkedAt: Int64, observation: Observation, judgement: Judgement, etag: String? = nil,
-        lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64
+        lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64,
+        previous: URLState?? = nil
     ) {
+        self.previous = previous
         self.urlID = urlID
         self.checkedAt = checkedAt
         self.observation = observation
