@@ -112,6 +112,17 @@ let package = Package(
             ]
         ),
 
+        // Loopback benchmark of the peer node (bench/peer/run.sh drives it).
+        .executableTarget(
+            name: "peerbench",
+            dependencies: [
+                "S5Peer", "S5Core",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/peer/peerbench"
+        ),
+
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),

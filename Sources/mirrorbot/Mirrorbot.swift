@@ -11,6 +11,10 @@ struct Mirrorbot: AsyncParsableCommand {
             // Each issue adds its commands here, one per line.
             HashCommand.self,
             CrawlCommand.self,
+            InitCommand.self,
+            IdCommand.self,
+            ServeCommand.self,
+            QueryCommand.self,
         ]
     )
 }

@@ -1,0 +1,83 @@
+import S5Core
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Writing `mirrorbot.toml`.
+public enum ConfigFile {
+    /// The default config file name.
+    public static let defaultPath = "mirrorbot.toml"
+
+    /// The text of a fresh config file: a new seed and every other key commented out at its default.
+    /// - Parameter keyPair: the node's key pair.
+    /// - Returns: TOML text.
+    public static func template(keyPair: KeyPair) -> String {
+        let seed = String(Multibase.encode(keyPair.seed, as: .base64url).dropFirst())
+        let d = Configuration()
+        return """
+            # mirrorbot configuration. Every key has a default; uncomment to change one.
+
+            [keypair]
+            # The node's identity (Ed25519 seed, base64url). Keep this file private.
+            seed = "\(seed)"
+
+            [database]
+            # path = "\(d.databasePath)"
+
+            [p2p]
+            # network = "my-test-network"      # absent: the main S5 network
+            # listen = "\(d.p2p.listen)"
+            # public_uris = ["wss://example.org/s5/p2p"]
+
+            [p2p.peers]
+            # initial = ["wss://z<node id>@host/s5/p2p"]
+            # block = []
+            # auto_connect = \(d.p2p.autoConnect)
+            # max_peers = \(d.p2p.maxPeers)
+
+            [crawl]
+            # concurrency = \(d.crawl.concurrency)
+            # per_host = \(d.crawl.perHost)
+            # contact = "https://example.org/about-this-bot"
+            # max_body = \(d.crawl.maxBody)
+            # recheck_age = \(d.crawl.recheckAge)
+            # feeds = []
+            # interval = \(d.crawl.interval)
+
+            """
+    }
+
+    /// Creates a config file with a fresh seed, readable by its owner only (mode 0600). Never
+    /// overwrites: the file is created exclusively.
+    /// - Parameter path: where to write it.
+    /// - Returns: the new key pair.
+    /// - Throws: ``ConfigurationError/alreadyExists(_:)`` when the file exists, or
+    ///   ``ConfigurationError/cannotWrite(_:_:)``.
+    public static func create(at path: String) throws(ConfigurationError) -> KeyPair {
+        let keyPair = KeyPair.generate()
+        let bytes = Array(template(keyPair: keyPair).utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EEXIST { throw .alreadyExists(path) }
+            throw .cannotWrite(path, String(cString: strerror(code)))
+        }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                unlink(path)
+                throw .cannotWrite(path, String(cString: strerror(code)))
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else { throw .cannotWrite(path, String(cString: strerror(errno))) }
+        return keyPair
+    }
+}

@@ -1,0 +1,296 @@
+import Foundation
+import S5Core
+import TOMLKit
+
+/// The contents of `mirrorbot.toml`. Every key has a default, so any subset of sections is valid.
+public struct Configuration: Sendable, CustomStringConvertible {
+    /// `[keypair] seed`: the node's Ed25519 seed (32 bytes, base64url). `nil`: a throwaway key.
+    public var keyPair: KeyPair?
+    /// `[database] path`: the SQLite file.
+    public var databasePath: String = "mirrorbot.sqlite"
+    /// `[p2p]` and `[p2p.peers]`.
+    public var p2p = P2P()
+    /// `[crawl]`.
+    public var crawl = Crawl()
+
+    /// The peer-to-peer settings.
+    public struct P2P: Sendable, Equatable {
+        /// `network`: the network id, absent on the main network.
+        public var network: String? = nil
+        /// `listen`: the HTTP server's address and port.
+        public var listen = ListenAddress(host: "0.0.0.0", port: 5050)
+        /// `public_uris`: URIs advertised in the handshake.
+        public var publicURIs: [String] = []
+        /// `[p2p.peers] initial`: peers dialled at start.
+        public var initialPeers: [String] = []
+        /// `[p2p.peers] block`: substrings of URIs never dialled.
+        public var block: [String] = []
+        /// `[p2p.peers] auto_connect`: dial peers other peers announce.
+        public var autoConnect = true
+        /// `[p2p.peers] max_peers`.
+        public var maxPeers = 128
+        /// Defaults.
+        public init() {}
+    }
+
+    /// The crawl settings.
+    public struct Crawl: Sendable, Equatable {
+        /// `concurrency`: downloads at once.
+        public var concurrency = 64
+        /// `per_host`: downloads at once per host.
+        public var perHost = 4
+        /// `contact`: URL put in the User-Agent.
+        public var contact: String? = nil
+        /// `max_body`: largest file downloaded, bytes.
+        public var maxBody: Int64 = 16 << 30
+        /// `recheck_age`: seconds after which a verified link is checked again.
+        public var recheckAge = 7 * 24 * 3600
+        /// `feeds`: feed files to read.
+        public var feeds: [String] = []
+        /// `interval`: seconds between crawl rounds.
+        public var interval = 3600
+        /// Defaults.
+        public init() {}
+    }
+
+    /// A `host:port` pair.
+    public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        /// Address to bind.
+        public var host: String
+        /// Port to bind; 0 picks a free one.
+        public var port: Int
+        /// Creates an address.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// All defaults and a throwaway key.
+    public init() {}
+
+    /// Parses the text of a config file.
+    /// - Parameter text: TOML text.
+    /// - Throws: ``ConfigurationError`` naming the key and the problem.
+    public init(toml text: String) throws(ConfigurationError) {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .syntax(line: error.source.begin.line, column: error.source.begin.column, error.description)
+        } catch {
+            throw .syntax(line: 0, column: 0, "\(error)")
+        }
+        var reader = TableReader(table: table, path: "")
+        try self.init(reading: &reader)
+    }
+
+    /// Reads a config file; a missing file gives the defaults only if `allowMissing`.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - allowMissing: whether a missing file is fine (client-only commands).
+    /// - Throws: ``ConfigurationError``.
+    public static func load(path: String, allowMissing: Bool) throws(ConfigurationError) -> Configuration {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if allowMissing { return Configuration() }
+            throw .missingFile(path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw .unreadable(path, "\(error)") }
+        guard data.count <= 1 << 20 else { throw .unreadable(path, "larger than 1 MiB") }
+        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path, "not UTF-8") }
+        return try Configuration(toml: text)
+    }
+
+    private init(reading root: inout TableReader) throws(ConfigurationError) {
+        if var t = try root.table("keypair") {
+            if let seedText = try t.string("seed") {
+                let seed: [UInt8]
+                do { seed = try Multibase.decode("u" + seedText) } catch {
+                    throw .invalidValue(key: "keypair.seed", "not base64url")
+                }
+                guard seed.count == 32 else {
+                    throw .invalidValue(key: "keypair.seed", "decodes to \(seed.count) bytes, want 32")
+                }
+                do { keyPair = try KeyPair(seed: seed) } catch {
+                    throw .invalidValue(key: "keypair.seed", "not a usable Ed25519 seed")
+                }
+            }
+            try t.finish()
+        }
+        if var t = try root.table("database") {
+            if let path = try t.string("path") {
+                guard !path.isEmpty else { throw .invalidValue(key: "database.path", "empty") }
+                databasePath = path
+            }
+            try t.finish()
+        }
+        if var t = try root.table("p2p") {
+            if let network = try t.string("network") { p2p.network = network.isEmpty ? nil : network }
+            if let listen = try t.string("listen") { p2p.listen = try Self.parseListen(listen) }
+            if let uris = try t.strings("public_uris") {
+                for uri in uris { try Self.checkURI(uri, key: "p2p.public_uris") }
+                p2p.publicURIs = uris
+            }
+            if var peers = try t.table("peers") {
+                if let initial = try peers.strings("initial") {
+                    for uri in initial { try Self.checkURI(uri, key: "p2p.peers.initial") }
+                    p2p.initialPeers = initial
+                }
+                if let block = try peers.strings("block") { p2p.block = block }
+                if let auto = try peers.bool("auto_connect") { p2p.autoConnect = auto }
+                if let max = try peers.int("max_peers", in: 1...100_000) { p2p.maxPeers = max }
+                try peers.finish()
+            }
+            try t.finish()
+        }
+        if var t = try root.table("crawl") {
+            if let v = try t.int("concurrency", in: 1...10_000) { crawl.concurrency = v }
+            if let v = try t.int("per_host", in: 1...1_000) { crawl.perHost = v }
+            if let v = try t.string("contact") {
+                guard v.hasPrefix("http://") || v.hasPrefix("https://") || v.hasPrefix("mailto:") else {
+                    throw .invalidValue(key: "crawl.contact", "want an http(s) or mailto URL")
+                }
+                crawl.contact = v
+            }
+            if let v = try t.int("max_body", in: 1...Int.max) { crawl.maxBody = Int64(v) }
+            if let v = try t.int("recheck_age", in: 1...Int.max) { crawl.recheckAge = v }
+            if let v = try t.strings("feeds") { crawl.feeds = v }
+            if let v = try t.int("interval", in: 1...Int.max) { crawl.interval = v }
+            try t.finish()
+        }
+        try root.finish()
+    }
+
+    static func parseListen(_ text: String) throws(ConfigurationError) -> ListenAddress {
+        let host: String
+        let portText: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw .invalidValue(key: "p2p.listen", "want address:port") }
+            portText = rest.dropFirst()
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+        } else {
+            throw .invalidValue(key: "p2p.listen", "want address:port, got '\(text)'")
+        }
+        guard !host.isEmpty else { throw .invalidValue(key: "p2p.listen", "no address in '\(text)'") }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw .invalidValue(key: "p2p.listen", "bad port '\(portText)'")
+        }
+        return ListenAddress(host: host, port: port)
+    }
+
+    static func checkURI(_ uri: String, key: String) throws(ConfigurationError) {
+        guard uri.hasPrefix("ws://") || uri.hasPrefix("wss://") else {
+            throw .invalidValue(key: key, "'\(uri)' is not a ws:// or wss:// URI")
+        }
+    }
+
+    /// A summary without secrets.
+    public var description: String {
+        "Configuration(node: \(keyPair.map { "\($0.nodeID)" } ?? "throwaway"), database: \(databasePath), "
+            + "p2p: \(p2p), crawl: \(crawl))"
+    }
+}
+
+/// What is wrong with a config file.
+public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The config file (path) does not exist.
+    case missingFile(String)
+    /// The file (path) could not be read, and why.
+    case unreadable(String, String)
+    /// The TOML does not parse.
+    case syntax(line: Int, column: Int, String)
+    /// Keys (dotted paths) this program does not know.
+    case unknownKeys([String])
+    /// A key holds a value of the wrong type.
+    case wrongType(key: String, expected: String)
+    /// A key's value is out of range or malformed.
+    case invalidValue(key: String, String)
+    /// `init` found a file (path) already there.
+    case alreadyExists(String)
+    /// The file (path) could not be written, and why.
+    case cannotWrite(String, String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let p): "config file \(p) not found (run `mirrorbot init`)"
+        case .unreadable(let p, let why): "cannot read \(p): \(why)"
+        case .syntax(let line, let column, let why): "TOML syntax error at line \(line), column \(column): \(why)"
+        case .unknownKeys(let keys): "unknown key\(keys.count == 1 ? "" : "s"): \(keys.joined(separator: ", "))"
+        case .wrongType(let key, let expected): "\(key): expected \(expected)"
+        case .invalidValue(let key, let why): "\(key): \(why)"
+        case .alreadyExists(let p): "\(p) already exists; not overwriting it"
+        case .cannotWrite(let p, let why): "cannot write \(p): \(why)"
+        }
+    }
+}
+
+/// Reads typed keys from a TOML table, remembering which were read so unknown keys can be reported.
+struct TableReader {
+    let table: TOMLTable
+    let path: String
+    private var seen: Set<String> = []
+
+    init(table: TOMLTable, path: String) {
+        self.table = table
+        self.path = path
+    }
+
+    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private mutating func value(_ key: String) -> (any TOMLValueConvertible)? {
+        seen.insert(key)
+        return table[key]
+    }
+
+    mutating func table(_ key: String) throws(ConfigurationError) -> TableReader? {
+        guard let v = value(key) else { return nil }
+        guard let t = v.table else { throw .wrongType(key: name(key), expected: "a table") }
+        return TableReader(table: t, path: name(key))
+    }
+
+    mutating func string(_ key: String) throws(ConfigurationError) -> String? {
+        guard let v = value(key) else { return nil }
+        guard let s = v.string else { throw .wrongType(key: name(key), expected: "a string") }
+        return s
+    }
+
+    mutating func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard let b = v.bool else { throw .wrongType(key: name(key), expected: "true or false") }
+        return b
+    }
+
+    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let v = value(key) else { return nil }
+        guard v.type == .int, let i = v.int else { throw .wrongType(key: name(key), expected: "an integer") }
+        guard range.contains(i) else {
+            let upper = range.upperBound == Int.max ? "" : " and \(range.upperBound)"
+            throw .invalidValue(key: name(key), "\(i) out of range (want at least \(range.lowerBound)\(upper))")
+        }
+        return i
+    }
+
+    mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let v = value(key) else { return nil }
+        guard let array = v.array else { throw .wrongType(key: name(key), expected: "an array of strings") }
+        guard array.count <= 10_000 else { throw .invalidValue(key: name(key), "more than 10000 entries") }
+        var result: [String] = []
+        for element in array {
+            guard let s = element.string else { throw .wrongType(key: name(key), expected: "an array of strings") }
+            result.append(s)
+        }
+        return result
+    }
+
+    /// Throws when the table holds keys nobody read.
+    func finish() throws(ConfigurationError) {
+        let unknown = table.keys.filter { !seen.contains($0) }.sorted().map(name)
+        guard unknown.isEmpty else { throw .unknownKeys(unknown) }
+    }
+}

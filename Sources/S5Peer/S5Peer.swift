@@ -1,1 +1,0 @@
-// S5Peer: filled in by its issue.

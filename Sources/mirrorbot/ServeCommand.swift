@@ -1,0 +1,31 @@
+import ArgumentParser
+import Logging
+import MirrorbotApp
+
+/// `mirrorbot serve`: runs the peer-to-peer node until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the S5 node: answer and relay queries, keep connected to peers.")
+
+    @Option(name: .long, help: "The config file.")
+    var config = ConfigFile.defaultPath
+
+    @Option(name: .long, help: "Log level (trace, debug, info, notice, warning, error, critical).")
+    var logLevel = "info"
+
+    func run() async throws {
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
+            throw NodeCommandError(error.description)
+        }
+        guard let keyPair = configuration.keyPair else {
+            throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
+        var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
+        logger.logLevel = level
+        try await NodeServices.serve(configuration: configuration, keyPair: keyPair, logger: logger)
+    }
+}

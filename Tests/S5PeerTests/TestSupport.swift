@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import S5Core
+import Testing
+
+@testable import S5Peer
+
+/// A logger that drops everything below warning (set `PEER_TEST_LOG=debug` to see more).
+func testLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    if let level = Environment.logLevel { logger.logLevel = level } else { logger.logLevel = .critical }
+    return logger
+}
+
+enum Environment {
+    static let logLevel: Logger.Level? = {
+        guard let text = getenvString("PEER_TEST_LOG") else { return nil }
+        return Logger.Level(rawValue: text)
+    }()
+}
+
+func getenvString(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+}
+
+/// Limits that make tests fast.
+func testLimits() -> PeerLimits {
+    var limits = PeerLimits()
+    limits.handshakeTimeout = .seconds(2)
+    limits.initialReconnectDelay = .milliseconds(100)
+    limits.maxReconnectDelay = .seconds(1)
+    limits.closeTimeout = .milliseconds(500)
+    return limits
+}
+
+/// A node served on 127.0.0.1 with a free port.
+struct RunningNode {
+    let server: PeerServer
+    let port: Int
+    var node: PeerNode { server.node }
+    var nodeID: NodeID { server.node.nodeID }
+    /// `ws://z<id>@127.0.0.1:<port>/s5/p2p`
+    var uri: String { "ws://\(nodeID)@127.0.0.1:\(port)/s5/p2p" }
+}
+
+struct NodeSpec {
+    var keyPair = KeyPair.generate()
+    var networkID: String? = nil
+    var initialPeers: [String] = []
+    var autoConnect = false
+    var maxPeers = 64
+    var blocked: [String] = []
+    var localProvider: (any LocalProvider)? = nil
+    var limits = testLimits()
+}
+
+/// Starts each node's server (one after the other, so a spec may name earlier nodes' URIs through
+/// `configure`), runs `body`, then stops them all.
+func withNodes<T: Sendable>(
+    _ count: Int, configure: (Int, [RunningNode]) -> NodeSpec = { _, _ in NodeSpec() },
+    name: String = #function, _ body: ([RunningNode]) async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var nodes: [RunningNode] = []
+        for i in 0..<count {
+            let spec = configure(i, nodes)
+            let configuration = PeerNodeConfiguration(
+                keyPair: spec.keyPair, networkID: spec.networkID, initialPeers: spec.initialPeers,
+                blocked: spec.blocked, autoConnect: spec.autoConnect, maxPeers: spec.maxPeers, limits: spec.limits)
+            let node = PeerNode(
+                configuration: configuration, localProvider: spec.localProvider, logger: testLogger("\(name).node\(i)"))
+            let server = PeerServer(node: node, host: "127.0.0.1", port: 0, logger: testLogger("\(name).server\(i)"))
+            group.addTask { try await server.run() }
+            let port = try await server.boundPort()
+            nodes.append(RunningNode(server: server, port: port))
+        }
+        defer { group.cancelAll() }
+        let result = try await body(nodes)
+        for n in nodes { await n.node.shutdown() }
+        return result
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes.
+func eventually(
+    _ what: String, timeout: Duration = .seconds(5), _ condition: () async -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
+}
+
+/// The first element of `stream` within `timeout`, or nil.
+func first<T: Sendable>(of stream: AsyncStream<T>, within timeout: Duration) async -> T? {
+    await withTaskGroup(of: T?.self) { group in
+        group.addTask {
+            for await value in stream { return value }
+            return nil
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        let result = await group.next() ?? nil
+        group.cancelAll()
+        return result
+    }
+}
+
+func randomHash() -> Multihash {
+    Multihash(blake3: (0..<32).map { _ in UInt8.random(in: 0...255) })
+}
+
+func unixNow() -> UInt32 { PeerNode.unixNow() }
