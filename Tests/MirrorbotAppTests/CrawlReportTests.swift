@@ -39,3 +39,33 @@ import Verifier
         #expect(first["http_status"] as? Int == 200)
     }
 }
+
+@Suite struct CrawlSettingsTests {
+    @Test func fromTheConfigFile() throws {
+        let configuration = try Configuration(
+            toml: """
+                [database]
+                path = "/var/lib/mirrorbot/db.sqlite"
+                [crawl]
+                concurrency = 32
+                per_host = 2
+                contact = "https://example.org/bot"
+                max_body = 1000
+                recheck_age = 86400
+                feeds = ["feeds/a.txt"]
+                interval = 7200
+                """)
+        let settings = CrawlSettings(configuration: configuration)
+        #expect(settings.feeds == ["feeds/a.txt"])
+        #expect(settings.databasePath == "/var/lib/mirrorbot/db.sqlite")
+        #expect(settings.lockPath == "/var/lib/mirrorbot/db.sqlite.lock")
+        #expect(settings.concurrency == 32)
+        #expect(settings.perHost == 2)
+        #expect(settings.maxBody == 1000)
+        #expect(settings.recheckAge == .seconds(86400))
+        #expect(settings.interval == .seconds(7200))
+        #expect(settings.fetchConfiguration.userAgent.contains("https://example.org/bot"))
+        #expect(settings.fetchConfiguration.perHost == 2)
+        #expect(CrawlSettings(configuration: configuration, feeds: ["x.meta4"]).feeds == ["x.meta4"])
+    }
+}
