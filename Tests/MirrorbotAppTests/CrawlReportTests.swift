@@ -69,3 +69,20 @@ import Verifier
         #expect(CrawlSettings(configuration: configuration, feeds: ["x.meta4"]).feeds == ["x.meta4"])
     }
 }
+
+@Suite struct CrawlJSONTests {
+    @Test func stringsAreEscaped() throws {
+        let nasty = "quote \" backslash \\ newline \n tab \t bell \u{07} ünï 🙂"
+        var result = CrawlResult(
+            feed: "f", file: nasty, url: "https://a/x", host: "a", verdict: .error, reason: nasty, size: 0,
+            blake3: "ab", sha256: nil, httpStatus: 0, checked: false, notModified: false)
+        result.reason = nasty
+        let text = CrawlReport(results: [result], issues: [nasty]).json()
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let first = try #require((json["results"] as? [[String: Any]])?.first)
+        #expect(first["reason"] as? String == nasty)
+        #expect(first["file"] as? String == nasty)
+        #expect(first["blake3"] as? String == "ab")
+        #expect((json["issues"] as? [String]) == [nasty])
+    }
+}
