@@ -4,16 +4,25 @@ import Verifier
 
 /// One URL's outcome in a crawl pass.
 public struct CrawlResult: Sendable, Hashable, Codable {
+    /// The feed's name.
     public var feed: String
+    /// The file's name in the feed.
     public var file: String
+    /// The checked URL.
     public var url: String
+    /// The URL's host (the mirror).
     public var host: String
+    /// The current verdict.
     public var verdict: Verdict
+    /// Why, for humans.
     public var reason: String
     /// Bytes received by the last download.
     public var size: Int64
+    /// BLAKE3 of the last complete body, hex.
     public var blake3: String?
+    /// SHA-256 of the last complete body, hex.
     public var sha256: String?
+    /// The last HTTP status (0 when none).
     public var httpStatus: Int
     /// Whether this pass fetched the URL (false: its stored verdict was still current).
     public var checked: Bool

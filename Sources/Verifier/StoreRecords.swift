@@ -55,8 +55,9 @@ public struct URLState: Sendable, Hashable {
     public var contentLength: Int64?
     /// Digests of the last complete body.
     public var digests: [HashKind: [UInt8]]
-    /// Validators for conditional requests.
+    /// The ETag validator for conditional requests.
     public var etag: String?
+    /// The Last-Modified validator for conditional requests.
     public var lastModified: String?
     /// Unix seconds of the last check (download or 304).
     public var checkedAt: Int64
@@ -87,8 +88,9 @@ public struct CheckRecord: Sendable {
     public var observation: Observation
     /// The verdict (ignored when `notModified`: the stored one is kept).
     public var judgement: Judgement
-    /// Validators from the response.
+    /// The response's ETag.
     public var etag: String?
+    /// The response's Last-Modified.
     public var lastModified: String?
     /// The server answered 304 to the conditional request: keep the stored verdict and hashes.
     public var notModified: Bool
@@ -133,6 +135,7 @@ public struct SyncedFile: Sendable {
 
 /// Store failures.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// SQLite or GRDB failed; the text says how.
     case database(String)
 
     public var description: String {
