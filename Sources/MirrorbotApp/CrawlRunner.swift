@@ -54,12 +54,6 @@ public struct CrawlRunner: Sendable {
             return CrawlReport(results: [], issues: [], locked: true)
         }
         defer { withExtendedLifetime(lock) {} }
-        let store: Store
-        do {
-            store = try Store(path: settings.databasePath)
-        } catch {
-            throw .setup("cannot open the database: \(error)")
-        }
         let engine: FetchEngine
         do {
             engine = try FetchEngine(configuration: settings.fetchConfiguration, logger: logger)
@@ -67,7 +61,7 @@ public struct CrawlRunner: Sendable {
             throw .setup("cannot start the fetch engine: \(error)")
         }
         do {
-            let report = try await crawl(engine: engine, store: store)
+            let report = try await crawl(engine: engine)
             await engine.shutdown()
             var finished = report
             finished.elapsed = clock.now - started
@@ -78,7 +72,7 @@ public struct CrawlRunner: Sendable {
         }
     }
 
-    private func crawl(engine: FetchEngine, store: Store) async throws(CrawlError) -> CrawlReport {
+    private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let maxDocument = settings.maxDocumentBytes
         let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
@@ -92,6 +86,13 @@ public struct CrawlRunner: Sendable {
             } catch {
                 throw .feed(error.description)
             }
+        }
+        // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
+        let store: Store
+        do {
+            store = try Store(path: settings.databasePath)
+        } catch {
+            throw .setup("cannot open the database: \(error)")
         }
         var issues: [String] = []
         var works: [Work] = []
