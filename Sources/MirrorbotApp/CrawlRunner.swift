@@ -138,7 +138,7 @@ public struct CrawlRunner: Sendable {
         let tracker = Tracker(pending: pending)
         let commits = CrawlCommitQueue(store: store)
 
-        let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in jobs {
                 // More tasks than transfers: a task whose transfer is done may wait for its commit without
@@ -156,11 +156,9 @@ public struct CrawlRunner: Sendable {
                 inFlight += 1
             }
             await group.waitForAll()
-            return true
         }
         progress.end()
         phases.mark("fetched \(jobs.count) URLs")
-        _ = settled
         if let failure = tracker.storeFailure {
             throw .setup("the database failed: \(failure)")
         }
@@ -222,7 +220,10 @@ public struct CrawlRunner: Sendable {
         let observation = CrawlMapping.observation(result)
         let notModified = result.notModified && previous != nil
         var judgement = Judge.judge(observation, against: work.expectation)
-        if result.notModified && previous == nil {
+        if let previous, notModified {
+            // Same bytes as stored: judge them again, since the feed's expectation may have changed meanwhile.
+            judgement = Judge.judge(previous.observation(url: candidate.url), against: work.expectation)
+        } else if result.notModified {
             judgement = Judgement(.error, "HTTP 304 to an unconditional request")
         }
         let finishedAt = now()

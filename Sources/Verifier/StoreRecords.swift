@@ -86,13 +86,13 @@ public struct CheckRecord: Sendable {
     public var checkedAt: Int64
     /// What the fetch saw (ignored when `notModified`).
     public var observation: Observation
-    /// The verdict (ignored when `notModified`: the stored one is kept).
+    /// The verdict (for a 304: the stored body judged again against the current expectation).
     public var judgement: Judgement
     /// The response's ETag.
     public var etag: String?
     /// The response's Last-Modified.
     public var lastModified: String?
-    /// The server answered 304 to the conditional request: keep the stored verdict and hashes.
+    /// The server answered 304 to the conditional request: keep the stored hashes, size and download time.
     public var notModified: Bool
     /// How long the fetch took.
     public var durationMilliseconds: Int64
