@@ -12,6 +12,8 @@ public struct Configuration: Sendable, CustomStringConvertible {
     public var p2p = P2P()
     /// `[crawl]`.
     public var crawl = Crawl()
+    /// `[verifier]`: checks of other providers' links.
+    public var verifier = Verifier()
 
     /// The peer-to-peer settings.
     public struct P2P: Sendable, Equatable {
@@ -29,9 +31,29 @@ public struct Configuration: Sendable, CustomStringConvertible {
         public var autoConnect = true
         /// `[p2p.peers] max_peers`.
         public var maxPeers = 128
+        /// `record_ttl`: seconds our provide records stay valid after the link's last successful check.
+        /// `nil`: tied to the crawl interval, see ``Configuration/recordTTL``.
+        public var recordTTL: Int? = nil
         /// Defaults.
         public init() {}
     }
+
+    /// The settings of the verifier that checks other providers' links.
+    public struct Verifier: Sendable, Equatable {
+        /// `allow_private_addresses`: whether peer-supplied links may point into loopback/private space.
+        /// Only for loopback tests; `false` keeps peers from making us fetch from our own network.
+        public var allowPrivateAddresses = false
+        /// `checks_per_hour`: other providers' links checked per hour at most.
+        public var checksPerHour = 60
+        /// `bytes_per_hour`: bytes downloaded per hour at most while checking them.
+        public var bytesPerHour: Int64 = 1 << 30
+        /// Defaults.
+        public init() {}
+    }
+
+    /// Seconds a provide record stays valid after its link's last successful check: `[p2p] record_ttl`,
+    /// or by default twice the crawl interval plus one hour (a missed round does not expire records).
+    public var recordTTL: Int { p2p.recordTTL ?? (2 * crawl.interval + 3600) }
 
     /// The crawl settings.
     public struct Crawl: Sendable, Equatable {
@@ -143,6 +165,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
                 if let max = try peers.int("max_peers", in: 1...100_000) { p2p.maxPeers = max }
                 try peers.finish()
             }
+            if let ttl = try t.int("record_ttl", in: 60...(365 * 24 * 3600)) { p2p.recordTTL = ttl }
             try t.finish()
         }
         if var t = try root.table("crawl") {
@@ -158,6 +181,12 @@ public struct Configuration: Sendable, CustomStringConvertible {
             if let v = try t.int("recheck_age", in: 1...Int.max) { crawl.recheckAge = v }
             if let v = try t.strings("feeds") { crawl.feeds = v }
             if let v = try t.int("interval", in: 1...Int.max) { crawl.interval = v }
+            try t.finish()
+        }
+        if var t = try root.table("verifier") {
+            if let v = try t.bool("allow_private_addresses") { verifier.allowPrivateAddresses = v }
+            if let v = try t.int("checks_per_hour", in: 1...1_000_000) { verifier.checksPerHour = v }
+            if let v = try t.int("bytes_per_hour", in: 1...Int.max) { verifier.bytesPerHour = Int64(v) }
             try t.finish()
         }
         try root.finish()
@@ -193,7 +222,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// A summary without secrets.
     public var description: String {
         "Configuration(node: \(keyPair.map { "\($0.nodeID)" } ?? "throwaway"), database: \(databasePath), "
-            + "p2p: \(p2p), crawl: \(crawl))"
+            + "p2p: \(p2p), crawl: \(crawl), verifier: \(verifier))"
     }
 }
 

@@ -100,7 +100,9 @@ public struct CrawlRunner: Sendable {
         var seenFeedNames: Set<String> = []
         phases.mark("feeds parsed")
         let start = now()
+        let runID: Int64
         do {
+            runID = try await store.beginCrawlRun(startedAt: start)
             for feed in feeds {
                 issues += feed.issues.map(\.description)
                 guard seenFeedNames.insert(feed.name).inserted else {
@@ -193,6 +195,18 @@ public struct CrawlRunner: Sendable {
             throw .setup("the database failed: \(error)")
         }
         phases.mark("results read")
+        // A pass in which our own network failed does not count towards the mirrors' standing.
+        let outcomes = results.filter(\.checked).compactMap { result in
+            Store.outcome(verdict: result.verdict.rawValue).map { (host: result.host, outcome: $0) }
+        }
+        let ownNetworkFailed = CrawlRunHealth.ownNetworkFailed(outcomes)
+        if ownNetworkFailed { logger.warning("most URLs unreachable on every host: our network failed this pass") }
+        do {
+            try await store.finishCrawlRun(
+                id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
+        } catch {
+            throw .setup("the database failed: \(error)")
+        }
         return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
     }
 

@@ -413,7 +413,7 @@ public final class Store: Sendable {
 
     // MARK: Plumbing
 
-    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await writer.write(body)
         } catch let error as StoreError {
@@ -423,7 +423,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await writer.read(body)
         } catch let error as StoreError {

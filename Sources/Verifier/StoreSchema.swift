@@ -84,7 +84,42 @@ enum StoreSchema {
             ) STRICT;
             CREATE INDEX check_history_url ON check_history(url_id, checked_at);
             """
-        )
+        ),
+        (
+            "0002-score-book",
+            """
+            -- One row per crawl pass. A pass in which most URLs failed everywhere blames our own network:
+            -- its checks do not count towards any mirror's standing.
+            CREATE TABLE crawl_run (
+                id INTEGER PRIMARY KEY,
+                started_at INTEGER NOT NULL,
+                finished_at INTEGER,
+                own_network_failed INTEGER NOT NULL DEFAULT 0 CHECK (own_network_failed IN (0, 1))
+            ) STRICT;
+            ALTER TABLE check_history ADD COLUMN run_id INTEGER REFERENCES crawl_run(id) ON DELETE SET NULL;
+
+            -- Votes on other nodes, from checking what their provide records' links serve.
+            CREATE TABLE node_vote (
+                node_id BLOB PRIMARY KEY CHECK (length(node_id) = 33),
+                good INTEGER NOT NULL DEFAULT 0 CHECK (good >= 0),
+                bad INTEGER NOT NULL DEFAULT 0 CHECK (bad >= 0),
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            -- Every check of a peer's record, appended.
+            CREATE TABLE provider_check (
+                id INTEGER PRIMARY KEY,
+                node_id BLOB NOT NULL CHECK (length(node_id) = 33),
+                multihash BLOB NOT NULL CHECK (length(multihash) = 33),
+                url TEXT NOT NULL,
+                checked_at INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                bytes INTEGER NOT NULL,
+                up INTEGER CHECK (up IS NULL OR up IN (0, 1))
+            ) STRICT;
+            CREATE INDEX provider_check_node ON provider_check(node_id, checked_at);
+            """
+        ),
     ]
 
     static func migrator() -> DatabaseMigrator {

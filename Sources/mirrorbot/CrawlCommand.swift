@@ -47,6 +47,12 @@ struct CrawlCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document (results and summary) on stdout.")
     var json = false
 
+    @Flag(help: "After the pass, push provide records of the verified links to the config's initial peers.")
+    var announce = false
+
+    @Option(name: .long, help: "The config file (node key and peers), read with --announce.")
+    var config = ConfigFile.defaultPath
+
     func run() async throws {
         var settings: CrawlSettings
         let defaultConfig =
@@ -95,6 +101,37 @@ struct CrawlCommand: AsyncParsableCommand {
             print(
                 String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
         }
+        if announce { try await announceVerified(report, database: settings.databasePath) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Pushes records of the links this pass verified to the configured peers.
+    private func announceVerified(_ report: CrawlReport, database: String) async throws {
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard let keyPair = configuration.keyPair else {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(config) has no [keypair] seed\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "mirrorbot.announce")
+        logger.logLevel = .notice
+        do {
+            let outcome = try await AnnounceOnce.run(
+                report: report, database: database, configuration: configuration, keyPair: keyPair, logger: logger)
+            var line = "announced \(outcome.records) records to \(outcome.peers) peers"
+            if outcome.peers == 0 {
+                line = "announced nothing: no configured peer answered the handshake"
+            } else if !outcome.confirmed {
+                line += " (no peer confirmed them before the deadline)"
+            }
+            // With --json, stdout holds only the JSON document.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }

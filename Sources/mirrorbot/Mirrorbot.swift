@@ -11,10 +11,14 @@ struct Mirrorbot: AsyncParsableCommand {
             // Each issue adds its commands here, one per line.
             HashCommand.self,
             CrawlCommand.self,
+            DemoCommand.self,
             InitCommand.self,
             IdCommand.self,
             ServeCommand.self,
             QueryCommand.self,
+            GetCommand.self,
+            ScoresCommand.self,
+            ExportCommand.self,
         ]
     )
 }

@@ -20,12 +20,12 @@ import Testing
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         do {
             let store = try Store(path: path)
-            #expect(try await store.appliedMigrations() == ["0001-crawl-state"])
+            #expect(try await store.appliedMigrations() == ["0001-crawl-state", "0002-score-book"])
             #expect(try await store.journalMode() == "wal")
             _ = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
         }
         let reopened = try Store(path: path)
-        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state"])
+        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book"])
         #expect(try await reopened.syncFeed(name: "demo", path: "demo.txt", now: 2) == 1)
     }
 
