@@ -17,7 +17,11 @@ struct CrawlCommand: AsyncParsableCommand {
     @Argument(help: "Feed files: URL lists, Metalink 3/4, or TOML checksum feeds (default: the config's feeds).")
     var feeds: [String] = []
 
-    @Option(help: "The config file ([crawl] and [database]; default: mirrorbot.toml if it exists). Flags override it.")
+    static let configHelp =
+        "The config file: [crawl] and [database] (flags override them), key and peers for --announce "
+        + "(default: mirrorbot.toml if it exists)."
+
+    @Option(help: ArgumentHelp(Self.configHelp))
     var config: String?
 
     @Option(help: "Transfers at once, all hosts together (default: 64).")
@@ -49,9 +53,6 @@ struct CrawlCommand: AsyncParsableCommand {
 
     @Flag(help: "After the pass, push provide records of the verified links to the config's initial peers.")
     var announce = false
-
-    @Option(name: .long, help: "The config file (node key and peers), read with --announce.")
-    var config = ConfigFile.defaultPath
 
     func run() async throws {
         var settings: CrawlSettings
@@ -107,6 +108,7 @@ struct CrawlCommand: AsyncParsableCommand {
 
     /// Pushes records of the links this pass verified to the configured peers.
     private func announceVerified(_ report: CrawlReport, database: String) async throws {
+        let config = self.config ?? ConfigFile.defaultPath
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
             FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
