@@ -14,14 +14,19 @@ public struct AnnounceSettings: Sendable, Equatable {
     public var batchPause: Duration = .seconds(1)
     /// A record already pushed is pushed again after this long (while its verification is fresh).
     public var reannounceAfter: Duration = .seconds(3600)
+    /// Newly connected peers get every record, but such full pushes (which go to every peer) happen at
+    /// most this often: a burst of connections costs one full push.
+    public var fullPushInterval: Duration = .seconds(60)
     /// Defaults.
     public init() {}
 }
 
 /// Pushes our fresh provide records to connected peers, batched and rate-limited, under `0x1e` and `0x12`
 /// (never the legacy `0x1f`). A record is pushed when it is new (or re-verified: a later expiry), when a
-/// peer connected since the last pass, and again after ``AnnounceSettings/reannounceAfter``; records whose
-/// verification went stale are never pushed (``OwnRecords/recordsToAnnounce(now:)`` omits them).
+/// peer connected since the last pass (at most once per ``AnnounceSettings/fullPushInterval``), and again
+/// after ``AnnounceSettings/reannounceAfter``; records whose verification went stale are never pushed
+/// (``OwnRecords/recordsToAnnounce(now:)`` omits them). The node sends to every connected peer: a push for a
+/// new peer reaches the others too, which treat it as a duplicate.
 public actor Announcer: Service {
     private let node: PeerNode
     private let records: OwnRecords
@@ -29,6 +34,8 @@ public actor Announcer: Service {
     private let logger: Logger
     private var pushed: [Multihash: (expiry: UInt32, at: ContinuousClock.Instant)] = [:]
     private var knownPeers: Set<NodeID> = []
+    private var fullPushDue = false
+    private var lastFullPush: ContinuousClock.Instant?
     /// Records pushed so far (each push goes to every connected peer).
     public private(set) var recordsPushed = 0
 
@@ -59,15 +66,21 @@ public actor Announcer: Service {
     @discardableResult
     public func announcePass() async -> Int {
         let peers = Set(await node.connectedPeers().map(\.nodeID))
-        let newPeers = !peers.subtracting(knownPeers).isEmpty
+        if !peers.subtracting(knownPeers).isEmpty { fullPushDue = true }
         knownPeers = peers
         guard !peers.isEmpty else { return 0 }
+        let now = ContinuousClock.now
+        var fullPush = false
+        if fullPushDue, lastFullPush.map({ now - $0 >= settings.fullPushInterval }) ?? true {
+            fullPush = true
+            fullPushDue = false
+            lastFullPush = now
+        }
         let fresh = records.recordsToAnnounce()
         let live = Set(fresh.map(\.multihash))
         pushed = pushed.filter { live.contains($0.key) }
-        let now = ContinuousClock.now
         let due = fresh.filter { record in
-            guard !newPeers, let last = pushed[record.multihash] else { return true }
+            guard !fullPush, let last = pushed[record.multihash] else { return true }
             return last.expiry != record.expiry || now - last.at >= settings.reannounceAfter
         }
         var count = 0

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import S5Core
 import S5Peer
+import Synchronization
 import Verifier
 
 #if canImport(Glibc)
@@ -99,6 +100,7 @@ public enum GetFile {
             if let up = outcome.up { scores.vote(provider, up: up) }
             report.attempts.append(
                 GetReport.Attempt(provider: "\(provider)", url: url, score: score, outcome: outcome))
+            defer { forget(temporary) }
             if outcome.kind == .match {
                 chmod(temporary, 0o644)
                 guard rename(temporary, target.path) == 0 else {
@@ -111,7 +113,9 @@ public enum GetFile {
             unlink(temporary)
             logger.info(
                 "Provider did not serve the file",
-                metadata: ["provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)"])
+                metadata: [
+                    "provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)",
+                ])
         }
         return report
     }
@@ -130,13 +134,30 @@ public enum GetFile {
         return ranked.map { ($0.node, $0.url) }
     }
 
+    /// Temporary files being written now, removed by ``removeTemporaryFiles()`` (e.g. on SIGINT).
+    private static let temporaryFiles = Mutex<Set<String>>([])
+
+    /// Deletes the temporary files of downloads in progress; for a signal handler before the process exits.
+    public static func removeTemporaryFiles() {
+        temporaryFiles.withLock { files in
+            for file in files { unlink(file) }
+            files.removeAll()
+        }
+    }
+
+    private static func forget(_ file: String) {
+        _ = temporaryFiles.withLock { $0.remove(file) }
+    }
+
     /// Creates an empty, private (0600) file next to the target with `O_CREAT | O_EXCL` (`mkstemp`).
     static func makeTemporaryFile(in folder: String, for name: String) throws(GetError) -> String {
         var template = Array("\(folder)/.\(name.prefix(100)).mirrorbot-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         guard fd >= 0 else { throw GetError("cannot create a temporary file in \(folder): errno \(errno)") }
         close(fd)
-        return String(cString: template)
+        let path = String(cString: template)
+        _ = temporaryFiles.withLock { $0.insert(path) }
+        return path
     }
 
     /// The human-readable summary of a report.

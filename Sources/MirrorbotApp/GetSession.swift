@@ -63,7 +63,7 @@ public final class GetSession: Sendable {
             configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger)
     }
 
-    /// Fetches one file (see ``GetFile/run(hash:size:output:peers:configuration:scores:checker:maxBytes:timeout:logger:)``).
+    /// Fetches one file with the session's score book and checker (see `GetFile.run`).
     /// - Parameters:
     ///   - hash: the file's multihash.
     ///   - size: its exact size, if known.

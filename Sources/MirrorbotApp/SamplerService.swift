@@ -68,7 +68,8 @@ public struct SamplerService: Service, CustomStringConvertible {
             checksPerHour: configuration.verifier.checksPerHour, bytesPerHour: configuration.verifier.bytesPerHour)
         let engine = try FetchEngine(
             configuration: checkFetchConfiguration(
-                allowPrivateAddresses: configuration.verifier.allowPrivateAddresses, maxBody: budget.maximumBytesPerCheck,
+                allowPrivateAddresses: configuration.verifier.allowPrivateAddresses,
+                maxBody: budget.maximumBytesPerCheck,
                 contact: configuration.crawl.contact),
             logger: logger)
         let checker = ProviderCheck(
@@ -116,6 +117,11 @@ public struct SamplerService: Service, CustomStringConvertible {
             }
         }
         if let engine { await engine.shutdown() }
+        if let book = node.scores as? StoreScoreBook {
+            do { try await book.flush() } catch {
+                logger.warning("Votes not saved", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func collect(_ records: AsyncStream<ProvideRecord>) async {

@@ -19,7 +19,10 @@ public struct ScoresReport: Sendable, Equatable, Codable {
         /// Unix seconds of the last vote.
         public var updatedAt: Int64
 
-        enum CodingKeys: String, CodingKey { case id, good, bad, score, updatedAt = "updated_at" }
+        enum CodingKeys: String, CodingKey {
+            case id, good, bad, score
+            case updatedAt = "updated_at"
+        }
     }
 
     /// One mirror host's standing from our crawls.
@@ -61,7 +64,8 @@ public struct ScoresReport: Sendable, Equatable, Codable {
         let standings = try await store.mirrorStandings(now: now)
         let hosts = standings.map { host, s in
             Host(
-                host: host, checks: s.checks, verifiedShare: s.verifiedShare, medianBytesPerSecond: s.medianBytesPerSecond,
+                host: host, checks: s.checks, verifiedShare: s.verifiedShare,
+                medianBytesPerSecond: s.medianBytesPerSecond,
                 lastSeen: s.lastSeen.map { Int64($0.timeIntervalSince1970) }, score: s.score)
         }
         .sorted { $0.score != $1.score ? $0.score > $1.score : $0.host < $1.host }

@@ -37,9 +37,25 @@ public struct ServeOptions: Sendable {
     /// The score book, given the store (the persistent one lives there); default in memory.
     public var makeScores: @Sendable (Store) -> any PeerScoreBook = { _ in InMemoryScoreBook() }
     /// Further services run in the same group (the provider-record sampler).
-    public var extraServices: @Sendable (ServeContext) -> [any Service] = { _ in [] }
-    /// Defaults.
+    public var extraServices: @Sendable (ServeContext) throws -> [any Service] = { _ in [] }
+    /// Defaults: an in-memory score book and no extra services (see ``standard`` for `mirrorbot serve`'s).
     public init() {}
+
+    /// What `mirrorbot serve` runs: the store's persistent score book (``StoreScoreBook``) and the
+    /// provider-record sampler (``SamplerService``, its fetches kept out of private address space unless
+    /// `[verifier] allow_private_addresses`).
+    public static var standard: ServeOptions {
+        var options = ServeOptions()
+        options.makeScores = { store in StoreScoreBook(store: store) }
+        options.extraServices = { context in
+            [
+                try SamplerService.make(
+                    configuration: context.configuration, node: context.node, store: context.store,
+                    logger: context.logger)
+            ]
+        }
+        return options
+    }
 }
 
 /// Everything `mirrorbot serve` runs: the node with its HTTP API, the crawl schedule, the announcer and any
@@ -89,7 +105,7 @@ public enum Serve {
     ///   - options: further knobs.
     ///   - logger: the logger.
     /// - Returns: the services and the objects tests look at.
-    /// - Throws: `StoreError` when the database cannot be opened.
+    /// - Throws: `StoreError` when the database cannot be opened, or what an extra service's setup throws.
     public static func make(
         configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger
     ) throws -> ServeNode {
@@ -114,7 +130,7 @@ public enum Serve {
             configuration: configuration, node: server.node, store: store, ownRecords: ownRecords, logger: logger)
         return ServeNode(
             server: server, ownRecords: ownRecords, store: store, metrics: metrics, announcer: announcer,
-            crawlLoop: loop, extra: options.extraServices(context))
+            crawlLoop: loop, extra: try options.extraServices(context))
     }
 
     /// Runs the node until SIGTERM or SIGINT.
@@ -125,7 +141,7 @@ public enum Serve {
     ///   - logger: the logger.
     /// - Throws: when the database cannot be opened or the server cannot start.
     public static func run(
-        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger
+        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = .standard, logger: Logger
     ) async throws {
         let node = try make(configuration: configuration, keyPair: keyPair, options: options, logger: logger)
         logger.info(
@@ -137,5 +153,8 @@ public enum Serve {
         let group = ServiceGroup(
             services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+        if let book = node.server.node.scores as? StoreScoreBook {
+            do { try await book.flush() } catch { logger.error("cannot save votes", metadata: ["error": "\(error)"]) }
+        }
     }
 }

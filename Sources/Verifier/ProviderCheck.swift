@@ -141,8 +141,9 @@ public struct ProviderCheck: Sendable {
     private func fetchAndCompare(
         url: String, multihash: Multihash, expectedSize: Int64?, byteLimit: Int64, bodyFile: String?
     ) async -> ProviderCheckOutcome {
-        guard multihash.type == Multihash.blake3Type || multihash.type == Multihash.blake3LegacyType
-            || multihash.type == Multihash.sha256Type
+        guard
+            multihash.type == Multihash.blake3Type || multihash.type == Multihash.blake3LegacyType
+                || multihash.type == Multihash.sha256Type
         else { return ProviderCheckOutcome(kind: .unsupportedHash, detail: "type \(multihash.type)") }
         switch Self.linkRefusal(url, allowPrivateAddresses: allowPrivateAddresses) {
         case .badLink(let why): return ProviderCheckOutcome(kind: .badLink, detail: why)
@@ -165,7 +166,8 @@ public struct ProviderCheck: Sendable {
         if let failure = result.failure {
             let detail = failure.description
             switch failure {
-            case .http(let status): return ProviderCheckOutcome(kind: .httpError, bytes: bytes, detail: "HTTP \(status)")
+            case .http(let status):
+                return ProviderCheckOutcome(kind: .httpError, bytes: bytes, detail: "HTTP \(status)")
             case .timeout, .lowSpeed: return ProviderCheckOutcome(kind: .timeout, bytes: bytes, detail: detail)
             case .dns, .connect, .tls, .tooManyRedirects, .redirectLoop, .truncated, .sizeMismatch:
                 return ProviderCheckOutcome(kind: .unreachable, bytes: bytes, detail: detail)
@@ -238,7 +240,9 @@ public struct ProviderCheck: Sendable {
         )
         do {
             try await store.write { db in
-                let row: [DatabaseValueConvertible?] = [node, hash, link, at, outcome.kind.rawValue, outcome.bytes, outcome.up]
+                let row: [DatabaseValueConvertible?] = [
+                    node, hash, link, at, outcome.kind.rawValue, outcome.bytes, outcome.up,
+                ]
                 try db.execute(
                     sql: """
                         INSERT INTO provider_check (node_id, multihash, url, checked_at, outcome, bytes, up)
@@ -275,7 +279,8 @@ extension Store {
             ).compactMap { row -> StoredProviderCheck? in
                 let node: Data = row["node_id"]
                 let hash: Data = row["multihash"]
-                guard let nodeID = try? NodeID(bytes: [UInt8](node)), let multihash = try? Multihash(bytes: [UInt8](hash))
+                guard let nodeID = try? NodeID(bytes: [UInt8](node)),
+                    let multihash = try? Multihash(bytes: [UInt8](hash))
                 else { return nil }
                 return StoredProviderCheck(
                     provider: nodeID, multihash: multihash, url: row["url"], checkedAt: row["checked_at"],

@@ -25,7 +25,12 @@ public struct NodeVotes: Sendable, Equatable, Codable {
         self.updatedAt = updatedAt
     }
 
-    enum CodingKeys: String, CodingKey { case nodeID = "node", good, bad, updatedAt = "updated_at", score }
+    enum CodingKeys: String, CodingKey {
+        case nodeID = "node"
+        case good, bad
+        case updatedAt = "updated_at"
+        case score
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -120,7 +125,9 @@ public final class StoreScoreBook: Sendable {
     }
 
     private static func message(_ error: StoreError) -> String {
-        switch error { case .database(let message): message }
+        switch error {
+        case .database(let message): message
+        }
     }
 
     private func load() async throws(StoreError) {
@@ -249,6 +256,7 @@ public final class StoreScoreBook: Sendable {
                             """)
                     for row in rows { try statement.execute(arguments: [row.0, row.1, row.2, row.3]) }
                 }
+                state.withLock { $0.lastError = nil }
             } catch {
                 // The counts stay in memory; these votes are not written (a lasting error would retry forever).
                 state.withLock { $0.lastError = Self.message(error) }

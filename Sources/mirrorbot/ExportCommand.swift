@@ -9,7 +9,8 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "Export the verified mirrors of every file (Metalink 4, for aria2).",
         discussion: """
             Each file lists its size, SHA-256 and the URLs whose last check verified it, with priorities from the
-            mirror hosts' standing (1 = best). Example: mirrorbot export --metalink > files.meta4 && aria2c -M files.meta4
+            mirror hosts' standing (1 = best).
+            Example: mirrorbot export --metalink > files.meta4 && aria2c -M files.meta4
             """)
 
     @Flag(name: .long, help: "Write a Metalink 4 document (RFC 5854) to stdout.")

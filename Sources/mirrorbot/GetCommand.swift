@@ -62,6 +62,18 @@ struct GetCommand: AsyncParsableCommand {
         }
         let peers = peer.isEmpty ? session.configuration.p2p.initialPeers : peer
         guard !peers.isEmpty else { throw ValidationError("no peers: pass --peer or set [p2p.peers] initial") }
+        // Ctrl-C or SIGTERM during a download: delete the temporary file, then exit.
+        let signals = [SIGINT, SIGTERM].map { (number: Int32) -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                GetFile.removeTemporaryFiles()
+                Foundation.exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
         let report: GetReport
         do {
             report = try await session.get(

@@ -89,7 +89,9 @@ struct GetTests {
 
     @Test func refusesWrongBytesAndLeavesNoFile() async throws {
         let body = crawlSample(200_000, seed: 42)
-        let mirror = try await MirrorServer.start(routes: ["/f": .corrupted(body), "/short": .bytes(Array(body.prefix(1000)))])
+        let mirror = try await MirrorServer.start(routes: [
+            "/f": .corrupted(body), "/short": .bytes(Array(body.prefix(1000))),
+        ])
         let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -18,7 +18,8 @@ func samplerTestLogger() -> Logger {
 
 /// A fetch engine for checks with short limits, so a refused or hanging link fails the test quickly.
 func checkEngine(allowPrivate: Bool) throws -> FetchEngine {
-    var fetch = SamplerService.checkFetchConfiguration(allowPrivateAddresses: allowPrivate, maxBody: 1 << 20, contact: nil)
+    var fetch = SamplerService.checkFetchConfiguration(
+        allowPrivateAddresses: allowPrivate, maxBody: 1 << 20, contact: nil)
     fetch.connectTimeout = .seconds(2)
     fetch.totalDeadline = .seconds(10)
     fetch.maxAttempts = 1
@@ -48,23 +49,29 @@ struct SamplerProviderCheckTests {
         ])
         let engine = try checkEngine(allowPrivate: true)
         let store = try Store(path: ":memory:")
-        let checker = ProviderCheck(engine: engine, store: store, allowPrivateAddresses: true, logger: samplerTestLogger())
+        let checker = ProviderCheck(
+            engine: engine, store: store, allowPrivateAddresses: true, logger: samplerTestLogger())
         let key = KeyPair.generate()
         let blake3 = Multihash(blake3: BLAKE3Hasher.hash(body))
         let sha256 = Multihash(sha256: OpenSSLHasher.hash(.sha256, body))
         let log = VoteLog()
 
-        let good = await checker.check(signedRecord(blake3, url: server.url("/good"), key: key), byteLimit: 1 << 20, vote: log.add)
+        let good = await checker.check(
+            signedRecord(blake3, url: server.url("/good"), key: key), byteLimit: 1 << 20, vote: log.add)
         #expect(good.kind == .match)
         #expect(good.bytes == Int64(body.count))
-        let goodSHA = await checker.check(signedRecord(sha256, url: server.url("/good"), key: key), byteLimit: 1 << 20, vote: log.add)
+        let goodSHA = await checker.check(
+            signedRecord(sha256, url: server.url("/good"), key: key), byteLimit: 1 << 20, vote: log.add)
         #expect(goodSHA.kind == .match)
-        let corrupted = await checker.check(signedRecord(blake3, url: server.url("/bad"), key: key), byteLimit: 1 << 20, vote: log.add)
+        let corrupted = await checker.check(
+            signedRecord(blake3, url: server.url("/bad"), key: key), byteLimit: 1 << 20, vote: log.add)
         #expect(corrupted.kind == .wrongBytes)
-        let missing = await checker.check(signedRecord(blake3, url: server.url("/gone"), key: key), byteLimit: 1 << 20, vote: log.add)
+        let missing = await checker.check(
+            signedRecord(blake3, url: server.url("/gone"), key: key), byteLimit: 1 << 20, vote: log.add)
         #expect(missing.kind == .httpError)
         // A body beyond the byte limit: its hash is unknown, so no vote.
-        let limited = await checker.check(signedRecord(blake3, url: server.url("/good"), key: key), byteLimit: 1000, vote: log.add)
+        let limited = await checker.check(
+            signedRecord(blake3, url: server.url("/good"), key: key), byteLimit: 1000, vote: log.add)
         #expect(limited.kind == .tooLarge)
         #expect(log.all.map(\.1) == [true, true, false, false])
         #expect(log.all.allSatisfy { $0.0 == key.nodeID })
@@ -78,12 +85,33 @@ struct SamplerProviderCheckTests {
         try await server.shutdown()
     }
 
+    @Test func aStalledLinkIsATimeoutAndADownVote() async throws {
+        let server = try await MirrorServer.start(routes: ["/stall": .stallHeaders])
+        var fetch = SamplerService.checkFetchConfiguration(allowPrivateAddresses: true, maxBody: 1 << 20, contact: nil)
+        fetch.totalDeadline = .milliseconds(500)
+        fetch.maxAttempts = 1
+        let engine = try FetchEngine(configuration: fetch, logger: samplerTestLogger())
+        let checker = ProviderCheck(engine: engine, store: nil, allowPrivateAddresses: true, logger: samplerTestLogger())
+        let key = KeyPair.generate()
+        let log = VoteLog()
+        let start = ContinuousClock.now
+        let outcome = await checker.check(
+            signedRecord(Multihash(blake3: [UInt8](repeating: 5, count: 32)), url: server.url("/stall"), key: key),
+            byteLimit: 1 << 20, vote: log.add)
+        #expect(outcome.kind == .timeout)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(log.all.map(\.1) == [false])
+        await engine.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func privateAddressesAreNeverContactedWithTheSwitchOff() async throws {
         let body = crawlSample(1000, seed: 12)
         let server = try await MirrorServer.start(routes: ["/f": .bytes(body)])
         let engine = try checkEngine(allowPrivate: false)
         let store = try Store(path: ":memory:")
-        let checker = ProviderCheck(engine: engine, store: store, allowPrivateAddresses: false, logger: samplerTestLogger())
+        let checker = ProviderCheck(
+            engine: engine, store: store, allowPrivateAddresses: false, logger: samplerTestLogger())
         let key = KeyPair.generate()
         let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
         let log = VoteLog()
@@ -96,7 +124,8 @@ struct SamplerProviderCheckTests {
         ]
         let start = ContinuousClock.now
         for link in links {
-            let outcome = await checker.check(signedRecord(hash, url: link, key: key), byteLimit: 1 << 20, vote: log.add)
+            let outcome = await checker.check(
+                signedRecord(hash, url: link, key: key), byteLimit: 1 << 20, vote: log.add)
             #expect(outcome.kind == .privateAddress, "\(link): \(outcome)")
             #expect(outcome.up == nil)
         }
@@ -113,7 +142,8 @@ struct SamplerProviderCheckTests {
 
     @Test func nonHTTPLinksAreDownVotedWithoutAFetch() async throws {
         let engine = try checkEngine(allowPrivate: false)
-        let checker = ProviderCheck(engine: engine, store: nil, allowPrivateAddresses: false, logger: samplerTestLogger())
+        let checker = ProviderCheck(
+            engine: engine, store: nil, allowPrivateAddresses: false, logger: samplerTestLogger())
         let key = KeyPair.generate()
         let log = VoteLog()
         let ftp = await checker.check(

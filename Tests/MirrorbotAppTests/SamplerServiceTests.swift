@@ -76,7 +76,8 @@ struct SamplerServiceTests {
             let scores = try await StoreScoreBook.open(store: store)
             let node = try await clientNode(network: "sampler-test", scores: scores, uri: uri)
             let engine = try checkEngine(allowPrivate: true)
-            let checker = ProviderCheck(engine: engine, store: store, allowPrivateAddresses: true, logger: samplerTestLogger())
+            let checker = ProviderCheck(
+                engine: engine, store: store, allowPrivateAddresses: true, logger: samplerTestLogger())
             let service = SamplerService(
                 node: node, checker: checker, budget: CheckBudget(checksPerHour: 10, bytesPerHour: 1 << 20),
                 pollInterval: .milliseconds(20), engine: engine, logger: samplerTestLogger())
@@ -105,7 +106,8 @@ struct SamplerServiceTests {
     @Test func staysWithinTheHourlyBudgetAndRefusesPrivateLinks() async throws {
         let bodies = (0..<3).map { crawlSample(10_000, seed: 30 + UInt64($0)) }
         let mirror = try await MirrorServer.start(
-            routes: Dictionary(uniqueKeysWithValues: bodies.indices.map { ("/f\($0)", MirrorServer.Route.bytes(bodies[$0])) }))
+            routes: Dictionary(
+                uniqueKeysWithValues: bodies.indices.map { ("/f\($0)", MirrorServer.Route.bytes(bodies[$0])) }))
         let hashes = bodies.map { Multihash(blake3: BLAKE3Hasher.hash($0)) }
         let locations = hashes.indices.map { (hashes[$0], mirror.url("/f\($0)")) }
         try await withProvider(locations, network: "budget-test") { uri, providerKey in
@@ -113,7 +115,8 @@ struct SamplerServiceTests {
             let node = try await clientNode(network: "budget-test", scores: scores, uri: uri)
             // The switch is off: the provider's loopback links are refused, never fetched, never voted on.
             let engine = try checkEngine(allowPrivate: false)
-            let checker = ProviderCheck(engine: engine, store: nil, allowPrivateAddresses: false, logger: samplerTestLogger())
+            let checker = ProviderCheck(
+                engine: engine, store: nil, allowPrivateAddresses: false, logger: samplerTestLogger())
             let service = SamplerService(
                 node: node, checker: checker, budget: CheckBudget(checksPerHour: 2, bytesPerHour: 1 << 20),
                 pollInterval: .milliseconds(20), engine: engine, logger: samplerTestLogger())
