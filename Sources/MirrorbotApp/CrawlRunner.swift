@@ -54,12 +54,6 @@ public struct CrawlRunner: Sendable {
             return CrawlReport(results: [], issues: [], locked: true)
         }
         defer { withExtendedLifetime(lock) {} }
-        let store: Store
-        do {
-            store = try Store(path: settings.databasePath)
-        } catch {
-            throw .setup("cannot open the database: \(error)")
-        }
         let engine: FetchEngine
         do {
             engine = try FetchEngine(configuration: settings.fetchConfiguration, logger: logger)
@@ -67,7 +61,7 @@ public struct CrawlRunner: Sendable {
             throw .setup("cannot start the fetch engine: \(error)")
         }
         do {
-            let report = try await crawl(engine: engine, store: store)
+            let report = try await crawl(engine: engine)
             await engine.shutdown()
             var finished = report
             finished.elapsed = clock.now - started
@@ -78,7 +72,7 @@ public struct CrawlRunner: Sendable {
         }
     }
 
-    private func crawl(engine: FetchEngine, store: Store) async throws(CrawlError) -> CrawlReport {
+    private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let maxDocument = settings.maxDocumentBytes
         let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
@@ -92,6 +86,13 @@ public struct CrawlRunner: Sendable {
             } catch {
                 throw .feed(error.description)
             }
+        }
+        // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
+        let store: Store
+        do {
+            store = try Store(path: settings.databasePath)
+        } catch {
+            throw .setup("cannot open the database: \(error)")
         }
         var issues: [String] = []
         var works: [Work] = []
@@ -139,7 +140,7 @@ public struct CrawlRunner: Sendable {
         let tracker = Tracker(pending: pending)
         let commits = CrawlCommitQueue(store: store)
 
-        let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in jobs {
                 // More tasks than transfers: a task whose transfer is done may wait for its commit without
@@ -157,11 +158,9 @@ public struct CrawlRunner: Sendable {
                 inFlight += 1
             }
             await group.waitForAll()
-            return true
         }
         progress.end()
         phases.mark("fetched \(jobs.count) URLs")
-        _ = settled
         if let failure = tracker.storeFailure {
             throw .setup("the database failed: \(failure)")
         }
@@ -235,7 +234,10 @@ public struct CrawlRunner: Sendable {
         let observation = CrawlMapping.observation(result)
         let notModified = result.notModified && previous != nil
         var judgement = Judge.judge(observation, against: work.expectation)
-        if result.notModified && previous == nil {
+        if let previous, notModified {
+            // Same bytes as stored: judge them again, since the feed's expectation may have changed meanwhile.
+            judgement = Judge.judge(previous.observation(url: candidate.url), against: work.expectation)
+        } else if result.notModified {
             judgement = Judgement(.error, "HTTP 304 to an unconditional request")
         }
         let finishedAt = now()
@@ -244,7 +246,7 @@ public struct CrawlRunner: Sendable {
             lastModified: result.lastModified, notModified: notModified,
             durationMilliseconds: result.timings.total.components.seconds * 1000
                 + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
-            nextCheck: finishedAt + settings.interval.components.seconds)
+            nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
         do {
             let stored = try await commits.commit(record)
             tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)
