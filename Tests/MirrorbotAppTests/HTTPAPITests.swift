@@ -73,6 +73,9 @@ struct HTTPAPITests {
             _ = try await NodeQuery.run(
                 hash: mirrors.blake3, types: [3], peers: [uriA], configuration: Configuration(), timeout: .seconds(5),
                 linger: .milliseconds(100), logger: logger)
+            // The query client's connection closes asynchronously; wait for it to go.
+            let nodeA = a.server.node
+            #expect(await eventually { await nodeA.connectedPeers().count == 1 })
             let text = String(
                 decoding: try await fetcher.fetchDocument(url: base + "/metrics", maxBytes: 1 << 20), as: UTF8.self)
             let samples = try Self.parsePrometheus(text)
