@@ -54,15 +54,11 @@ public struct FeedLoader: Sendable {
 
     /// A TOML feed's first significant line is a `[table]` or a `key = value`; a URL list's is a URL.
     static func looksLikeTOML(_ text: String) -> Bool {
-        for (_, line) in URLText.lines(text) {
-            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            if trimmed.hasPrefix("[") { return true }
-            let key = trimmed.prefix(while: { $0.isLetter || $0.isNumber || "_-\"'.".contains($0) })
-            let rest = trimmed.dropFirst(key.count).drop(while: { $0 == " " || $0 == "\t" })
-            return !key.isEmpty && rest.hasPrefix("=")
-        }
-        return false
+        guard let line = URLText.firstSignificantLine(text) else { return false }
+        if line.hasPrefix("[") { return true }
+        let key = line.prefix(while: { $0.isLetter || $0.isNumber || "_-\"'.".contains($0) })
+        let rest = line.dropFirst(key.count).drop(while: { $0 == " " || $0 == "\t" })
+        return !key.isEmpty && rest.hasPrefix("=")
     }
 
     /// Reads a whole file, refusing files over a limit.

@@ -232,8 +232,11 @@ public struct Feed: Sendable {
 
 /// A feed that cannot be used at all (unreadable, not a feed, over the size limit).
 public enum FeedError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file is missing or cannot be read.
     case unreadable(path: String, reason: String)
+    /// The file is larger than the limit.
     case tooLarge(path: String, limit: Int)
+    /// The content is no feed (malformed XML or TOML, unknown Metalink namespace, not UTF-8...).
     case invalid(path: String, reason: String)
 
     public var description: String {

@@ -105,12 +105,23 @@ enum URLText {
     static func lines(_ text: String) -> [(number: Int, text: Substring)] {
         var result: [(Int, Substring)] = []
         var number = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
             number += 1
-            result.append((number, line.hasSuffix("\r") ? line.dropLast() : line))
+            let trimmed = line.last == 0x0D ? line.dropLast() : line
+            result.append((number, Substring(trimmed)))
         }
         if let last = result.last, last.1.isEmpty { result.removeLast() }
         return result
+    }
+
+    /// The first line that is neither blank nor a `#` comment, without leading blanks.
+    static func firstSignificantLine(_ text: String) -> Substring? {
+        for line in text.utf8.split(separator: 0x0A) {
+            let trimmed = Substring(line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            return trimmed.hasSuffix("\r") ? trimmed.dropLast() : trimmed
+        }
+        return nil
     }
 }
 

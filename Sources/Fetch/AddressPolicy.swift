@@ -35,6 +35,23 @@ package enum AddressPolicy {
         return false
     }
 
+    /// The IP bytes and port of a `sockaddr_in` / `sockaddr_in6`; nil for other families and short buffers.
+    static func socketAddress(_ raw: UnsafeRawBufferPointer) -> SocketAddress? {
+        guard raw.count >= 2 else { return nil }
+        let family = raw.loadUnaligned(as: sa_family_t.self)
+        if Int32(family) == AF_INET, raw.count >= MemoryLayout<sockaddr_in>.size {
+            let address = raw.loadUnaligned(as: sockaddr_in.self)
+            let bytes = withUnsafeBytes(of: address.sin_addr) { Array($0) }
+            return SocketAddress(address: bytes, port: UInt16(bigEndian: address.sin_port))
+        }
+        if Int32(family) == AF_INET6, raw.count >= MemoryLayout<sockaddr_in6>.size {
+            let address = raw.loadUnaligned(as: sockaddr_in6.self)
+            let bytes = withUnsafeBytes(of: address.sin6_addr) { Array($0) }
+            return SocketAddress(address: bytes, port: UInt16(bigEndian: address.sin6_port))
+        }
+        return nil
+    }
+
     private static func isPublicIPv4(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
         switch a {
         case 0, 10, 127: return false  // "this network", private, loopback

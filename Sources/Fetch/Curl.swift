@@ -63,6 +63,11 @@ struct EasyHandle: ~Copyable {
         try Self.check(ccurl_easy_setopt_slist(self.raw, CURLOPT_HTTPHEADER, headers.raw), CURLOPT_HTTPHEADER)
     }
 
+    /// Any `curl_slist` option (e.g. `CURLOPT_RESOLVE`); the list must outlive the transfer.
+    func set(_ option: CURLoption, list: borrowing HeaderList) throws(CurlError) {
+        try Self.check(ccurl_easy_setopt_slist(self.raw, option, list.raw), option)
+    }
+
     func setWriteFunction(_ option: CURLoption, _ function: curl_write_callback) throws(CurlError) {
         try Self.check(ccurl_easy_setopt_write_callback(self.raw, option, function), option)
     }
@@ -101,7 +106,7 @@ struct EasyHandle: ~Copyable {
     }
 }
 
-/// Owns a `curl_slist` of request headers.
+/// Owns a `curl_slist` (request headers, resolve overrides).
 struct HeaderList: ~Copyable {
     private(set) var raw: UnsafeMutablePointer<curl_slist>? = nil
 

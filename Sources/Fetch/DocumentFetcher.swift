@@ -50,6 +50,9 @@ public struct DocumentFetcher: Sendable {
             try CurlGlobal.ensure()
             let easy = try EasyHandle()
             let sink = Sink(limit: maxBytes)
+            let errorBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+            errorBuffer.initialize(repeating: 0)
+            defer { errorBuffer.deallocate() }
             let code: CURLcode = try withExtendedLifetime(sink) { () throws(CurlError) -> CURLcode in
                 let me = Unmanaged.passUnretained(sink).toOpaque()
                 try easy.set(CURLOPT_URL, url)
@@ -63,7 +66,11 @@ public struct DocumentFetcher: Sendable {
                 try easy.set(CURLOPT_TIMEOUT_MS, milliseconds(min(configuration.totalDeadline, .seconds(300))))
                 try easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
                 try easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.lowSpeedWindow.components.seconds)))
-                try easy.set(CURLOPT_ACCEPT_ENCODING, "")
+                try easy.set(CURLOPT_ACCEPT_ENCODING, "")  // decoded bytes count against `maxBytes`
+                try easy.set(CURLOPT_SSL_VERIFYPEER, 1)
+                try easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+                if let caFile = configuration.trustedCAFile { try easy.set(CURLOPT_CAINFO, caFile) }
+                try easy.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer.baseAddress))
                 try easy.set(CURLOPT_WRITEDATA, pointer: me)
                 try easy.setWriteFunction(CURLOPT_WRITEFUNCTION) { data, size, count, user in
                     guard let user, let data else { return 0 }
@@ -76,7 +83,9 @@ public struct DocumentFetcher: Sendable {
                     sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
                     return length
                 }
-                return curl_easy_perform(easy.raw)
+                let code = curl_easy_perform(easy.raw)
+                try easy.set(CURLOPT_ERRORBUFFER, pointer: nil)  // the buffer is freed before the handle
+                return code
             }
             if sink.overflow { return .failure(.bodyTooLarge(limit: Int64(maxBytes))) }
             switch code {
@@ -85,7 +94,11 @@ public struct DocumentFetcher: Sendable {
             case CURLE_COULDNT_RESOLVE_HOST: return .failure(.dns)
             case CURLE_COULDNT_CONNECT: return .failure(.connect)
             case CURLE_TOO_MANY_REDIRECTS: return .failure(.tooManyRedirects)
-            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION: return .failure(.tls("handshake failed"))
+            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION:
+                let message = errorBuffer.baseAddress.map { String(cString: $0) } ?? ""
+                let problem = TransferContext.tlsProblem(
+                    message: message, peerVerificationFailed: code == CURLE_PEER_FAILED_VERIFICATION)
+                return .failure(.tls(problem))
             default: return .failure(.other(String(cString: curl_easy_strerror(code))))
             }
             let status = easy.infoInt(CURLINFO_RESPONSE_CODE) ?? 0

@@ -40,6 +40,18 @@ public struct FetchConfiguration: Sendable {
     /// When false, connections to loopback, private, link-local, multicast, unspecified and reserved addresses are
     /// refused (also after redirects and DNS changes), failing with ``FetchFailure/privateAddress``.
     public var allowPrivateAddresses = true
+    /// Response header bytes allowed per attempt (all responses of a redirect chain together). More fails with
+    /// ``FetchFailure/headersTooLarge`` (`.other("headers too large")`): a bound on what a hostile server can make us
+    /// parse. At least 1 KiB is always allowed.
+    public var maxHeaderBytes = 64 << 10
+    /// A PEM file of CA certificates to trust *instead of* libcurl's default bundle (`CURLOPT_CAINFO`), e.g. a
+    /// private mirror's CA or a test CA. Verification of the peer and its host name is always on.
+    public var trustedCAFile: String?
+    /// Test hook: `host:port:address` entries that pin name resolution (`CURLOPT_RESOLVE`).
+    package var resolveOverrides: [String] = []
+    /// Test hook: exact socket addresses (IP bytes + port) let through when private addresses are refused, so a
+    /// loopback test server can stand in for a public mirror. Every other private address stays refused.
+    package var privateAddressExemptions: Set<SocketAddress> = []
 
     /// The default polite identity.
     public static let defaultUserAgent = "mirrorbot/0.1 (+https://github.com/s5-dev/mirrorbot)"
@@ -48,6 +60,17 @@ public struct FetchConfiguration: Sendable {
     /// - Parameter userAgent: the `User-Agent` header; should name the bot and a contact URL.
     public init(userAgent: String = FetchConfiguration.defaultUserAgent) {
         self.userAgent = userAgent
+    }
+}
+
+/// An IP address (4 or 16 bytes, network order) and a port.
+package struct SocketAddress: Hashable, Sendable {
+    package var address: [UInt8]
+    package var port: UInt16
+
+    package init(address: [UInt8], port: UInt16) {
+        self.address = address
+        self.port = port
     }
 }
 
@@ -64,6 +87,12 @@ public struct FetchRequest: Sendable {
     public var etag: String?
     /// Validator for `If-Modified-Since` (an HTTP date, sent as given).
     public var lastModified: String?
+    /// When set, the body of the final response is also written to this existing file (truncated at the start of
+    /// each attempt), e.g. a temporary file the caller created with `O_CREAT | O_EXCL`. Redirect bodies are not.
+    public var bodyFile: String?
+    /// A body limit for this request below the configuration's ``FetchConfiguration/maxBodyBytes``, used when
+    /// there is no ``expectedSize``.
+    public var maxBodyBytes: Int64?
 
     /// Creates a request.
     /// - Parameters:
@@ -72,15 +101,19 @@ public struct FetchRequest: Sendable {
     ///   - extraDigests: digests to compute besides BLAKE3 and SHA-256.
     ///   - etag: validator for `If-None-Match`.
     ///   - lastModified: validator for `If-Modified-Since`.
+    ///   - bodyFile: an existing file the body is written to, besides being hashed.
+    ///   - maxBodyBytes: a lower body limit for this request when the size is not known.
     public init(
         url: String, expectedSize: Int64? = nil, extraDigests: Set<DigestAlgorithm> = [], etag: String? = nil,
-        lastModified: String? = nil
+        lastModified: String? = nil, bodyFile: String? = nil, maxBodyBytes: Int64? = nil
     ) {
         self.url = url
         self.expectedSize = expectedSize
         self.extraDigests = extraDigests
         self.etag = etag
         self.lastModified = lastModified
+        self.bodyFile = bodyFile
+        self.maxBodyBytes = maxBodyBytes
     }
 }
 
@@ -90,8 +123,8 @@ public enum FetchFailure: Error, Equatable, Sendable {
     case dns
     /// No connection could be made (refused, unreachable, reset before any response).
     case connect
-    /// TLS handshake or certificate verification failed.
-    case tls(String)
+    /// TLS handshake or certificate verification failed; the problem says which check.
+    case tls(TLSProblem)
     /// The connect timeout or the total deadline passed.
     case timeout
     /// The transfer stayed below the low-speed limit for the whole window (also a stall in the headers).
@@ -114,6 +147,11 @@ public enum FetchFailure: Error, Equatable, Sendable {
     case privateAddress
     /// Anything else (malformed or non-HTTP URL, protocol errors, cancellation, shutdown); the text says what.
     case other(String)
+}
+
+extension FetchFailure {
+    /// The response headers exceeded ``FetchConfiguration/maxHeaderBytes`` (or libcurl's own 100 KiB line limit).
+    public static let headersTooLarge = FetchFailure.other("headers too large")
 }
 
 extension FetchFailure: CustomStringConvertible {
@@ -147,6 +185,48 @@ extension FetchFailure: CustomStringConvertible {
     }
 }
 
+/// Why TLS failed, from libcurl's code and its error text (OpenSSL's verification result).
+public enum TLSProblem: Equatable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The server's certificate is self-signed (it is its own issuer) and not trusted.
+    case selfSigned
+    /// The certificate (or one in its chain) is past its validity period.
+    case expired
+    /// The certificate is valid but names another host.
+    case nameMismatch
+    /// The chain does not lead to a trusted CA (unknown issuer, untrusted root in the chain, bad signature).
+    case untrusted
+    /// Anything else: no TLS on the port, protocol or cipher mismatch, a broken handshake; the text says what.
+    case handshake(String)
+
+    /// A string literal is a ``handshake(_:)`` detail (source compatibility with the former `tls(String)`).
+    public init(stringLiteral value: String) {
+        self = .handshake(value)
+    }
+
+    /// E.g. `certificate expired`.
+    public var description: String {
+        switch self {
+        case .selfSigned: "self-signed certificate"
+        case .expired: "certificate expired"
+        case .nameMismatch: "host name mismatch"
+        case .untrusted: "untrusted certificate"
+        case .handshake(let message): message
+        }
+    }
+}
+
+/// The HTTP version of a response.
+public enum HTTPProtocolVersion: String, Sendable, Equatable {
+    /// HTTP/1.0.
+    case http10 = "HTTP/1.0"
+    /// HTTP/1.1.
+    case http11 = "HTTP/1.1"
+    /// HTTP/2.
+    case http2 = "HTTP/2"
+    /// HTTP/3.
+    case http3 = "HTTP/3"
+}
+
 /// Phase timings of the last attempt, each measured from the start of that attempt.
 public struct FetchTimings: Sendable, Equatable {
     /// TCP connect done.
@@ -178,6 +258,8 @@ public struct FetchResult: Sendable {
     public var httpStatus: Int
     /// Attempts made (1 when there was no retry; 0 when the host was not contacted).
     public var attempts: Int
+    /// HTTP version of the final response (nil when none arrived).
+    public var httpVersion: HTTPProtocolVersion?
     /// `Content-Length` of the final response, if it announced one.
     public var contentLength: Int64?
     /// Body bytes of the final response received (and hashed).
@@ -218,6 +300,7 @@ public struct FetchResult: Sendable {
         self.finalURL = url
         self.httpStatus = 0
         self.attempts = 0
+        self.httpVersion = nil
         self.contentLength = nil
         self.bytesReceived = 0
         self.blake3 = nil

@@ -16,6 +16,11 @@ final class TransferContext {
     let job: MultiLoop.Job
     let easy: EasyHandle
     private let headerList: HeaderList
+    private let resolveList: HeaderList
+    private let headerLimit: Int
+    private let exemptions: Set<SocketAddress>
+    /// Response header bytes received in this attempt (all responses), bounded by `headerLimit`.
+    private var headerBytes = 0
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// Body bytes allowed: the expected size, or the configured maximum.
     let limit: Int64
@@ -42,17 +47,23 @@ final class TransferContext {
     private(set) var head: [UInt8] = []
     private var blake3 = BLAKE3Hasher()
     private let digests: [DigestBox]
+    /// The request's body file, opened (and truncated) at the first body byte of this attempt.
+    private var bodyFD: Int32 = -1
 
     init(job: MultiLoop.Job, configuration: FetchConfiguration) throws(CurlError) {
         self.job = job
         self.easy = try EasyHandle()
-        self.limit = job.request.expectedSize ?? configuration.maxBodyBytes
+        self.limit = job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
         var lines = ["Accept-Encoding: identity"]
         if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
         if let lastModified = job.request.lastModified { lines.append("If-Modified-Since: \(lastModified)") }
         // Header injection through validators from a feed: a CR or LF would start a new header line.
         lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
         self.headerList = try HeaderList(lines)
+        self.resolveList = try HeaderList(
+            configuration.resolveOverrides.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } })
+        self.headerLimit = max(1024, configuration.maxHeaderBytes)
+        self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         var boxes = [DigestBox(.sha256)]
@@ -64,7 +75,10 @@ final class TransferContext {
         try self.configure(configuration)
     }
 
-    deinit { self.errorBuffer.deallocate() }
+    deinit {
+        self.errorBuffer.deallocate()
+        if self.bodyFD >= 0 { close(self.bodyFD) }
+    }
 
     private func configure(_ configuration: FetchConfiguration) throws(CurlError) {
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -78,6 +92,13 @@ final class TransferContext {
         try self.easy.set(CURLOPT_NOSIGNAL, 1)
         try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
         try self.easy.set(headers: self.headerList)
+        // Never decode: the bytes hashed are the bytes the server sent (a gzip bomb stays small, and a mirror that
+        // compresses on the fly shows up as a size or hash mismatch instead of being silently "fixed").
+        // CURLOPT_ACCEPT_ENCODING stays unset, so libcurl passes Content-Encoding bodies through untouched.
+        try self.easy.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try self.easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.trustedCAFile { try self.easy.set(CURLOPT_CAINFO, caFile) }
+        if !configuration.resolveOverrides.isEmpty { try self.easy.set(CURLOPT_RESOLVE, list: self.resolveList) }
         try self.easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
         try self.easy.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalDeadline))
         try self.easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
@@ -137,7 +158,8 @@ final class TransferContext {
         let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr) ?? 16
         let length = min(Int(address.pointee.addrlen), 28)
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(address) + offset, count: length)
-        guard AddressPolicy.isPublic(sockaddr: raw) else {
+        let exempt = !self.exemptions.isEmpty && AddressPolicy.socketAddress(raw).map(self.exemptions.contains) == true
+        guard exempt || AddressPolicy.isPublic(sockaddr: raw) else {
             self.abortReason = .privateAddress
             return CURL_SOCKET_BAD
         }
@@ -150,6 +172,11 @@ final class TransferContext {
     }
 
     private func receiveHeader(_ line: UnsafeRawBufferPointer) -> Int {
+        self.headerBytes += line.count
+        guard self.headerBytes <= self.headerLimit else {
+            self.abortReason = .headersTooLarge
+            return 0
+        }
         var end = line.count
         while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<end]), as: UTF8.self)
@@ -218,6 +245,7 @@ final class TransferContext {
             self.abortReason = .bodyTooLarge(limit: self.limit)
             return 0
         }
+        if let path = self.job.request.bodyFile, !self.writeBody(bytes, to: path) { return 0 }
         self.bytesReceived += Int64(bytes.count)
         if self.head.count < FetchResult.headLimit {
             self.head.append(contentsOf: bytes.prefix(FetchResult.headLimit - self.head.count))
@@ -225,6 +253,28 @@ final class TransferContext {
         self.blake3.update(bytes)
         for box in self.digests { box.hasher?.update(bytes) }
         return bytes.count
+    }
+
+    /// Appends body bytes to the request's body file; false (with the abort reason set) when that fails.
+    private func writeBody(_ bytes: UnsafeRawBufferPointer, to path: String) -> Bool {
+        if self.bodyFD < 0 {
+            self.bodyFD = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)
+            guard self.bodyFD >= 0 else {
+                self.abortReason = .other("cannot open body file (errno \(errno))")
+                return false
+            }
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(self.bodyFD, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else {
+                self.abortReason = .other("cannot write body file (errno \(errno))")
+                return false
+            }
+            offset += written
+        }
+        return true
     }
 
     // MARK: - Result
@@ -235,6 +285,7 @@ final class TransferContext {
         result.attempts = self.job.attempt
         result.finalURL = self.easy.infoString(CURLINFO_EFFECTIVE_URL) ?? self.job.request.url
         result.httpStatus = self.easy.infoInt(CURLINFO_RESPONSE_CODE) ?? self.status
+        result.httpVersion = self.easy.infoInt(CURLINFO_HTTP_VERSION).flatMap(Self.httpVersion)
         result.contentLength = self.contentLength
         result.bytesReceived = self.bytesReceived
         result.head = self.head
@@ -289,9 +340,42 @@ final class TransferContext {
             CURLE_SSL_ENGINE_INITFAILED,
             CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
-            return .tls(message)
+            return .tls(
+                Self.tlsProblem(message: message, peerVerificationFailed: code == CURLE_PEER_FAILED_VERIFICATION))
+        case CURLE_OUT_OF_MEMORY where !self.headersComplete:
+            // libcurl 7.88 refuses a single header line over its own buffer limit (100 KiB) this way, before our
+            // header callback sees the line.
+            return .headersTooLarge
         default:
             return .other(message)
+        }
+    }
+
+    /// Classifies a TLS failure by OpenSSL's verification text, as libcurl reports it in the error buffer.
+    /// - Parameters:
+    ///   - message: libcurl's error buffer (or its error string).
+    ///   - peerVerificationFailed: libcurl returned `CURLE_PEER_FAILED_VERIFICATION`.
+    static func tlsProblem(message: String, peerVerificationFailed: Bool) -> TLSProblem {
+        let text = message.lowercased()
+        if text.contains("has expired") { return .expired }
+        if text.contains("self-signed certificate in certificate chain")
+            || text.contains("self signed certificate in certificate chain")
+        {
+            return .untrusted
+        }
+        if text.contains("self-signed certificate") || text.contains("self signed certificate") { return .selfSigned }
+        if text.contains("subject name") || text.contains("does not match target host") { return .nameMismatch }
+        if peerVerificationFailed || text.contains("certificate problem") { return .untrusted }
+        return .handshake(message.isEmpty ? "TLS handshake failed" : message)
+    }
+
+    private static func httpVersion(_ raw: Int) -> HTTPProtocolVersion? {
+        switch raw {
+        case Int(CURL_HTTP_VERSION_1_0): .http10
+        case Int(CURL_HTTP_VERSION_1_1): .http11
+        case Int(CURL_HTTP_VERSION_2_0): .http2
+        case Int(CURL_HTTP_VERSION_3): .http3
+        default: nil
         }
     }
 

@@ -1,9 +1,12 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// A small scriptable HTTP/1.1 server on a loopback address, for tests and `mirrorbot demo`.
+/// A small scriptable HTTP/1.1 server on a loopback address, for tests and `mirrorbot demo`; optionally over TLS,
+/// optionally offering HTTP/2 (ALPN `h2`).
 ///
 /// Each path gets a ``Route``: honest content (bytes from memory, a file, a directory) or a hostile behaviour
 /// (corruption, truncation, lies about length, error pages, redirects, throttling, stalls). The server counts
@@ -39,6 +42,40 @@ public final class MirrorServer: Sendable {
         case endless(chunk: Int)
         /// Sends part of the status line and headers, then nothing (the connection stays open).
         case stallHeaders
+        /// Reads the request and never answers (the connection stays open).
+        case silent
+        /// Sends `body` as is with `Content-Encoding: encoding` and its own length, whatever the request's
+        /// `Accept-Encoding` says (e.g. a small gzip stream that would expand hugely).
+        case encoded([UInt8], encoding: String)
+        /// A 200 response with `count` extra header lines of `lineLength` bytes each, then a 2-byte body `ok`.
+        case headerFlood(count: Int, lineLength: Int)
+        /// Sends the status line, then header lines forever, as fast as the client reads.
+        case endlessHeaders
+        /// A chunked 200 response that sends `sentBytes` of `bytes`, then closes without the final chunk.
+        case chunkedThenClose([UInt8], sentBytes: Int)
+        /// The n-th request to the path gets the n-th route; the last route repeats (e.g. version A, then B).
+        case sequence([Route])
+    }
+
+    /// TLS for the server: a PEM certificate chain (leaf first) and its PEM private key.
+    public struct TLS: Sendable {
+        /// PEM file with the leaf certificate, then any intermediates.
+        public var certificateChainPath: String
+        /// PEM file with the leaf's private key.
+        public var privateKeyPath: String
+        /// Offer HTTP/2 in ALPN (`h2` before `http/1.1`).
+        public var offerHTTP2: Bool
+
+        /// Creates a TLS setting.
+        /// - Parameters:
+        ///   - certificateChainPath: PEM certificate chain, leaf first.
+        ///   - privateKeyPath: PEM private key of the leaf.
+        ///   - offerHTTP2: whether ALPN offers `h2`.
+        public init(certificateChainPath: String, privateKeyPath: String, offerHTTP2: Bool = false) {
+            self.certificateChainPath = certificateChainPath
+            self.privateKeyPath = privateKeyPath
+            self.offerHTTP2 = offerHTTP2
+        }
     }
 
     /// Counters since start (or ``resetStatistics()``).
@@ -55,19 +92,24 @@ public final class MirrorServer: Sendable {
         public var concurrentConnections = 0
         /// Highest ``concurrentConnections`` seen.
         public var maxConcurrentConnections = 0
+        /// The headers of the latest request per path (names lower-cased; repeated names joined with `, `).
+        public var lastRequestHeaders: [String: [String: String]] = [:]
     }
 
     /// The port the server listens on.
     public let port: Int
     /// The address the server listens on.
     public let host: String
+    /// Whether the server speaks TLS (its URLs are `https`).
+    public let usesTLS: Bool
     private let channel: any Channel
     let state: ServerState
 
-    private init(channel: any Channel, host: String, port: Int, state: ServerState) {
+    private init(channel: any Channel, host: String, port: Int, usesTLS: Bool, state: ServerState) {
         self.channel = channel
         self.host = host
         self.port = port
+        self.usesTLS = usesTLS
         self.state = state
     }
 
@@ -76,19 +118,50 @@ public final class MirrorServer: Sendable {
     ///   - routes: path (e.g. `/a.bin`) to route.
     ///   - host: the address to bind, loopback by default.
     ///   - port: the port; 0 picks a free one (read it from ``port``).
+    ///   - tls: serve HTTPS with this certificate (and HTTP/2 if it says so); plain HTTP/1.1 when nil.
     /// - Returns: the running server.
-    /// - Throws: when the address cannot be bound.
-    public static func start(routes: [String: Route] = [:], host: String = "127.0.0.1", port: Int = 0) async throws
-        -> MirrorServer
-    {
+    /// - Throws: when the address cannot be bound or the certificate or key cannot be loaded.
+    public static func start(
+        routes: [String: Route] = [:], host: String = "127.0.0.1", port: Int = 0, tls: TLS? = nil
+    ) async throws -> MirrorServer {
         let state = ServerState(routes: routes)
+        let sslContext = try tls.map(Self.makeSSLContext)
+        let http2 = tls?.offerHTTP2 ?? false
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(RouteHandler(state: state))
+                guard let sslContext else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(RouteHandler(state: state))
+                    }
+                }
+                do {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+                guard http2 else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(RouteHandler(state: state))
+                    }
+                }
+                let counter: NIOChannelInitializer = { connection in
+                    connection.eventLoop.makeCompletedFuture {
+                        try connection.pipeline.syncOperations.addHandler(
+                            ConnectionCounter(state: state), position: .first)
+                    }
+                }
+                return channel.configureCommonHTTPServerPipeline(h2ConnectionChannelConfigurator: counter) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        // HTTP/1.1 gets the connection channel (it has the TLS handler); HTTP/2 a stream channel,
+                        // whose connection `counter` counts.
+                        let sync = stream.pipeline.syncOperations
+                        let isConnection = (try? sync.handler(type: NIOSSLServerHandler.self)) != nil
+                        try sync.addHandler(RouteHandler(state: state, countsConnection: isConnection))
+                    }
                 }
             }
             .bind(host: host, port: port).get()
@@ -96,15 +169,26 @@ public final class MirrorServer: Sendable {
             try await channel.close()
             throw ServerError.noPort
         }
-        return MirrorServer(channel: channel, host: host, port: boundPort, state: state)
+        return MirrorServer(channel: channel, host: host, port: boundPort, usesTLS: tls != nil, state: state)
+    }
+
+    private static func makeSSLContext(_ tls: TLS) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChainPath).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
+        let key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(key))
+        configuration.applicationProtocols = tls.offerHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
+        return try NIOSSLContext(configuration: configuration)
     }
 
     /// The URL of `path` on this server.
     /// - Parameter path: starts with `/`.
-    /// - Returns: e.g. `http://127.0.0.1:41234/a.bin`.
+    /// - Returns: e.g. `http://127.0.0.1:41234/a.bin` (`https` with TLS).
     public func url(_ path: String) -> String {
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        return "http://\(host):\(self.port)\(path)"
+        return "\(self.usesTLS ? "https" : "http")://\(host):\(self.port)\(path)"
     }
 
     /// Adds or replaces the route of `path`.
@@ -164,8 +248,11 @@ final class ServerState: Sendable {
 
     /// Counts the request and returns its route plus how many requests this path had (this one included).
     /// A directory route matches every path below its own; the longest such prefix wins.
-    func beginRequest(path: String) -> (route: MirrorServer.Route?, count: Int, remainder: String) {
+    func beginRequest(path: String, headers: [String: String]) -> (
+        route: MirrorServer.Route?, count: Int, remainder: String
+    ) {
         self.state.withLock { state in
+            state.statistics.lastRequestHeaders[path] = headers
             state.statistics.requests[path, default: 0] += 1
             state.statistics.totalRequests += 1
             state.statistics.concurrentRequests += 1

@@ -1,5 +1,12 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Answers the requests of one connection according to the server's routes. Runs on the channel's event loop.
 final class RouteHandler: ChannelInboundHandler {
@@ -14,19 +21,25 @@ final class RouteHandler: ChannelInboundHandler {
     private var answering = false
     private var isOpen = true
 
-    init(state: ServerState) {
+    private let countsConnection: Bool
+
+    /// - Parameters:
+    ///   - state: routes and counters.
+    ///   - countsConnection: false on an HTTP/2 stream, whose connection is counted by ``ConnectionCounter``.
+    init(state: ServerState, countsConnection: Bool = true) {
         self.state = state
+        self.countsConnection = countsConnection
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.state.connectionOpened()
+        if self.countsConnection { self.state.connectionOpened() }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.isOpen = false
         self.finishRequest()
-        self.state.connectionClosed()
+        if self.countsConnection { self.state.connectionClosed() }
         context.fireChannelInactive()
     }
 
@@ -40,7 +53,11 @@ final class RouteHandler: ChannelInboundHandler {
             guard let head = self.requestHead else { return }
             self.requestHead = nil
             let path = String(head.uri.prefix { $0 != "?" && $0 != "#" })
-            let (route, count, remainder) = self.state.beginRequest(path: path)
+            var headers: [String: String] = [:]
+            for (name, value) in head.headers {
+                headers[name.lowercased(), default: ""] += headers[name.lowercased()] == nil ? value : ", \(value)"
+            }
+            let (route, count, remainder) = self.state.beginRequest(path: path, headers: headers)
             self.answering = true
             guard let route else {
                 self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
@@ -73,7 +90,7 @@ final class RouteHandler: ChannelInboundHandler {
             if !bytes.isEmpty { bytes[bytes.count / 2] ^= 0xff }
             self.sendContent(context, head, bytes: bytes, contentType: "application/octet-stream")
         case .file(let path, let contentType):
-            self.sendFile(context, head, path: path, contentType: contentType)
+            self.sendFile(context, head, path: path, root: nil, contentType: contentType)
         case .directory(let root):
             let parts = remainder.split(separator: "/", omittingEmptySubsequences: true)
             guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." || $0.contains("\0") }) else {
@@ -81,7 +98,7 @@ final class RouteHandler: ChannelInboundHandler {
                 return
             }
             self.sendFile(
-                context, head, path: root + "/" + parts.joined(separator: "/"),
+                context, head, path: root + "/" + parts.joined(separator: "/"), root: root,
                 contentType: "application/octet-stream")
         case .truncated(let bytes, let sentBytes):
             let header =
@@ -133,6 +150,46 @@ final class RouteHandler: ChannelInboundHandler {
             self.pour(context, chunk: context.channel.allocator.buffer(repeating: 0x61, count: max(1, chunk)))
         case .stallHeaders:
             self.sendRaw(context, Array("HTTP/1.1 200 OK\r\nContent-Type: application/octet-str".utf8))
+        case .silent:
+            break
+        case .encoded(let bytes, let encoding):
+            self.send(
+                context, head, status: 200, body: bytes, contentType: "application/octet-stream",
+                headers: [("Content-Encoding", encoding)])
+        case .headerFlood(let count, let lineLength):
+            var raw = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n".utf8)
+            let filler = [UInt8](repeating: 0x61, count: max(1, lineLength))
+            raw.reserveCapacity(raw.count + max(0, count) * (filler.count + 20))
+            for index in 0..<max(0, count) {
+                raw += Array("X-Flood-\(index): ".utf8) + filler + [0x0D, 0x0A]
+            }
+            self.sendRawAndClose(context, raw + Array("\r\nok".utf8))
+        case .endlessHeaders:
+            self.sendRaw(context, Array("HTTP/1.1 200 OK\r\n".utf8))
+            var block: [UInt8] = []
+            for index in 0..<64 { block += Array("X-Endless-\(index): \(String(repeating: "b", count: 48))\r\n".utf8) }
+            self.pourRaw(context, block)
+        case .chunkedThenClose(let bytes, let sentBytes):
+            let part = Array(bytes.prefix(max(0, sentBytes)))
+            let raw =
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n\r\n"
+                + String(part.count, radix: 16) + "\r\n"
+            self.sendRawAndClose(context, Array(raw.utf8) + part + [0x0D, 0x0A])
+        case .sequence(let routes):
+            guard let last = routes.last else {
+                self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
+                return
+            }
+            let route = count - 1 < routes.count ? routes[max(0, count - 1)] : last
+            self.serve(route, context: context, head: head, count: count, remainder: remainder)
+        }
+    }
+
+    /// Writes the raw bytes again each time the previous write completed, until the connection closes.
+    private func pourRaw(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
+        guard self.isOpen else { return }
+        self.sendRaw(context, bytes).assumeIsolated().whenComplete { result in
+            if case .success = result { self.pourRaw(context, bytes) }
         }
     }
 
@@ -175,23 +232,51 @@ final class RouteHandler: ChannelInboundHandler {
         ) { context.channel.allocator.buffer(bytes: bytes) }
     }
 
+    /// Opens the file on the thread pool (never blocking the event loop), then sends it with sendfile. Below a
+    /// directory route, the file's real path (symbolic links resolved) must stay inside the root's real path.
     private func sendFile(
-        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, path: String,
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, path: String, root: String?,
         contentType: String
     ) {
-        let file: NIOFileHandle
-        let region: FileRegion
-        do {
-            file = try NIOFileHandle(_deprecatedPath: path)
-            region = try FileRegion(fileHandle: file)
-        } catch {
-            self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
-            return
+        let opened = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
+            () throws -> (NIOFileHandle, FileRegion) in
+            if let root {
+                guard let realRoot = Self.realPath(root), let realFile = Self.realPath(path),
+                    realFile.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/")
+                else { throw OutsideRoot() }
+            }
+            let file = try NIOFileHandle(_deprecatedPath: path)
+            do {
+                return (file, try FileRegion(fileHandle: file))
+            } catch {
+                try? file.close()
+                throw error
+            }
         }
-        let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
-        self.sendValidated(
-            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
-            length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
+        opened.assumeIsolated().whenComplete { result in
+            guard case .success(let (file, region)) = result else {
+                guard self.isOpen else { return }
+                self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
+                return
+            }
+            guard self.isOpen else {
+                try? file.close()
+                return
+            }
+            let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
+            self.sendValidated(
+                context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
+                length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
+        }
+    }
+
+    private struct OutsideRoot: Error {}
+
+    /// `realpath(3)`: the absolute path with symbolic links, `.` and `..` resolved; nil when it does not exist.
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Sends a 304 when the request's validators match, else the full response (no body for HEAD).
@@ -289,5 +374,25 @@ extension Substring {
         while text.first == " " || text.first == "\t" { text.removeFirst() }
         while text.last == " " || text.last == "\t" { text.removeLast() }
         return text
+    }
+}
+
+/// Counts a connection whose requests arrive on HTTP/2 streams (one ``RouteHandler`` per stream).
+final class ConnectionCounter: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let state: ServerState
+
+    init(state: ServerState) {
+        self.state = state
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.state.connectionOpened() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state.connectionClosed()
+        context.fireChannelInactive()
     }
 }

@@ -54,12 +54,6 @@ public struct CrawlRunner: Sendable {
             return CrawlReport(results: [], issues: [], locked: true)
         }
         defer { withExtendedLifetime(lock) {} }
-        let store: Store
-        do {
-            store = try Store(path: settings.databasePath)
-        } catch {
-            throw .setup("cannot open the database: \(error)")
-        }
         let engine: FetchEngine
         do {
             engine = try FetchEngine(configuration: settings.fetchConfiguration, logger: logger)
@@ -67,7 +61,7 @@ public struct CrawlRunner: Sendable {
             throw .setup("cannot start the fetch engine: \(error)")
         }
         do {
-            let report = try await crawl(engine: engine, store: store)
+            let report = try await crawl(engine: engine)
             await engine.shutdown()
             var finished = report
             finished.elapsed = clock.now - started
@@ -78,7 +72,7 @@ public struct CrawlRunner: Sendable {
         }
     }
 
-    private func crawl(engine: FetchEngine, store: Store) async throws(CrawlError) -> CrawlReport {
+    private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let maxDocument = settings.maxDocumentBytes
         let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
@@ -93,13 +87,22 @@ public struct CrawlRunner: Sendable {
                 throw .feed(error.description)
             }
         }
+        // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
+        let store: Store
+        do {
+            store = try Store(path: settings.databasePath)
+        } catch {
+            throw .setup("cannot open the database: \(error)")
+        }
         var issues: [String] = []
         var works: [Work] = []
         var feedIDs: [Int64] = []
         var seenFeedNames: Set<String> = []
         phases.mark("feeds parsed")
         let start = now()
+        let runID: Int64
         do {
+            runID = try await store.beginCrawlRun(startedAt: start)
             for feed in feeds {
                 issues += feed.issues.map(\.description)
                 guard seenFeedNames.insert(feed.name).inserted else {
@@ -137,7 +140,7 @@ public struct CrawlRunner: Sendable {
         let tracker = Tracker(pending: pending)
         let commits = CrawlCommitQueue(store: store)
 
-        let settled = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in jobs {
                 // More tasks than transfers: a task whose transfer is done may wait for its commit without
@@ -155,11 +158,9 @@ public struct CrawlRunner: Sendable {
                 inFlight += 1
             }
             await group.waitForAll()
-            return true
         }
         progress.end()
         phases.mark("fetched \(jobs.count) URLs")
-        _ = settled
         if let failure = tracker.storeFailure {
             throw .setup("the database failed: \(failure)")
         }
@@ -194,6 +195,18 @@ public struct CrawlRunner: Sendable {
             throw .setup("the database failed: \(error)")
         }
         phases.mark("results read")
+        // A pass in which our own network failed does not count towards the mirrors' standing.
+        let outcomes = results.filter(\.checked).compactMap { result in
+            Store.outcome(verdict: result.verdict.rawValue).map { (host: result.host, outcome: $0) }
+        }
+        let ownNetworkFailed = CrawlRunHealth.ownNetworkFailed(outcomes)
+        if ownNetworkFailed { logger.warning("most URLs unreachable on every host: our network failed this pass") }
+        do {
+            try await store.finishCrawlRun(
+                id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
+        } catch {
+            throw .setup("the database failed: \(error)")
+        }
         return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
     }
 
@@ -221,7 +234,10 @@ public struct CrawlRunner: Sendable {
         let observation = CrawlMapping.observation(result)
         let notModified = result.notModified && previous != nil
         var judgement = Judge.judge(observation, against: work.expectation)
-        if result.notModified && previous == nil {
+        if let previous, notModified {
+            // Same bytes as stored: judge them again, since the feed's expectation may have changed meanwhile.
+            judgement = Judge.judge(previous.observation(url: candidate.url), against: work.expectation)
+        } else if result.notModified {
             judgement = Judgement(.error, "HTTP 304 to an unconditional request")
         }
         let finishedAt = now()
@@ -230,7 +246,7 @@ public struct CrawlRunner: Sendable {
             lastModified: result.lastModified, notModified: notModified,
             durationMilliseconds: result.timings.total.components.seconds * 1000
                 + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
-            nextCheck: finishedAt + settings.interval.components.seconds)
+            nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
         do {
             let stored = try await commits.commit(record)
             tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)

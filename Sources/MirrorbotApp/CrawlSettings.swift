@@ -17,7 +17,7 @@ public struct CrawlSettings: Sendable {
     /// A full download (no conditional request) is forced when the last one is older than this.
     public var recheckAge: Duration = .seconds(7 * 24 * 3600)
     /// A checked URL is due again after this long; until then its stored verdict stands.
-    public var interval: Duration = .seconds(6 * 3600)
+    public var interval: Duration = .seconds(3600)
     /// Check every URL now, whatever its next check time.
     public var ignoreSchedule = false
     /// The fetch engine's limits; `concurrency`, `perHost`, `maxBody` and the contact override its fields.
@@ -72,5 +72,22 @@ public enum CrawlError: Error, Sendable, CustomStringConvertible {
         case .feed(let message): "feed: \(message)"
         case .setup(let message): message
         }
+    }
+}
+
+extension CrawlSettings {
+    /// Settings from a config file's `[crawl]` and `[database]` sections.
+    /// - Parameters:
+    ///   - configuration: the loaded `mirrorbot.toml`.
+    ///   - feeds: feed files given on the command line; the config's `feeds` when empty.
+    public init(configuration: Configuration, feeds: [String] = []) {
+        self.init(feeds: feeds.isEmpty ? configuration.crawl.feeds : feeds)
+        databasePath = configuration.databasePath
+        concurrency = configuration.crawl.concurrency
+        perHost = configuration.crawl.perHost
+        contact = configuration.crawl.contact
+        maxBody = configuration.crawl.maxBody
+        recheckAge = .seconds(configuration.crawl.recheckAge)
+        interval = .seconds(configuration.crawl.interval)
     }
 }

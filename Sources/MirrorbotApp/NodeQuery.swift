@@ -91,7 +91,7 @@ public enum NodeQuery {
             }
             group.cancelAll()
         }
-        await node.shutdown()
+        await node.shutdown(waitingUpTo: .seconds(2))
         return seen.values.sorted { $0.score > $1.score || ($0.score == $1.score && $0.provider < $1.provider) }
     }
 

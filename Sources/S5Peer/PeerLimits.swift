@@ -18,8 +18,8 @@ public struct PeerLimits: Sendable, Equatable {
     public var maxAskersPerQuery: Int = 32
     /// Queries one peer may make us relay per second (token bucket), and the burst allowed; beyond
     /// that its queries are still answered from our records and cache but not forwarded.
-    public var relayedQueriesPerSecond: Double = 200
-    public var relayBurst: Double = 400
+    public var relayedQueriesPerSecond: Double = 1000
+    public var relayBurst: Double = 2000
     /// Storage-location types accepted in one hash query.
     public var maxTypesPerQuery: Int = 16
     /// Provide records cached per file (canonical hash).

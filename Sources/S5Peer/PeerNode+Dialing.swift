@@ -94,4 +94,15 @@ extension PeerNode {
         subscribers.removeAll()
         localQueries.removeAll()
     }
+
+    /// Like ``shutdown()``, then waits until every connection has finished its close handshake and
+    /// every dial has ended (at most `timeout`), so peers have seen us go when this returns.
+    /// - Parameter timeout: the longest wait.
+    public func shutdown(waitingUpTo timeout: Duration) async {
+        shutdown()
+        let deadline = ContinuousClock.now + timeout
+        while !(connections.isEmpty && dialTasks.isEmpty), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
 }

@@ -63,11 +63,23 @@ public enum HTMLSniffer {
         var bytes = head[...]
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         bytes = bytes.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        let start = String(decoding: bytes.prefix(64), as: UTF8.self).lowercased()
-        for marker in ["<!doctype html", "<html", "<head", "<body", "<title"] where start.hasPrefix(marker) {
-            return true
-        }
-        if let contentType, contentType.lowercased().hasPrefix("text/html"), start.hasPrefix("<") { return true }
+        guard bytes.first == UInt8(ascii: "<") else { return false }
+        for marker in markers where startsCaseInsensitive(bytes, marker) { return true }
+        if let contentType, contentType.lowercased().hasPrefix("text/html") { return true }
         return false
+    }
+
+    private static let markers: [[UInt8]] = ["<!doctype html", "<html", "<head", "<body", "<title"].map {
+        Array($0.utf8)
+    }
+
+    /// Whether `bytes` starts with the lowercase ASCII `marker`, ignoring ASCII case.
+    private static func startsCaseInsensitive(_ bytes: ArraySlice<UInt8>, _ marker: [UInt8]) -> Bool {
+        guard bytes.count >= marker.count else { return false }
+        for (byte, expected) in zip(bytes, marker) {
+            let lowered = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+            if lowered != expected { return false }
+        }
+        return true
     }
 }

@@ -194,7 +194,8 @@ public final class Store: Sendable {
     }
 
     /// Commits one finished check: the URL's current state and a history row, in one transaction. For a 304 the
-    /// stored verdict, hashes and download time are kept and only the check times and validators move on.
+    /// stored hashes, size and download time are kept; the verdict is the check's (the caller judges the stored
+    /// body again, as the expectation may have changed) and the check times and validators move on.
     /// - Parameter check: the finished check.
     /// - Returns: the state now stored.
     /// - Throws: `StoreError.database`.
@@ -213,10 +214,15 @@ public final class Store: Sendable {
     }
 
     private static func record(_ db: Database, _ check: CheckRecord) throws -> URLState? {
-        let previous = try db.row(
-            "SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID]
-        ).map(Self.state)
+        let previous: URLState?
+        if let known = check.previous {
+            previous = known
+        } else {
+            previous = try db.row("SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID])
+                .map(Self.state)
+        }
         if check.notModified, var kept = previous {
+            kept.judgement = check.judgement
             kept.checkedAt = check.checkedAt
             kept.nextCheck = check.nextCheck
             kept.etag = check.etag ?? kept.etag

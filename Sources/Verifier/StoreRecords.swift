@@ -55,8 +55,9 @@ public struct URLState: Sendable, Hashable {
     public var contentLength: Int64?
     /// Digests of the last complete body.
     public var digests: [HashKind: [UInt8]]
-    /// Validators for conditional requests.
+    /// The ETag validator for conditional requests.
     public var etag: String?
+    /// The Last-Modified validator for conditional requests.
     public var lastModified: String?
     /// Unix seconds of the last check (download or 304).
     public var checkedAt: Int64
@@ -85,23 +86,29 @@ public struct CheckRecord: Sendable {
     public var checkedAt: Int64
     /// What the fetch saw (ignored when `notModified`).
     public var observation: Observation
-    /// The verdict (ignored when `notModified`: the stored one is kept).
+    /// The verdict (for a 304: the stored body judged again against the current expectation).
     public var judgement: Judgement
-    /// Validators from the response.
+    /// The response's ETag.
     public var etag: String?
+    /// The response's Last-Modified.
     public var lastModified: String?
-    /// The server answered 304 to the conditional request: keep the stored verdict and hashes.
+    /// The server answered 304 to the conditional request: keep the stored hashes, size and download time.
     public var notModified: Bool
     /// How long the fetch took.
     public var durationMilliseconds: Int64
     /// Unix seconds from which the URL is due again.
     public var nextCheck: Int64
+    /// The URL's state before this check, when the caller read it and no one else writes the URL meanwhile
+    /// (the crawl holds its lock); `.some(nil)` means "never checked". nil: the store reads it.
+    public var previous: URLState??
 
     /// Creates a check record.
     public init(
         urlID: Int64, checkedAt: Int64, observation: Observation, judgement: Judgement, etag: String? = nil,
-        lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64
+        lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64,
+        previous: URLState?? = nil
     ) {
+        self.previous = previous
         self.urlID = urlID
         self.checkedAt = checkedAt
         self.observation = observation
@@ -128,6 +135,7 @@ public struct SyncedFile: Sendable {
 
 /// Store failures.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// SQLite or GRDB failed; the text says how.
     case database(String)
 
     public var description: String {

@@ -14,29 +14,36 @@ struct CrawlCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Feed files: URL lists, Metalink 3/4, or TOML checksum feeds.")
+    @Argument(help: "Feed files: URL lists, Metalink 3/4, or TOML checksum feeds (default: the config's feeds).")
     var feeds: [String] = []
 
-    @Option(help: "Transfers at once, all hosts together.")
-    var concurrency: Int = 64
+    static let configHelp =
+        "The config file: [crawl] and [database] (flags override them), key and peers for --announce "
+        + "(default: mirrorbot.toml if it exists)."
 
-    @Option(name: .customLong("per-host"), help: "Transfers at once per host.")
-    var perHost: Int = 4
+    @Option(help: ArgumentHelp(Self.configHelp))
+    var config: String?
 
-    @Option(help: "The SQLite store (a lock file is kept next to it).")
-    var database: String = "mirrorbot.sqlite"
+    @Option(help: "Transfers at once, all hosts together (default: 64).")
+    var concurrency: Int?
+
+    @Option(name: .customLong("per-host"), help: "Transfers at once per host (default: 4).")
+    var perHost: Int?
+
+    @Option(help: "The SQLite store; a lock file is kept next to it (default: mirrorbot.sqlite).")
+    var database: String?
 
     @Option(help: "A contact URL for the User-Agent.")
     var contact: String?
 
     @Option(name: .customLong("max-body"), help: "The largest body accepted when the feed gives no size (bytes).")
-    var maxBody: Int64 = 16 << 30
+    var maxBody: Int64?
 
     @Option(name: .customLong("recheck-age"), help: "Force a full download when the last is older (seconds).")
-    var recheckAge: Int64 = 7 * 24 * 3600
+    var recheckAge: Int64?
 
-    @Option(help: "A checked URL is due again after this many seconds.")
-    var interval: Int64 = 6 * 3600
+    @Option(help: "A checked URL is due again after this many seconds (default: 3600).")
+    var interval: Int64?
 
     @Flag(name: .customLong("all"), help: "Check every URL now, whatever its next check time.")
     var ignoreSchedule = false
@@ -44,15 +51,31 @@ struct CrawlCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document (results and summary) on stdout.")
     var json = false
 
+    @Flag(help: "After the pass, push provide records of the verified links to the config's initial peers.")
+    var announce = false
+
     func run() async throws {
-        var settings = CrawlSettings(feeds: feeds)
-        settings.concurrency = concurrency
-        settings.perHost = perHost
-        settings.databasePath = database
-        settings.contact = contact
-        settings.maxBody = maxBody
-        settings.recheckAge = .seconds(recheckAge)
-        settings.interval = .seconds(interval)
+        var settings: CrawlSettings
+        let defaultConfig =
+            FileManager.default.fileExists(atPath: ConfigFile.defaultPath) ? ConfigFile.defaultPath : nil
+        if let config = config ?? defaultConfig {
+            do {
+                settings = CrawlSettings(
+                    configuration: try Configuration.load(path: config, allowMissing: false), feeds: feeds)
+            } catch {
+                FileHandle.standardError.write(Data("mirrorbot crawl: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        } else {
+            settings = CrawlSettings(feeds: feeds)
+        }
+        if let concurrency { settings.concurrency = concurrency }
+        if let perHost { settings.perHost = perHost }
+        if let database { settings.databasePath = database }
+        if let contact { settings.contact = contact }
+        if let maxBody { settings.maxBody = maxBody }
+        if let recheckAge { settings.recheckAge = .seconds(recheckAge) }
+        if let interval { settings.interval = .seconds(interval) }
         settings.ignoreSchedule = ignoreSchedule
         var logger = Logger(label: "mirrorbot.crawl")
         logger.logLevel = ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug
@@ -79,6 +102,38 @@ struct CrawlCommand: AsyncParsableCommand {
             print(
                 String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
         }
+        if announce { try await announceVerified(report, database: settings.databasePath) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Pushes records of the links this pass verified to the configured peers.
+    private func announceVerified(_ report: CrawlReport, database: String) async throws {
+        let config = self.config ?? ConfigFile.defaultPath
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard let keyPair = configuration.keyPair else {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(config) has no [keypair] seed\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "mirrorbot.announce")
+        logger.logLevel = .notice
+        do {
+            let outcome = try await AnnounceOnce.run(
+                report: report, database: database, configuration: configuration, keyPair: keyPair, logger: logger)
+            var line = "announced \(outcome.records) records to \(outcome.peers) peers"
+            if outcome.peers == 0 {
+                line = "announced nothing: no configured peer answered the handshake"
+            } else if !outcome.confirmed {
+                line += " (no peer confirmed them before the deadline)"
+            }
+            // With --json, stdout holds only the JSON document.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        } catch {
+            FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }

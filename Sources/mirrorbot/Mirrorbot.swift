@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `mirrorbot` command line. Each subcommand lives in its own file and does little more than
 /// parse arguments and call into `MirrorbotApp`.
@@ -11,10 +12,32 @@ struct Mirrorbot: AsyncParsableCommand {
             // Each issue adds its commands here, one per line.
             HashCommand.self,
             CrawlCommand.self,
+            DemoCommand.self,
             InitCommand.self,
             IdCommand.self,
             ServeCommand.self,
             QueryCommand.self,
+            GetCommand.self,
+            ScoresCommand.self,
+            ExportCommand.self,
         ]
     )
+
+    /// Parses and runs a command. Usage errors (unknown flags, bad values) exit with 2, as the README's
+    /// exit codes say, instead of ArgumentParser's 64; help and everything else keep their codes.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
 }

@@ -5,7 +5,7 @@ import MirrorbotApp
 /// `mirrorbot serve`: runs the peer-to-peer node until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the S5 node: answer and relay queries, keep connected to peers.")
+        commandName: "serve", abstract: "Run the S5 node: answer and relay queries, crawl the config's feeds, announce verified links.")
 
     @Option(name: .long, help: "The config file.")
     var config = ConfigFile.defaultPath
@@ -26,6 +26,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
         logger.logLevel = level
-        try await NodeServices.serve(configuration: configuration, keyPair: keyPair, logger: logger)
+        try await Serve.run(configuration: configuration, keyPair: keyPair, logger: logger)
     }
 }

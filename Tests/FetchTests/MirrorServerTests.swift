@@ -38,6 +38,33 @@ struct MirrorServerTests {
         }
     }
 
+    @Test func symbolicLinksMayNotLeaveTheDirectory() async throws {
+        let root = try self.temporaryDirectory()
+        let outside = try self.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: root)
+            try? FileManager.default.removeItem(at: outside)
+        }
+        let inner = sampleBytes(1000, seed: 10)
+        try Data(inner).write(to: root.appendingPathComponent("sub/inner.bin"))
+        try Data(sampleBytes(1000, seed: 11)).write(to: outside.appendingPathComponent("secret.bin"))
+        let links = FileManager.default
+        try links.createSymbolicLink(
+            atPath: root.appendingPathComponent("escape.bin").path,
+            withDestinationPath: outside.appendingPathComponent("secret.bin").path)
+        try links.createSymbolicLink(
+            atPath: root.appendingPathComponent("outdir").path, withDestinationPath: outside.path)
+        try links.createSymbolicLink(
+            atPath: root.appendingPathComponent("alias.bin").path, withDestinationPath: "sub/inner.bin")
+        try await withServer(["/m/": .directory(root.path)]) { server, engine in
+            for path in ["/m/escape.bin", "/m/outdir/secret.bin"] {
+                #expect(await engine.fetch(FetchRequest(url: server.url(path))).failure == .http(status: 404))
+            }
+            let alias = await engine.fetch(FetchRequest(url: server.url("/m/alias.bin")))
+            #expect(alias.blake3 == BLAKE3Hasher.hash(inner))
+        }
+    }
+
     @Test func routesCanChangeAndCountersReset() async throws {
         try await withServer(["/x": .bytes([1])]) { server, engine in
             #expect(await engine.fetch(FetchRequest(url: server.url("/x"))).blake3 == BLAKE3Hasher.hash([1]))

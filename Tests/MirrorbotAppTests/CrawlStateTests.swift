@@ -65,6 +65,26 @@ import Testing
         try await server.shutdown()
     }
 
+    /// A new release changes the feed's hash while a mirror still serves the old bytes: the 304 does not keep
+    /// the old "verified".
+    @Test func notModifiedIsJudgedAgainstTheCurrentFeed() async throws {
+        let server = try await MirrorServer.start(routes: ["/a/f.bin": .bytes(Self.data)])
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let sha = try toolDigest("sha256sum", Self.data)
+        let feed = try scratch.write("r.txt", "\(server.url("/a/f.bin")) sha256=\(sha)\n")
+        var settings = crawlSettings(feeds: [feed], scratch: scratch)
+        settings.ignoreSchedule = true
+        #expect(try await crawl(settings).results.map(\.verdict) == [.verified])
+        let newer = String(repeating: "ab", count: 32)
+        _ = try scratch.write("r.txt", "\(server.url("/a/f.bin")) sha256=\(newer) alt-sha256=\(sha)\n")
+        let report = try await crawl(settings)
+        try await server.shutdown()
+        #expect(report.results.first?.notModified == true)
+        #expect(report.results.first?.verdict == .mismatch)
+        #expect(report.results.first?.reason.contains("older version") == true)
+    }
+
     @Test func anOverlappingRunDoesNotCrawl() async throws {
         let server = try await MirrorServer.start(routes: ["/a/f.bin": .bytes(Self.data)])
         let scratch = try Scratch()

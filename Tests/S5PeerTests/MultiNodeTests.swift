@@ -227,10 +227,15 @@ struct PeerLimitTests {
             try await nodes[1].node.dial("ws://127.0.0.1:\(hub.port)/s5/p2p")
             try await hub.node.dial(nodes[1].uri)
             await eventually("1 - 0") { await nodes[1].node.isConnected(to: hub.nodeID) }
-            try await Task.sleep(for: .milliseconds(300))
+            await eventually("the three connections settled") {
+                let mine = await nodes[1].node.statistics().pendingConnections
+                let theirs = await hub.node.statistics().pendingConnections
+                return mine == 0 && theirs == 0
+            }
             #expect(await hub.node.connectedPeers().count == 1)
             #expect(await nodes[1].node.connectedPeers().count == 1)
             #expect(await hub.node.isConnected(to: nodes[1].nodeID))
+            #expect(await nodes[1].node.isConnected(to: hub.nodeID))
             // Two more peers; node 0 takes only one of them.
             try await nodes[2].node.dial(hub.uri)
             await eventually("2 - 0") { await hub.node.isConnected(to: nodes[2].nodeID) }
@@ -276,6 +281,27 @@ struct PeerServerTests {
             let second = PeerServer(node: node, host: "127.0.0.1", port: nodes[0].port, logger: testLogger("second"))
             await #expect(throws: (any Error).self) { try await second.run() }
             await #expect(throws: PeerServerError.notBound) { try await second.boundPort() }
+        }
+    }
+}
+
+extension PeerServerTests {
+    @Test func shutdownWaitsUntilThePeerHasSeenUsGo() async throws {
+        try await withNodes(1) { nodes in
+            let client = PeerNode(
+                configuration: PeerNodeConfiguration(keyPair: .generate(), limits: testLimits()),
+                logger: testLogger("client"))
+            try await client.dial(nodes[0].uri)
+            await eventually("0 - client") { await nodes[0].node.isConnected(to: client.nodeID) }
+            let start = ContinuousClock.now
+            await client.shutdown(waitingUpTo: .seconds(5))
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(await client.statistics().pendingConnections == 0)
+            // The close handshake normally completes first; on a loaded machine the client's close
+            // timeout may end it a moment before node 0 has processed the close frame.
+            await eventually("node 0 saw the client go") {
+                await !nodes[0].node.isConnected(to: client.nodeID)
+            }
         }
     }
 }

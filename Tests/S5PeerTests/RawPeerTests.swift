@@ -81,7 +81,10 @@ struct RawPeerTests {
                 try await raw.send(tampered)
                 try await raw.send(forged)
                 try await raw.send(expired.bytes)
-                try await Task.sleep(for: .milliseconds(200))
+                await eventually("three records handled") {
+                    let stats = await nodes[0].node.statistics()
+                    return stats.recordsRejected + stats.recordsExpired == 3
+                }
                 #expect(await nodes[0].node.cachedRecords(for: hash).isEmpty)
                 #expect(await nodes[1].node.cachedRecords(for: hash).isEmpty)
                 let stats = await nodes[0].node.statistics()
@@ -121,11 +124,10 @@ struct RawPeerTests {
                 var u = MessagePackWriter()
                 u.write(99)
                 try await raw.send(u.bytes)  // unknown method
-                try await Task.sleep(for: .milliseconds(100))
+                await eventually("four ignored messages") { await node.statistics().ignoredMessages == 4 }
                 #expect(await node.isConnected(to: raw.keyPair.nodeID))
-                #expect(await node.statistics().ignoredMessages == 4)
                 for _ in 0..<3 { try await raw.send([4, 0xc4]) }  // truncated hash queries
-                try await Task.sleep(for: .milliseconds(100))
+                await eventually("three malformed messages") { await node.statistics().malformedMessages == 3 }
                 #expect(await node.isConnected(to: raw.keyPair.nodeID))
                 try await raw.send([0xc1])
                 await eventually("disconnected after too many malformed messages") {
@@ -195,6 +197,38 @@ struct RawPeerTests {
             #expect(record.provider == nodes[0].nodeID)
             #expect(record.locationType == 5)
             #expect(record.parts == ["http://a/f", "http://a/f.obao"])
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct RelayLimitTests {
+    @Test func aPeerCannotMakeUsRelayMoreThanItsRate() async throws {
+        var limits = testLimits()
+        limits.relayedQueriesPerSecond = 1
+        limits.relayBurst = 10
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                spec.limits = limits
+                if i == 1 { spec.initialPeers = [earlier[0].uri] }
+                return spec
+            }
+        ) { nodes in
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            try await RawPeer.connect(port: nodes[0].port) { raw, messages in
+                await eventually("raw peer connected") { await nodes[0].node.isConnected(to: raw.keyPair.nodeID) }
+                for _ in 0..<30 { try await raw.send(HashQuery(multihash: randomHash(), types: [3]).encoded()) }
+                await eventually("all queries seen") { await nodes[0].node.statistics().queriesReceived == 30 }
+                let stats = await nodes[0].node.statistics()
+                #expect(stats.queriesRelayed <= 11)  // the burst, plus at most one refilled token
+                #expect(stats.queriesRelayed + stats.queriesNotRelayed == 30)
+                await eventually("node 1 got the relayed ones") {
+                    await nodes[1].node.statistics().queriesReceived == stats.queriesRelayed
+                }
+                _ = messages
+            }
         }
     }
 }

@@ -74,7 +74,8 @@ import Testing
         let notModified = Observation(url: url, httpStatus: 304)
         let kept = try await store.record(
             CheckRecord(
-                urlID: id, checkedAt: 60, observation: notModified, judgement: Judgement(.error, "unused"),
+                urlID: id, checkedAt: 60, observation: notModified,
+                judgement: Judge.judge(bad, against: synced.expectation),
                 notModified: true, nextCheck: 600))
         #expect(kept?.judgement.verdict == .mismatch)
         #expect(kept?.downloadedAt == 5)

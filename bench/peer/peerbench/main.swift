@@ -22,6 +22,8 @@ func benchLimits(maxPeers: Int) -> PeerLimits {
     limits.maxPendingHandshakes = 256
     limits.outboundQueueLength = 1 << 16
     limits.maxPendingQueries = 100_000
+    limits.relayedQueriesPerSecond = 1_000_000  // one client drives all the load here
+    limits.relayBurst = 1_000_000
     return limits
 }
 
@@ -185,6 +187,13 @@ func holdPeers(port: Int, count: Int, hold: Int) async throws {
         FileHandle.standardOutput.synchronizeFile()
         try await group.waitForAll()
     }
+}
+
+// A benchmark that stalls (a lost answer) ends the process instead of hanging the script.
+let watchdog = Task {
+    try await Task.sleep(for: .seconds(240))
+    print("peerbench: no result within 240 s, giving up")
+    exit(2)
 }
 
 let args = CommandLine.arguments.dropFirst()

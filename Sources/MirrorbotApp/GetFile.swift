@@ -1,0 +1,178 @@
+import Fetch
+import Foundation
+import Logging
+import S5Core
+import S5Peer
+import Synchronization
+import Verifier
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What `mirrorbot get` did.
+public struct GetReport: Sendable, Equatable {
+    /// One provider tried.
+    public struct Attempt: Sendable, Equatable {
+        /// The provider (`z...`).
+        public var provider: String
+        /// The link tried.
+        public var url: String
+        /// The provider's score before the attempt.
+        public var score: Double
+        /// What the download found.
+        public var outcome: ProviderCheckOutcome
+    }
+
+    /// Providers tried, in order.
+    public var attempts: [Attempt] = []
+    /// Records received for the hash.
+    public var recordsFound = 0
+    /// The attempt whose bytes were written, if any.
+    public var written: Attempt? { attempts.last.flatMap { $0.outcome.kind == .match ? $0 : nil } }
+}
+
+/// What `mirrorbot get` fails with before any download.
+public struct GetError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// `mirrorbot get`: asks the network for a file, downloads it from the best-scored provider that serves the
+/// right bytes, and writes it only when they match.
+public enum GetFile {
+    /// The most providers tried for one file.
+    public static let maxProviders = 16
+
+    /// Parses a blob id (which also gives the size) or anything ``NodeQuery/parseTarget(_:sha256:)`` accepts.
+    /// - Parameters:
+    ///   - text: the argument.
+    ///   - sha256: whether 64 hex digits are a SHA-256 digest.
+    /// - Returns: the multihash and, for a blob id, the size.
+    /// - Throws: ``NodeQuery/ParseError``.
+    public static func parseTarget(_ text: String, sha256: Bool) throws(NodeQuery.ParseError) -> (
+        hash: Multihash, size: UInt64?
+    ) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.utf8.count != 64, let blob = try? BlobID(parsing: trimmed) { return (blob.multihash, blob.size) }
+        return (try NodeQuery.parseTarget(trimmed, sha256: sha256), nil)
+    }
+
+    /// Asks `peers` for `hash`, then tries the providers' links best score first; the first whose bytes hash
+    /// to `hash` is written to `output` (through a temporary file in the same folder, renamed at the end).
+    /// Every attempt is voted on in `scores`.
+    /// - Parameters:
+    ///   - hash: the file's multihash (BLAKE3 or SHA-256).
+    ///   - size: the exact size, if known (a blob id's); it bounds the download.
+    ///   - output: the file to write.
+    ///   - peers: `ws[s]://` URIs to ask.
+    ///   - configuration: the config (network id, identity).
+    ///   - scores: the score book providers are ranked by and votes go to.
+    ///   - checker: downloads and compares (its engine decides whether private addresses may be fetched).
+    ///   - maxBytes: the largest download when the size is not known.
+    ///   - timeout: how long to wait for answers.
+    ///   - logger: the logger.
+    /// - Returns: the report; ``GetReport/written`` is nil when no provider served the right bytes.
+    /// - Throws: ``GetError`` when the output folder is unusable; errors of dialing.
+    public static func run(
+        hash: Multihash, size: UInt64?, output: String, peers: [String], configuration: Configuration,
+        scores: any PeerScoreBook, checker: ProviderCheck, maxBytes: Int64, timeout: Duration, logger: Logger
+    ) async throws -> GetReport {
+        let target = URL(fileURLWithPath: output)
+        let folder = target.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw GetError("\(folder) is not a folder")
+        }
+        let results = try await NodeQuery.run(
+            hash: hash, types: [Int(ProvideRecord.typeFile), Int(ProvideRecord.typeFull)], peers: peers,
+            configuration: configuration, timeout: timeout, logger: logger)
+        var report = GetReport(recordsFound: results.count)
+        let candidates = rank(results, scores: scores)
+        for (provider, url) in candidates.prefix(maxProviders) {
+            let temporary = try makeTemporaryFile(in: folder, for: target.lastPathComponent)
+            let score = scores.score(for: provider)
+            let outcome = await checker.check(
+                url: url, multihash: hash, provider: provider, expectedSize: size.map { Int64(clamping: $0) },
+                byteLimit: maxBytes, bodyFile: temporary)
+            if let up = outcome.up { scores.vote(provider, up: up) }
+            report.attempts.append(
+                GetReport.Attempt(provider: "\(provider)", url: url, score: score, outcome: outcome))
+            defer { forget(temporary) }
+            if outcome.kind == .match {
+                chmod(temporary, 0o644)
+                guard rename(temporary, target.path) == 0 else {
+                    let code = errno
+                    unlink(temporary)
+                    throw GetError("cannot rename the download to \(output): errno \(code)")
+                }
+                return report
+            }
+            unlink(temporary)
+            logger.info(
+                "Provider did not serve the file",
+                metadata: [
+                    "provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)",
+                ])
+        }
+        return report
+    }
+
+    /// Providers' first links, best score first (ties: by node id), one per provider and link.
+    static func rank(_ results: [NodeQueryResult], scores: any PeerScoreBook) -> [(NodeID, String)] {
+        var seen: Set<String> = []
+        var ranked: [(node: NodeID, url: String, score: Double)] = []
+        for result in results {
+            guard let node = try? NodeID(parsing: result.provider), let url = result.urls.first, !url.isEmpty,
+                seen.insert("\(result.provider) \(url)").inserted
+            else { continue }
+            ranked.append((node, url, scores.score(for: node)))
+        }
+        ranked.sort { $0.score != $1.score ? $0.score > $1.score : "\($0.node)" < "\($1.node)" }
+        return ranked.map { ($0.node, $0.url) }
+    }
+
+    /// Temporary files being written now, removed by ``removeTemporaryFiles()`` (e.g. on SIGINT).
+    private static let temporaryFiles = Mutex<Set<String>>([])
+
+    /// Deletes the temporary files of downloads in progress; for a signal handler before the process exits.
+    public static func removeTemporaryFiles() {
+        temporaryFiles.withLock { files in
+            for file in files { unlink(file) }
+            files.removeAll()
+        }
+    }
+
+    private static func forget(_ file: String) {
+        _ = temporaryFiles.withLock { $0.remove(file) }
+    }
+
+    /// Creates an empty, private (0600) file next to the target with `O_CREAT | O_EXCL` (`mkstemp`).
+    static func makeTemporaryFile(in folder: String, for name: String) throws(GetError) -> String {
+        var template = Array("\(folder)/.\(name.prefix(100)).mirrorbot-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
+        guard fd >= 0 else { throw GetError("cannot create a temporary file in \(folder): errno \(errno)") }
+        close(fd)
+        let path = String(cString: template)
+        _ = temporaryFiles.withLock { $0.insert(path) }
+        return path
+    }
+
+    /// The human-readable summary of a report.
+    public static func format(_ report: GetReport, output: String) -> String {
+        var lines = report.attempts.map { a in
+            "\(a.outcome.kind == .match ? "ok  " : "FAIL") \(a.provider) \(a.url): \(a.outcome.kind.rawValue)"
+                + (a.outcome.detail.isEmpty ? "" : " (\(a.outcome.detail))")
+        }
+        if let written = report.written {
+            lines.append("wrote \(output) (\(written.outcome.bytes) bytes) from \(written.provider)")
+        } else if report.recordsFound == 0 {
+            lines.append("no provider answered")
+        } else {
+            lines.append("no provider served the right bytes; nothing written")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import S5Core
+import S5Peer
+import ServiceLifecycle
+import UnixSignals
+import Verifier
+
+/// What `serve` hands to extra services (the provider-record sampler) when it builds them.
+public struct ServeContext: Sendable {
+    /// The parsed config (`verifier.allowPrivateAddresses`, `checksPerHour`, `bytesPerHour`, ...).
+    public var configuration: Configuration
+    /// The peer node.
+    public var node: PeerNode
+    /// The crawl store.
+    public var store: Store
+    /// Our own records.
+    public var ownRecords: OwnRecords
+    /// The logger.
+    public var logger: Logger
+}
+
+/// Knobs of `serve` beyond the config file (tests shrink the timings).
+public struct ServeOptions: Sendable {
+    /// The peer node's limits.
+    public var limits = PeerLimits()
+    /// Overrides the crawl settings derived from the config (`nil`: derived).
+    public var crawlSettings: CrawlSettings?
+    /// Overrides `[crawl] interval`.
+    public var crawlInterval: Duration?
+    /// Wait before the first crawl pass.
+    public var firstCrawlDelay: Duration = .seconds(2)
+    /// Time between refreshes of our records from the store.
+    public var recordRefresh: Duration = .seconds(60)
+    /// Announcing.
+    public var announce = AnnounceSettings()
+    /// The score book, given the store (the persistent one lives there); default in memory.
+    public var makeScores: @Sendable (Store) -> any PeerScoreBook = { _ in InMemoryScoreBook() }
+    /// Further services run in the same group (the provider-record sampler).
+    public var extraServices: @Sendable (ServeContext) throws -> [any Service] = { _ in [] }
+    /// Defaults: an in-memory score book and no extra services (see ``standard`` for `mirrorbot serve`'s).
+    public init() {}
+
+    /// What `mirrorbot serve` runs: the store's persistent score book (``StoreScoreBook``) and the
+    /// provider-record sampler (``SamplerService``, its fetches kept out of private address space unless
+    /// `[verifier] allow_private_addresses`).
+    public static var standard: ServeOptions {
+        var options = ServeOptions()
+        options.makeScores = { store in StoreScoreBook(store: store) }
+        options.extraServices = { context in
+            [
+                try SamplerService.make(
+                    configuration: context.configuration, node: context.node, store: context.store,
+                    logger: context.logger)
+            ]
+        }
+        return options
+    }
+}
+
+/// Everything `mirrorbot serve` runs: the node with its HTTP API, the crawl schedule, the announcer and any
+/// extra services, for one `ServiceGroup`.
+public struct ServeNode: Sendable {
+    /// The HTTP server and node.
+    public var server: PeerServer
+    /// Our own records.
+    public var ownRecords: OwnRecords
+    /// The crawl store.
+    public var store: Store
+    /// The metrics served at `/metrics`.
+    public var metrics: NodeMetrics
+    /// The announcer.
+    public var announcer: Announcer
+    /// The crawl schedule.
+    public var crawlLoop: ServeCrawlLoop
+    /// Extra services.
+    public var extra: [any Service]
+
+    /// Every service, the server first.
+    public var services: [any Service] { [server, crawlLoop, announcer] + extra }
+}
+
+extension Configuration {
+    /// The crawl settings of `serve`'s passes, from `[database]` and `[crawl]`; `nil` without feeds.
+    public var crawlSettings: CrawlSettings? {
+        guard !crawl.feeds.isEmpty else { return nil }
+        var settings = CrawlSettings(feeds: crawl.feeds)
+        settings.databasePath = databasePath
+        settings.concurrency = crawl.concurrency
+        settings.perHost = crawl.perHost
+        settings.contact = crawl.contact
+        settings.maxBody = crawl.maxBody
+        settings.recheckAge = .seconds(crawl.recheckAge)
+        settings.interval = .seconds(crawl.interval)
+        return settings
+    }
+}
+
+/// Builds and runs `mirrorbot serve`.
+public enum Serve {
+    /// Builds every service of the node.
+    /// - Parameters:
+    ///   - configuration: the parsed config.
+    ///   - keyPair: the node's identity.
+    ///   - options: further knobs.
+    ///   - logger: the logger.
+    /// - Returns: the services and the objects tests look at.
+    /// - Throws: `StoreError` when the database cannot be opened, or what an extra service's setup throws.
+    public static func make(
+        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger
+    ) throws -> ServeNode {
+        let store = try Store(path: configuration.databasePath)
+        let ownRecords = OwnRecords(keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL))
+        let metrics = NodeMetrics()
+        let server = NodeServices.makePeerServer(
+            configuration: configuration, keyPair: keyPair, limits: options.limits, localProvider: ownRecords,
+            scores: options.makeScores(store),
+            routes: { router, node in
+                HTTPAPI.install(on: router, node: node, ownRecords: ownRecords, store: store, metrics: metrics)
+            }, logger: logger)
+        let announcer = Announcer(node: server.node, records: ownRecords, settings: options.announce, logger: logger)
+        var settings = options.crawlSettings ?? configuration.crawlSettings
+        settings?.databasePath = configuration.databasePath
+        let interval = options.crawlInterval ?? .seconds(configuration.crawl.interval)
+        let loop = ServeCrawlLoop(
+            settings: settings, interval: interval, firstDelay: options.firstCrawlDelay, refresh: options.recordRefresh,
+            store: store, records: ownRecords, metrics: metrics, logger: logger,
+            afterPass: { await announcer.announcePass() })
+        let context = ServeContext(
+            configuration: configuration, node: server.node, store: store, ownRecords: ownRecords, logger: logger)
+        return ServeNode(
+            server: server, ownRecords: ownRecords, store: store, metrics: metrics, announcer: announcer,
+            crawlLoop: loop, extra: try options.extraServices(context))
+    }
+
+    /// Runs the node until SIGTERM or SIGINT.
+    /// - Parameters:
+    ///   - configuration: the parsed config.
+    ///   - keyPair: the node's identity.
+    ///   - options: further knobs.
+    ///   - logger: the logger.
+    /// - Throws: when the database cannot be opened or the server cannot start.
+    public static func run(
+        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = .standard, logger: Logger
+    ) async throws {
+        let node = try make(configuration: configuration, keyPair: keyPair, options: options, logger: logger)
+        logger.info(
+            "Starting node",
+            metadata: [
+                "node.id": "\(keyPair.nodeID)", "listen": "\(configuration.p2p.listen)",
+                "feeds": "\(configuration.crawl.feeds.count)", "database": "\(configuration.databasePath)",
+            ])
+        let group = ServiceGroup(
+            services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        if let book = node.server.node.scores as? StoreScoreBook {
+            do { try await book.flush() } catch { logger.error("cannot save votes", metadata: ["error": "\(error)"]) }
+        }
+    }
+}

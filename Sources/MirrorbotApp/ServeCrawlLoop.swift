@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Verifier
+
+/// `serve`'s crawl schedule: a pass over the config's feeds every (jittered) interval, with the same store
+/// and lock as cron runs (a round whose lock is held is skipped), and our records refreshed from the store
+/// after every pass and every `refresh` in between (so cron runs' results are offered too).
+public struct ServeCrawlLoop: Service {
+    /// The pass's settings (feeds, database, limits); `nil`: no feeds, only the refreshes.
+    public var settings: CrawlSettings?
+    /// Time between passes; each wait is drawn from ±10 % around it.
+    public var interval: Duration
+    /// Wait before the first pass.
+    public var firstDelay: Duration
+    /// Time between refreshes of our records from the store.
+    public var refresh: Duration
+    let store: Store
+    let records: OwnRecords
+    let metrics: NodeMetrics?
+    let logger: Logger
+    let afterPass: @Sendable () async -> Void
+    private let lastLoaded = LastLoaded()
+
+    /// The newest check id our records were loaded at: a refresh with no new check since is skipped.
+    private final class LastLoaded: Sendable {
+        let id = Mutex<Int64?>(nil)
+    }
+
+    /// - Parameters:
+    ///   - settings: the passes' settings, `nil` when no feeds are configured.
+    ///   - interval: time between passes.
+    ///   - firstDelay: wait before the first pass.
+    ///   - refresh: time between refreshes of our records.
+    ///   - store: the crawl store (our records are read from it).
+    ///   - records: our records.
+    ///   - metrics: counts each pass.
+    ///   - logger: the logger.
+    ///   - afterPass: called after each pass's refresh (the announcer's pass).
+    public init(
+        settings: CrawlSettings?, interval: Duration, firstDelay: Duration, refresh: Duration, store: Store,
+        records: OwnRecords, metrics: NodeMetrics?, logger: Logger, afterPass: @escaping @Sendable () async -> Void
+    ) {
+        self.settings = settings
+        self.interval = interval
+        self.firstDelay = firstDelay
+        self.refresh = refresh
+        self.store = store
+        self.records = records
+        self.metrics = metrics
+        self.logger = logger
+        self.afterPass = afterPass
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await refreshRecords()
+            var nextPass = ContinuousClock.now + firstDelay
+            while !Task.isCancelled {
+                let now = ContinuousClock.now
+                if settings != nil, now >= nextPass {
+                    await pass()
+                    nextPass = ContinuousClock.now + jittered(interval)
+                    continue
+                }
+                let wake = settings == nil ? now + refresh : min(nextPass, now + refresh)
+                try? await Task.sleep(until: wake)
+                if Task.isCancelled { break }
+                if ContinuousClock.now < nextPass || settings == nil { await refreshRecords() }
+            }
+        }
+    }
+
+    /// One crawl pass (skipped when the lock is held), then a refresh of our records.
+    public func pass() async {
+        guard let settings else { return }
+        let runner = CrawlRunner(settings: settings, logger: logger)
+        do {
+            let report = try await runner.run()
+            metrics?.recordCrawl(report)
+            if report.locked {
+                logger.info("another crawl holds the lock; skipping this round")
+            } else {
+                logger.info(
+                    "crawl pass done",
+                    metadata: [
+                        "urls": "\(report.results.count)", "bytes": "\(report.bytes)",
+                        "verified": "\(report.summary[.verified] ?? 0)",
+                    ])
+            }
+        } catch {
+            logger.error("crawl pass failed", metadata: ["error": "\(error)"])
+        }
+        await refreshRecords(force: true)
+        await afterPass()
+    }
+
+    /// Reloads our records from the store, unless no check was recorded since the last load and not `force`.
+    private func refreshRecords(force: Bool = false) async {
+        do {
+            let latest = try await store.latestCheckID()
+            if !force, lastLoaded.id.withLock({ $0 }) == latest { return }
+            let count = try await ServeRecords.refresh(records, from: store)
+            lastLoaded.id.withLock { $0 = latest }
+            logger.debug("records refreshed", metadata: ["links": "\(count)"])
+        } catch {
+            logger.error("cannot read verified links", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func jittered(_ d: Duration) -> Duration {
+        d * Double.random(in: 0.9...1.1)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Verifier
+
+/// Feeds ``OwnRecords`` from the crawl store: every verified URL, scored by its host's standing.
+public enum ServeRecords {
+    /// The store's verified links, each scored by its mirror host's standing (checks of runs that count).
+    /// - Parameters:
+    ///   - store: the crawl store.
+    ///   - now: the current time.
+    /// - Returns: the links, ready for ``OwnRecords/replace(with:)``.
+    /// - Throws: `StoreError.database`.
+    public static func links(from store: Store, now: Date = Date()) async throws(StoreError) -> [VerifiedLink] {
+        let urls = try await store.verifiedURLs()
+        let standings = try await store.mirrorStandings(now: now)
+        let unknown = MirrorStanding(checks: [], now: now).score
+        return urls.map { url in
+            VerifiedLink(
+                blake3: url.blake3, sha256: url.sha256, size: UInt64(max(0, url.size)), url: url.url,
+                verifiedAt: Date(timeIntervalSince1970: TimeInterval(url.verifiedAt)),
+                mirrorScore: standings[url.host]?.score ?? unknown)
+        }
+    }
+
+    /// Replaces the records on offer with the store's current verified set: a URL that failed its last
+    /// check stops being offered at once.
+    /// - Parameters:
+    ///   - records: our records.
+    ///   - store: the crawl store.
+    ///   - now: the current time.
+    /// - Returns: the number of links loaded.
+    /// - Throws: `StoreError.database`.
+    @discardableResult
+    public static func refresh(_ records: OwnRecords, from store: Store, now: Date = Date()) async throws(StoreError)
+        -> Int
+    {
+        let links = try await links(from: store, now: now)
+        records.replace(with: links)
+        return links.count
+    }
+}
