@@ -3,13 +3,15 @@
 /// TOMLKit 0.6.0 bundles toml++ 3.4.0, which calls two of its functions with their precondition unchecked:
 /// - `parse_table_header` calls `parse_key` with the character after `[` (or `[[`): `[!]`, `[#`, `[.a]`,
 ///   `[` at the end of a line, `[[ [` (fixed upstream in marzer/tomlplusplus#301, not yet in TOMLKit);
-/// - `parse_array` calls `parse_value` on `}` where an item should start: `a = [}`, `a = [1, }`.
+/// - `parse_array` calls `parse_value` on `}` where an item should start: `a = [}`, `a = [1, }`;
+/// - `parse_date_time` calls `parse_time` on whatever follows `YYYY-MM-DDT`: `a = 1979-05-27Tx`.
 /// Each fails an `assert` in debug builds (the process aborts) and breaks a `__builtin_assume` in release
 /// builds (undefined behaviour). Found by `scripts/fuzz 30 config tomlfeed`.
 ///
 /// The scan follows strings, comments and brackets, so `[` lines inside multi-line arrays and strings are
-/// not headers. It only ever flags invalid TOML: a header must start with a key or `]`, an array item with
-/// a value's first character.
+/// not headers. It flags invalid TOML only (a header must start with a key or `]`, an array item with a
+/// value's first character, a date-time's `T` must be followed by the hour), with one exception: a bare key
+/// such as `1979-05-27Tx` is flagged too.
 package enum TOMLGuard {
     /// The 1-based line of the first place toml++ would abort on, or `nil`.
     package static func firstAbortingLine(in text: String) -> Int? {
@@ -71,6 +73,9 @@ package enum TOMLGuard {
                 case UInt8(ascii: "]"), UInt8(ascii: "}"):
                     _ = open.popLast()
                     index += 1
+                case UInt8(ascii: "T"), UInt8(ascii: "t"):
+                    if dateTimeLacksTime(at: index) { return line }
+                    index += 1
                 default:
                     index += 1
                 }
@@ -89,6 +94,19 @@ package enum TOMLGuard {
             default:
                 return false
             }
+        }
+
+        /// Whether a `T` after a `YYYY-MM-DD` date is followed by something other than a digit, where
+        /// toml++'s `parse_time` assumes one.
+        func dateTimeLacksTime(at position: Int) -> Bool {
+            guard position >= 10, position + 1 < bytes.count else { return false }
+            let date = bytes[(position - 10)..<position]
+            for (offset, byte) in zip(0..., date) {
+                let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+                guard (offset == 4 || offset == 7) ? byte == UInt8(ascii: "-") : isDigit else { return false }
+            }
+            let next = bytes[position + 1]
+            return !(next >= UInt8(ascii: "0") && next <= UInt8(ascii: "9"))
         }
 
         /// Whether the header at `start` (a `[`) goes on the way toml++ can handle: to a key or an error.
