@@ -31,6 +31,7 @@ public enum ConfigFile {
             # network = "my-test-network"      # absent: the main S5 network
             # listen = "\(d.p2p.listen)"
             # public_uris = ["wss://example.org/s5/p2p"]
+            # record_ttl = \(d.recordTTL)           # default: 2 x [crawl] interval + 3600
 
             [p2p.peers]
             # initial = ["wss://z<node id>@host/s5/p2p"]
@@ -46,6 +47,11 @@ public enum ConfigFile {
             # recheck_age = \(d.crawl.recheckAge)
             # feeds = []
             # interval = \(d.crawl.interval)
+
+            [verifier]
+            # allow_private_addresses = \(d.verifier.allowPrivateAddresses)   # only for tests and LANs
+            # checks_per_hour = \(d.verifier.checksPerHour)
+            # bytes_per_hour = \(d.verifier.bytesPerHour)
 
             """
     }

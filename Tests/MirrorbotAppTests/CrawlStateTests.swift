@@ -3,6 +3,7 @@ import Foundation
 import MirrorServer
 import S5Core
 import Testing
+import Verifier
 
 @testable import MirrorbotApp
 
@@ -183,7 +184,15 @@ import Testing
         while server.statistics.totalRequests < 20 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // ...and committed: each result is its own commit (20 files, row ids 1...20 in a fresh store).
+        let store = try Store(path: settings.databasePath)
+        while ContinuousClock.now < deadline {
+            let states: [Int64: [Int64: URLState]] = try await store.states(fileIDs: Array(Int64(1)...Int64(20)))
+            var verified = 0
+            for perFile in states.values { verified += perFile.values.filter { $0.judgement.verdict == .verified }.count }
+            if verified >= 10 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         interrupted.cancel()
         _ = try? await interrupted.value
 
