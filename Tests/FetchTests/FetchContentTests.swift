@@ -50,7 +50,9 @@ struct FetchContentTests {
             #expect(result.failure == .bodyTooLarge(limit: 128 << 20))
             #expect(result.bytesReceived > 120 << 20)
             let after = try #require(Self.peakResidentKiB())
-            #expect(after - before < 48 << 10, "peak RSS grew by \(after - before) KiB for a 128 MiB body")
+            // Other suites in this process move the peak too (52 MiB seen under CI load); a buffered body could
+            // not fit in 96 MiB.
+            #expect(after - before < 96 << 10, "peak RSS grew by \(after - before) KiB for a 128 MiB body")
         }
     }
 
