@@ -56,20 +56,8 @@ private func jsonObjects(_ text: String) throws -> [[String: Any]] {
 /// Runs a program and returns its exit status, stdout and stderr (or nil when it is not installed).
 private func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String, String)? {
     guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
-    )
+    let (status, out, err) = try CLI.run(arguments, program: path)
+    return (status, out, err)
 }
 
 @Suite("mirrorbot hash")
