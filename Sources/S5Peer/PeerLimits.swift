@@ -26,6 +26,12 @@ public struct PeerLimits: Sendable, Equatable {
     public var maxRecordsPerHash: Int = 16
     /// Provide records cached in total.
     public var maxCachedRecords: Int = 100_000
+    /// Bytes of provide records cached in total.
+    public var maxCachedRecordBytes: Int = 32 << 20
+    /// Largest provide record accepted, in bytes, and the most parts (URLs) in one; a record beyond
+    /// either is rejected like a forged one. Real records hold one or two URLs in well under 1 KiB.
+    public var maxRecordSize: Int = 2048
+    public var maxRecordParts: Int = 16
     /// Our own signed records kept for reuse.
     public var maxOwnRecords: Int = 10_000
     /// Our own records are re-signed this long before they expire.
@@ -34,6 +40,12 @@ public struct PeerLimits: Sendable, Equatable {
     public var maxAnnouncedPeers: Int = 64
     /// Dials started because of one received announce peers message.
     public var maxDialsPerAnnounce: Int = 8
+    /// Dials to announced peers per second across all announcements (token bucket), and the burst
+    /// allowed: a flood of announcements cannot make the node dial faster than this.
+    public var announcedDialsPerSecond: Double = 2
+    public var announcedDialBurst: Double = 16
+    /// Dials in progress at once (initial peers and announced ones).
+    public var maxConcurrentDials: Int = 16
     /// Connection URIs kept per peer (from its handshake), and the length of each.
     public var maxURIsPerPeer: Int = 8
     public var maxURILength: Int = 512

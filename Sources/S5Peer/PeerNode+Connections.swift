@@ -3,15 +3,25 @@ import S5Core
 
 extension PeerNode {
     /// Registers a new connection and queues our handshake open on it.
+    ///
+    /// When ``PeerLimits/maxPendingHandshakes`` connections are already waiting for a handshake, the
+    /// oldest of them is closed to make room: an honest peer needs one round trip to finish its
+    /// handshake, so connections that open and stay silent cannot lock honest peers out.
     /// - Returns: the connection id and the stream of items to write, or `nil` when refused.
     func register(isOutbound: Bool, expected: NodeID?, target: DialTarget?) -> (UInt64, AsyncStream<OutboundItem>)? {
         let limits = configuration.limits
-        let pending = connections.count - peersByNode.count
-        guard !isShutDown, pending < limits.maxPendingHandshakes,
-            isOutbound || peersByNode.count < configuration.maxPeers
-        else {
+        guard !isShutDown, isOutbound || peersByNode.count < configuration.maxPeers else {
             stats.handshakesRefused += 1
             return nil
+        }
+        if connections.count - peersByNode.count >= limits.maxPendingHandshakes {
+            let oldest = connections.values.lazy.filter { !$0.closing && $0.peer == nil }.map(\.id).min()
+            guard let oldest else {
+                stats.handshakesRefused += 1
+                return nil
+            }
+            stats.pendingEvicted += 1
+            close(oldest, .handshakeTimeout)
         }
         let (stream, continuation) = AsyncStream<OutboundItem>.makeStream(
             bufferingPolicy: .bufferingOldest(limits.outboundQueueLength))
@@ -52,7 +62,7 @@ extension PeerNode {
     }
 
     func peerOf(_ id: UInt64) -> NodeID? {
-        guard let peer = connections[id]?.handshake.peer, peersByNode[peer] == id else { return nil }
+        guard let peer = connections[id]?.peer, peersByNode[peer] == id else { return nil }
         return peer
     }
 
@@ -60,7 +70,7 @@ extension PeerNode {
     func connectionEnded(_ id: UInt64) {
         guard let c = connections.removeValue(forKey: id) else { return }
         c.outbound.finish()
-        if let peer = c.handshake.peer, peersByNode[peer] == id {
+        if let peer = c.peer, peersByNode[peer] == id {
             peersByNode[peer] = nil
             logger.info("Peer disconnected", metadata: ["peer.id": "\(peer)"])
         }
@@ -88,9 +98,11 @@ extension PeerNode {
             planDials(for: announce)
         case .hashQuery(let query, let raw):
             handleQuery(query, raw: raw, from: id)
-        case .record(let record):
+        case .record(let record)
+        where record.bytes.count <= configuration.limits.maxRecordSize
+            && record.parts.count <= configuration.limits.maxRecordParts:
             handleRecord(record, from: id)
-        case .badRecord, .badSignature:
+        case .record, .badRecord, .badSignature:
             stats.recordsRejected += 1
             if let peer = peerOf(id) { scores.vote(peer, up: false) }
             countMalformed(on: id)
@@ -108,6 +120,7 @@ extension PeerNode {
         connections[id] = c
         if c.malformed > configuration.limits.maxMalformedMessages {
             if let peer = peerOf(id) { scores.vote(peer, up: false) }
+            stats.malformedDisconnects += 1
             close(id, .tooManyMalformed)
         }
     }
@@ -171,6 +184,7 @@ extension PeerNode {
         let limits = configuration.limits
         c.peerURIs = Array(
             done.connectionURIs.filter { $0.utf8.count <= limits.maxURILength }.prefix(limits.maxURIsPerPeer))
+        c.peer = peer
         connections[id] = c
         peersByNode[peer] = id
         if let target = c.target { backoff.succeeded(target) }

@@ -35,17 +35,23 @@ extension PeerNode {
         guard configuration.autoConnect else { return }
         let now = ContinuousClock.now
         var started = 0
+        let limits = configuration.limits
         for peer in announce.peers {
-            guard started < configuration.limits.maxDialsPerAnnounce else { break }
+            guard started < limits.maxDialsPerAnnounce else { break }
             guard peer.nodeID != nodeID, peersByNode[peer.nodeID] == nil else { continue }
             let target = DialTarget.node(peer.nodeID)
             guard !dialsInProgress.contains(target), backoff.mayDial(target, now: now) else { continue }
             guard peersByNode.count + dialsInProgress.count < configuration.maxPeers else { return }
-            let uri = peer.connectionURIs.lazy.prefix(configuration.limits.maxURIsPerPeer)
+            let uri = peer.connectionURIs.lazy.prefix(limits.maxURIsPerPeer)
                 .compactMap { try? PeerURI(parsing: $0) }.first
             guard let uri, uri.nodeID == nil || uri.nodeID == peer.nodeID else { continue }
             let dialURI = uri.with(nodeID: peer.nodeID)
             guard !configuration.isBlocked(dialURI.description) else { continue }
+            // Both limits hold across announcements: many small ones dial no faster than one big one.
+            guard dialsInProgress.count < limits.maxConcurrentDials, announceDials.take(now: now) else {
+                stats.dialsNotStarted += 1
+                return
+            }
             startDial(dialURI, target: target)
             started += 1
         }
@@ -60,7 +66,8 @@ extension PeerNode {
             if let id = uri.nodeID, peersByNode[id] != nil || id == nodeID { continue }
             guard !dialsInProgress.contains(target), backoff.mayDial(target, now: now),
                 !configuration.isBlocked(uri.description),
-                peersByNode.count + dialsInProgress.count < configuration.maxPeers
+                peersByNode.count + dialsInProgress.count < configuration.maxPeers,
+                dialsInProgress.count < configuration.limits.maxConcurrentDials
             else { continue }
             startDial(uri, target: target)
         }

@@ -48,12 +48,18 @@ public struct PeerNodeStats: Sendable, Equatable {
     public var recordsForwarded = 0
     /// Messages that did not decode.
     public var malformedMessages = 0
+    /// Connections closed because they sent more than ``PeerLimits/maxMalformedMessages``.
+    public var malformedDisconnects = 0
     /// Messages of methods or record types this node does not serve.
     public var ignoredMessages = 0
     /// Outbound messages dropped because a connection's queue was full.
     public var droppedOutbound = 0
     /// Dials started.
     public var dialsStarted = 0
+    /// Announced peers not dialled because the announced-dial rate or the concurrent-dial limit was reached.
+    public var dialsNotStarted = 0
+    /// Pending connections closed to make room for a newer one when the pending table was full.
+    public var pendingEvicted = 0
     /// Connections refused or closed during the handshake (limits, network, identity, duplicates).
     public var handshakesRefused = 0
 }
@@ -87,6 +93,9 @@ public actor PeerNode {
         let isOutbound: Bool
         let target: DialTarget?
         var peerURIs: [String] = []
+        /// The node id this connection was established as; kept apart from the handshake state, which
+        /// a later message may move on (to closed), so that the peer table is always cleaned up.
+        var peer: NodeID?
         var malformed = 0
         var closing = false
         var relay: TokenBucket
@@ -124,6 +133,8 @@ public actor PeerNode {
     var backoff: ReconnectBackoff<DialTarget>
     var dialsInProgress: Set<DialTarget> = []
     var dialTasks: [UInt64: Task<Void, Never>] = [:]
+    /// Dials to announced peers left for now (shared by every announcement).
+    var announceDials: TokenBucket
     var subscribers: [UInt64: AsyncStream<ProvideRecord>.Continuation] = [:]
     var localQueries: [UInt64: LocalQuery] = [:]
     var stats = PeerNodeStats()
@@ -148,7 +159,10 @@ public actor PeerNode {
         self.logger = logger
         self.ownURIs = Self.connectionURIs(publicURIs: configuration.publicURIs, nodeID: configuration.keyPair.nodeID)
         self.initialPeers = configuration.initialPeers.compactMap { try? PeerURI(parsing: $0) }
-        self.cache = RecordCache(perHash: limits.maxRecordsPerHash, total: limits.maxCachedRecords)
+        self.cache = RecordCache(
+            perHash: limits.maxRecordsPerHash, total: limits.maxCachedRecords, totalBytes: limits.maxCachedRecordBytes)
+        self.announceDials = TokenBucket(
+            rate: limits.announcedDialsPerSecond, burst: limits.announcedDialBurst, now: .now)
         self.routing = RoutingTable(
             capacity: limits.maxPendingQueries, maxAskers: limits.maxAskersPerQuery,
             lifetime: limits.pendingQueryLifetime)

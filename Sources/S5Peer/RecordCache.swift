@@ -2,19 +2,27 @@ import S5Core
 
 /// Verified provide records of other nodes, by canonical hash, kept until their expiry.
 ///
-/// One record per (provider, location type) and hash; at most `perHash` per hash and `total` in all.
+/// One record per (provider, location type) and hash; at most `perHash` per hash, `total` in all and
+/// `totalBytes` record bytes in all. A full cache sweeps only once a record in it can have expired, so
+/// a flood of inserts into a full cache costs constant time each.
 /// Not thread-safe: owned by the node's actor.
 struct RecordCache {
     enum InsertResult: Equatable { case added, replaced, duplicate, rejectedFull, expired }
 
     private var byHash: [Multihash: [ProvideRecord]] = [:]
     private(set) var count = 0
+    /// The record bytes held.
+    private(set) var byteCount = 0
+    /// No record held expires before this (a lower bound), so sweeping earlier finds nothing.
+    private var earliestExpiry = UInt32.max
     let perHash: Int
     let total: Int
+    let totalBytes: Int
 
-    init(perHash: Int, total: Int) {
+    init(perHash: Int, total: Int, totalBytes: Int = .max) {
         self.perHash = perHash
         self.total = total
+        self.totalBytes = totalBytes
     }
 
     /// Stores a verified record.
@@ -26,13 +34,18 @@ struct RecordCache {
         {
             if list[i].bytes == record.bytes { return .duplicate }
             guard record.expiry >= list[i].expiry else { return .duplicate }  // keep the newer one
+            guard byteCount - list[i].bytes.count + record.bytes.count <= totalBytes else { return .rejectedFull }
+            byteCount += record.bytes.count - list[i].bytes.count
             list[i] = record
             byHash[key] = list
             return .replaced
         }
-        list.removeAll { $0.isExpired(now: now) }
-        let removedExpired = (byHash[key]?.count ?? 0) - list.count
-        count -= removedExpired
+        let expired = list.filter { $0.isExpired(now: now) }
+        if !expired.isEmpty {
+            list.removeAll { $0.isExpired(now: now) }
+            count -= expired.count
+            byteCount -= expired.reduce(0) { $0 + $1.bytes.count }
+        }
         if list.count >= perHash {
             // Evict the record that expires first, if the new one lasts longer.
             guard let (i, soonest) = list.enumerated().min(by: { $0.element.expiry < $1.element.expiry }),
@@ -43,16 +56,20 @@ struct RecordCache {
             }
             list.remove(at: i)
             count -= 1
+            byteCount -= soonest.bytes.count
         }
-        if count >= total {
+        if count >= total || byteCount + record.bytes.count > totalBytes {
+            byHash[key] = list.isEmpty ? nil : list
             sweep(now: now)
-            if count >= total {
-                byHash[key] = list.isEmpty ? nil : list
+            list = byHash[key] ?? []
+            if count >= total || byteCount + record.bytes.count > totalBytes {
                 return .rejectedFull
             }
         }
         list.append(record)
         count += 1
+        byteCount += record.bytes.count
+        earliestExpiry = min(earliestExpiry, record.expiry)
         byHash[key] = list
         return .added
     }
@@ -63,16 +80,23 @@ struct RecordCache {
         return list.filter { !$0.isExpired(now: now) && (types.isEmpty || types.contains(Int($0.locationType))) }
     }
 
-    /// Drops every expired record.
+    /// Drops every expired record; does nothing (in constant time) while none can have expired.
     mutating func sweep(now: UInt32) {
+        guard earliestExpiry < now else { return }
         var removed = 0
+        var removedBytes = 0
+        var earliest = UInt32.max
         for (key, list) in byHash {
             let kept = list.filter { !$0.isExpired(now: now) }
             if kept.count != list.count {
                 removed += list.count - kept.count
+                removedBytes += list.reduce(0) { $0 + $1.bytes.count } - kept.reduce(0) { $0 + $1.bytes.count }
                 byHash[key] = kept.isEmpty ? nil : kept
             }
+            for r in kept { earliest = min(earliest, r.expiry) }
         }
         count -= removed
+        byteCount -= removedBytes
+        earliestExpiry = earliest
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import S5Core
+import Synchronization
 import Testing
 
 @testable import S5Peer
@@ -117,3 +118,49 @@ func randomHash() -> Multihash {
 }
 
 func unixNow() -> UInt32 { PeerNode.unixNow() }
+
+/// Runs `body`, failing the test (and cancelling `body`) when it takes longer than `timeout`, so a
+/// hang shows up as a failure instead of blocking the suite.
+/// - Returns: what `body` returned, or nil when the deadline passed first.
+@discardableResult
+func withDeadline<T: Sendable>(
+    _ what: String, _ timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T? {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            Issue.record("deadline of \(timeout) passed: \(what)", sourceLocation: sourceLocation)
+            return nil
+        }
+        return value
+    }
+}
+
+/// The peak resident set size of this process so far (VmHWM), in KiB, or nil off Linux.
+func peakRSSKiB() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+    return nil
+}
+
+/// A counter shared between tasks.
+final class SharedCounter: Sendable {
+    private let value = Mutex(0)
+    func add(_ n: Int) { value.withLock { $0 += n } }
+    var count: Int { value.withLock { $0 } }
+}
+
+/// A flag shared between tasks.
+final class SharedFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
