@@ -6,7 +6,8 @@ extension PeerNode {
     ///
     /// When ``PeerLimits/maxPendingHandshakes`` connections are already waiting for a handshake, the
     /// oldest of them is closed to make room: an honest peer needs one round trip to finish its
-    /// handshake, so connections that open and stay silent cannot lock honest peers out.
+    /// handshake, so connections that open and stay silent cannot lock honest peers out. At most as
+    /// many again may be closing at once; beyond that, new connections are refused.
     /// - Returns: the connection id and the stream of items to write, or `nil` when refused.
     func register(isOutbound: Bool, expected: NodeID?, target: DialTarget?) -> (UInt64, AsyncStream<OutboundItem>)? {
         let limits = configuration.limits
@@ -14,12 +15,24 @@ extension PeerNode {
             stats.handshakesRefused += 1
             return nil
         }
-        if connections.count - peersByNode.count >= limits.maxPendingHandshakes {
-            let oldest = connections.values.lazy.filter { !$0.closing && $0.peer == nil }.map(\.id).min()
-            guard let oldest else {
-                stats.handshakesRefused += 1
-                return nil
+        // Closing connections leave as soon as their writer has sent the close frame; while as many as
+        // `maxPendingHandshakes` are on their way out, newcomers wait their turn.
+        var pending = 0
+        var closing = 0
+        var oldest: UInt64?
+        for c in connections.values {
+            if c.closing {
+                closing += 1
+            } else if c.peer == nil {
+                pending += 1
+                oldest = min(oldest ?? c.id, c.id)
             }
+        }
+        guard closing < limits.maxPendingHandshakes else {
+            stats.handshakesRefused += 1
+            return nil
+        }
+        if pending >= limits.maxPendingHandshakes, let oldest {
             stats.pendingEvicted += 1
             close(oldest, .handshakeTimeout)
         }

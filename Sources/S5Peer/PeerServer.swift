@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -60,14 +61,21 @@ public struct PeerServer: Service, CustomStringConvertible {
         wsRouter.ws("/s5/p2p") { inbound, outbound, _ in
             await node.serve(inbound: inbound, outbound: outbound)
         }
+        let wsResponder = wsRouter.buildResponder()
+        let deadline = TimeAmount(limits.handshakeTimeout)
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: deadline),
+            ws: .init(
+                maxFrameSize: limits.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(60)),
+                closeTimeout: limits.closeTimeout))
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: wsRouter,
-                configuration: .init(
-                    ws: .init(
-                        maxFrameSize: limits.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(60)),
-                        closeTimeout: limits.closeTimeout))),
+            server: HTTPServerBuilder { responder in
+                UpgradeDeadlineChannel(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: wsResponder, configuration: channelConfiguration),
+                    deadline: deadline)
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
             onServerRunning: { [bound, host] channel in
                 let port = channel.localAddress?.port

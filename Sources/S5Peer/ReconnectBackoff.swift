@@ -41,6 +41,9 @@ struct ReconnectBackoff<Target: Hashable> {
         states[target] = nil
     }
 
+    /// The targets whose backoff is remembered.
+    var count: Int { states.count }
+
     /// The delay the next failure of `target` would impose (for tests and logs).
     func currentDelay(_ target: Target) -> Duration { states[target]?.delay ?? initial }
 }

@@ -1,9 +1,12 @@
+import DequeModule
 import S5Core
 
 /// Who asked for what: relayed hash queries waiting for answers, keyed by canonical hash and types.
 ///
 /// Entries expire after `lifetime`, so a query nobody answered does not stop a later one from being
-/// relayed. Not thread-safe: owned by the node's actor.
+/// relayed. Every entry lives equally long, so a queue in insertion order is also in expiry order:
+/// sweeping visits only what expired, and a flood of queries into a full table costs constant time
+/// each. Not thread-safe: owned by the node's actor.
 struct RoutingTable<Asker: Hashable> {
     struct Entry {
         var types: [Int]
@@ -14,6 +17,8 @@ struct RoutingTable<Asker: Hashable> {
     enum AddResult: Equatable { case forwardNow, alreadyForwarded, full }
 
     private var entries: [Multihash: [Entry]] = [:]
+    /// The key and expiry of every entry added, oldest first (entries already dropped stay until swept).
+    private var expiries: Deque<(key: Multihash, expires: ContinuousClock.Instant)> = []
     private(set) var count = 0
     let capacity: Int
     let maxAskers: Int
@@ -48,7 +53,9 @@ struct RoutingTable<Asker: Hashable> {
                 return .full
             }
         }
-        list.append(Entry(types: sortedTypes, askers: [asker], expires: now.advanced(by: lifetime)))
+        let expires = now.advanced(by: lifetime)
+        list.append(Entry(types: sortedTypes, askers: [asker], expires: expires))
+        expiries.append((key, expires))
         count += 1
         entries[key] = list
         return .forwardNow
@@ -72,14 +79,14 @@ struct RoutingTable<Asker: Hashable> {
 
     /// Drops expired entries.
     mutating func sweep(now: ContinuousClock.Instant) {
-        var removed = 0
-        for (key, list) in entries {
+        while let first = expiries.first, first.expires <= now {
+            expiries.removeFirst()
+            guard let list = entries[first.key] else { continue }
             let kept = list.filter { $0.expires > now }
             if kept.count != list.count {
-                removed += list.count - kept.count
-                entries[key] = kept.isEmpty ? nil : kept
+                count -= list.count - kept.count
+                entries[first.key] = kept.isEmpty ? nil : kept
             }
         }
-        count -= removed
     }
 }

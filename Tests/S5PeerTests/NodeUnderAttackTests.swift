@@ -111,15 +111,26 @@ func sessions(of frames: [AttackFrame], corpus: inout AttackCorpus, sizes: Close
     return result
 }
 
+/// What an honest peer saw while the node was attacked.
+struct ProbeResult: Sendable {
+    /// Correct answers received.
+    var answered = 0
+    /// The longest wait for one of them.
+    var slowest = Duration.zero
+}
+
 /// An honest peer asking, over and over until `stop` is set, for a file the node provides itself and
 /// for one it holds a cached record of, checking each answer.
-/// - Returns: the number of correct answers.
+/// - Parameter connected: set once the handshake is done and the first answers arrived.
+/// - Returns: the number of correct answers and the slowest one.
 func honestProbe(
-    port: Int, node: NodeID, ownHash: Multihash, cached: ProvideRecord, stop: SharedFlag
-) async throws -> Int {
-    let answered = SharedCounter()
+    port: Int, node: NodeID, ownHash: Multihash, cached: ProvideRecord, stop: SharedFlag,
+    connected: SharedFlag = SharedFlag()
+) async throws -> ProbeResult {
+    let result = Mutex(ProbeResult())
     try await RawPeer.connect(port: port) { raw, messages in
-        while !stop.isSet {
+        repeat {
+            let start = ContinuousClock.now
             try await raw.send(HashQuery(multihash: ownHash, types: [3]).encoded())
             let own = try await nextRecord(&messages)
             #expect(own?.provider == node && own?.multihash == ownHash)
@@ -127,11 +138,16 @@ func honestProbe(
             let other = try await nextRecord(&messages)
             #expect(other?.bytes == cached.bytes)
             guard own != nil, other != nil else { return }
-            answered.add(2)
+            let took = ContinuousClock.now - start
+            result.withLock {
+                $0.answered += 2
+                $0.slowest = max($0.slowest, took)
+            }
+            connected.set()
             try await Task.sleep(for: .milliseconds(20))
-        }
+        } while !stop.isSet
     }
-    return answered.count
+    return result.withLock { $0 }
 }
 
 /// The next provide record on a connection, skipping other messages (relayed queries, announcements).
@@ -224,7 +240,7 @@ struct NodeUnderAttackTests {
                 return sum
             }
             stop.set()
-            let answeredDuring = try await honestAnswers ?? 0
+            let answeredDuring = try await honestAnswers?.answered ?? 0
             tally.add(phase2)
 
             // Afterwards: a new honest peer completes a handshake and gets the right answers; nothing

@@ -1,6 +1,7 @@
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOPosix
 import S5Core
 import Synchronization
 import Testing
@@ -18,14 +19,17 @@ struct RawPeer {
         try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
     }
 
-    /// Connects to `port`, completes the handshake, then runs `body`.
+    /// Connects to `port`, completes the handshake, then runs `body`. A flooding peer gets its own
+    /// `eventLoopGroup`, so that its writes do not queue up in front of the other clients' work in
+    /// this process (a real flooder is another machine).
     static func connect(
         port: Int, keyPair: KeyPair = .generate(), networkID: String? = nil,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: @escaping @Sendable (RawPeer, inout WebSocketInboundMessageStream.AsyncIterator) async throws -> Void
     ) async throws {
         try await WebSocketClient.connect(
             url: "ws://127.0.0.1:\(port)/s5/p2p", configuration: .init(maxFrameSize: 1 << 16),
-            logger: testLogger("raw")
+            eventLoopGroup: eventLoopGroup, logger: testLogger("raw")
         ) { inbound, outbound, _ in
             let peer = RawPeer(keyPair: keyPair, inbound: inbound, outbound: outbound)
             var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
