@@ -7,6 +7,7 @@ import Synchronization
 /// A minimal protocol client for load generation: completes the handshake, then lets the caller
 /// send raw messages and read raw messages.
 struct BenchConnection {
+    let keyPair: KeyPair
     let outbound: WebSocketOutboundWriter
     var messages: WebSocketInboundMessageStream.AsyncIterator
 
@@ -39,7 +40,7 @@ struct BenchConnection {
             url: "ws://127.0.0.1:\(port)/s5/p2p", configuration: .init(maxFrameSize: 1 << 16), logger: logger
         ) { inbound, outbound, _ in
             var connection = BenchConnection(
-                outbound: outbound, messages: inbound.messages(maxSize: 1 << 16).makeAsyncIterator())
+                keyPair: keyPair, outbound: outbound, messages: inbound.messages(maxSize: 1 << 16).makeAsyncIterator())
             let challenge = (0..<32).map { _ in UInt8.random(in: 0...255) }
             try await connection.send(HandshakeOpen(challenge: challenge, networkID: nil).encoded())
             var established = false

@@ -10,6 +10,7 @@ import Synchronization
 //   peerbench node <port> [max peers]        runs one node on 127.0.0.1:<port> until killed
 //   peerbench throughput <port> <conns> <seconds> [window]   pipelined queries against a node
 //   peerbench peers <port> <count> <hold seconds>            opens <count> handshaken peers and holds them
+//   peerbench flood-node | flood-queries | flood-announce | flood-halfopen | probe   see Flood.swift
 
 let logger: Logger = {
     var logger = Logger(label: "peerbench")
@@ -189,24 +190,33 @@ func holdPeers(port: Int, count: Int, hold: Int) async throws {
     }
 }
 
+let args = CommandLine.arguments.dropFirst()
+
 // A benchmark that stalls (a lost answer) ends the process instead of hanging the script.
+let watchdogSeconds = ["flood-node", "probe"].contains(args.first) ? 3600 : (args.first?.hasPrefix("flood") ?? false) ? 1200 : 240
 let watchdog = Task {
-    try await Task.sleep(for: .seconds(240))
-    print("peerbench: no result within 240 s, giving up")
+    try await Task.sleep(for: .seconds(watchdogSeconds))
+    print("peerbench: no result within \(watchdogSeconds) s, giving up")
     exit(2)
 }
 
-let args = CommandLine.arguments.dropFirst()
 func arg(_ i: Int, _ fallback: Int) -> Int { args.count > i ? Int(args[args.startIndex + i]) ?? fallback : fallback }
 switch args.first {
 case "latency": try await latency(samples: arg(1, 5000))
 case "node": try await runNode(port: arg(1, 0), maxPeers: arg(2, 2000))
 case "throughput": try await throughput(port: arg(1, 0), connections: arg(2, 8), seconds: arg(3, 5), window: arg(4, 64))
 case "peers": try await holdPeers(port: arg(1, 0), count: arg(2, 1000), hold: arg(3, 10))
+case "flood-node": try await runFloodNode(port: arg(1, 0))
+case "flood-queries": try await floodQueries(port: arg(1, 0), count: arg(2, 1_000_000))
+case "flood-announce": try await floodAnnounce(port: arg(1, 0), fakePeers: arg(2, 100_000))
+case "flood-halfopen": try await floodHalfOpen(port: arg(1, 0), websockets: arg(2, 5000), tcp: arg(3, 2000))
+case "probe": try await probe(port: arg(1, 0), seconds: arg(2, 30))
 default:
     print(
         "usage: peerbench latency [samples] | node <port> [max peers]"
             + " | throughput <port> <conns> <s> [window] | peers <port> <count> <hold s>"
+            + " | flood-node <port> | flood-queries <port> <n> | flood-announce <port> <n>"
+            + " | flood-halfopen <port> <websockets> <tcp> | probe <port> <seconds>"
     )
 }
 
