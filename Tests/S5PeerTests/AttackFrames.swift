@@ -109,20 +109,82 @@ struct AttackCorpus {
             return .binary(w.bytes)
         }
         let hash = rng.hash().bytes
-        frames.append(message { $0.write("4"); $0.writeBinary(hash) })  // method as str
+        frames.append(
+            message {
+                $0.write("4")
+                $0.writeBinary(hash)
+            })  // method as str
         frames.append(message { $0.write(true) })  // method as bool
         frames.append(message { $0.writeNil() })
-        frames.append(message { $0.write(4); $0.write("not a hash"); $0.writeArrayHeader(0) })
-        frames.append(message { $0.write(4); $0.writeBinary(hash); $0.write(3) })  // types as int
-        frames.append(message { $0.write(4); $0.writeBinary(hash); $0.writeArrayHeader(1); $0.write("3") })
-        frames.append(message { $0.write(4); $0.writeBinary(Array(hash.prefix(20))); $0.writeArrayHeader(0) })
-        frames.append(message { $0.write(4); $0.writeBinary(hash); $0.writeArrayHeader(0); $0.write(1) })  // trailing
-        frames.append(message { $0.write(4); $0.writeBinary(hash); $0.writeArrayHeader(17) })  // too many types
-        frames.append(message { $0.write(1); $0.write(42) })  // handshake open, challenge as int
-        frames.append(message { $0.write(1); $0.writeBinary(rng.bytes(32)); $0.writeBinary([1]) })  // network as bin
-        frames.append(message { $0.write(10); $0.write("signer"); $0.writeBinary([]); $0.writeBinary([]) })
-        frames.append(message { $0.write(10); $0.writeBinary(rng.bytes(33)); $0.writeBinary(rng.bytes(64)) })
-        frames.append(message { $0.write(10); $0.writeMapHeader(1); $0.write(1); $0.write(2) })
+        frames.append(
+            message {
+                $0.write(4)
+                $0.write("not a hash")
+                $0.writeArrayHeader(0)
+            })
+        frames.append(
+            message {
+                $0.write(4)
+                $0.writeBinary(hash)
+                $0.write(3)
+            })  // types as int
+        frames.append(
+            message {
+                $0.write(4)
+                $0.writeBinary(hash)
+                $0.writeArrayHeader(1)
+                $0.write("3")
+            })
+        frames.append(
+            message {
+                $0.write(4)
+                $0.writeBinary(Array(hash.prefix(20)))
+                $0.writeArrayHeader(0)
+            })
+        frames.append(
+            message {
+                $0.write(4)
+                $0.writeBinary(hash)
+                $0.writeArrayHeader(0)
+                $0.write(1)
+            })  // trailing
+        frames.append(
+            message {
+                $0.write(4)
+                $0.writeBinary(hash)
+                $0.writeArrayHeader(17)
+            })  // too many types
+        frames.append(
+            message {
+                $0.write(1)
+                $0.write(42)
+            })  // handshake open, challenge as int
+        frames.append(
+            message {
+                $0.write(1)
+                $0.writeBinary(rng.bytes(32))
+                $0.writeBinary([1])
+            })  // network as bin
+        frames.append(
+            message {
+                $0.write(10)
+                $0.write("signer")
+                $0.writeBinary([])
+                $0.writeBinary([])
+            })
+        frames.append(
+            message {
+                $0.write(10)
+                $0.writeBinary(rng.bytes(33))
+                $0.writeBinary(rng.bytes(64))
+            })
+        frames.append(
+            message {
+                $0.write(10)
+                $0.writeMapHeader(1)
+                $0.write(1)
+                $0.write(2)
+            })
         frames.append(message { $0.write(Int.max) })
         frames.append(message { $0.write(Int.min) })
         frames.append(.binary([0xc1]))  // reserved byte

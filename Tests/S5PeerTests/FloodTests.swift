@@ -74,7 +74,9 @@ struct CountingListener {
         let accepted = SharedCounter()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(CountAndClose(accepted)) }
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(CountAndClose(accepted))
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return CountingListener(port: channel.localAddress?.port ?? 0, accepted: accepted, channel: channel)
@@ -95,7 +97,8 @@ struct FloodTests {
             with: .generate())
 
         init() {
-            local.provide([ownHash], at: LocalLocation(locationType: 3, parts: ["http://us.test/f"], expiry: unixNow() + 3600))
+            local.provide(
+                [ownHash], at: LocalLocation(locationType: 3, parts: ["http://us.test/f"], expiry: unixNow() + 3600))
         }
 
         func spec(_ limits: PeerLimits, autoConnect: Bool = false) -> NodeSpec {
@@ -164,7 +167,8 @@ struct FloodTests {
             print(
                 "QueryFlood: \(total) distinct queries in \(elapsed); routing table peak \(maxima.routing) "
                     + "(limit \(limits.maxPendingQueries)); relayed \(stats.queriesRelayed); honest answers during "
-                    + "the flood \(probe.answered) (slowest \(probe.slowest)); test process peak RSS \(peakRSSKiB().map { "\($0 / 1024) MiB" } ?? "n/a")")
+                    + "the flood \(probe.answered) (slowest \(probe.slowest)); test process peak RSS \(peakRSSKiB().map { "\($0 / 1024) MiB" } ?? "n/a")"
+            )
         }
     }
 
@@ -258,7 +262,8 @@ struct FloodTests {
                         group.addTask {
                             do {
                                 try await WebSocketClient.connect(
-                                    url: "ws://127.0.0.1:\(port)/s5/p2p", configuration: .init(closeTimeout: .seconds(1)),
+                                    url: "ws://127.0.0.1:\(port)/s5/p2p",
+                                    configuration: .init(closeTimeout: .seconds(1)),
                                     logger: testLogger("silent")
                                 ) { inbound, outbound, _ in
                                     opened.add(1)

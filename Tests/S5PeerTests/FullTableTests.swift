@@ -22,7 +22,8 @@ struct FullTableTests {
         for i in 0..<capacity { _ = table.add(hash: hash(i), types: [3], asker: 1, now: now) }
         let started = ContinuousClock.now
         var full = 0
-        for i in capacity..<(capacity + 100_000) where table.add(hash: hash(i), types: [3], asker: 1, now: now) == .full {
+        for i in capacity..<(capacity + 100_000) where table.add(hash: hash(i), types: [3], asker: 1, now: now) == .full
+        {
             full += 1
         }
         let elapsed = ContinuousClock.now - started
@@ -63,7 +64,8 @@ struct FullTableTests {
         let key = KeyPair.generate()
         let long = String(repeating: "x", count: 400)
         let records = (0..<10).map { i in
-            ProvideRecord.sign(multihash: hash(i), locationType: 3, expiry: 1_000, parts: ["http://x/\(long)"], with: key)
+            ProvideRecord.sign(
+                multihash: hash(i), locationType: 3, expiry: 1_000, parts: ["http://x/\(long)"], with: key)
         }
         let size = records[0].bytes.count
         var cache = RecordCache(perHash: 4, total: 100, totalBytes: size * 3 + size / 2)

@@ -83,7 +83,8 @@ private func attackHandshake(
     let key = session.keyPair
     let network: String? = session.handshake == .wrongNetwork ? "attacknet" : nil
     guard session.handshake != .none else { return }
-    try await outbound.write(.binary(ByteBuffer(bytes: HandshakeOpen(challenge: PeerNode.randomChallenge(), networkID: network).encoded())))
+    try await outbound.write(
+        .binary(ByteBuffer(bytes: HandshakeOpen(challenge: PeerNode.randomChallenge(), networkID: network).encoded())))
     guard session.handshake != .wrongNetwork, let challenge = await first(of: challenges, within: .seconds(3)) else {
         return
     }
@@ -96,7 +97,8 @@ private func attackHandshake(
 }
 
 /// Splits `frames` into sessions of 5 to 40 frames with random handshakes.
-func sessions(of frames: [AttackFrame], corpus: inout AttackCorpus, sizes: ClosedRange<Int> = 5...40) -> [AttackSession] {
+func sessions(of frames: [AttackFrame], corpus: inout AttackCorpus, sizes: ClosedRange<Int> = 5...40) -> [AttackSession]
+{
     var result: [AttackSession] = []
     var rest = frames[...]
     var rng = SeededGenerator(seed: UInt64(frames.count))
@@ -170,7 +172,8 @@ struct NodeUnderAttackTests {
         var corpus = AttackCorpus(seed: Self.seed, maxMessageSize: limits.maxMessageSize)
         let local = InMemoryLocalProvider()
         let ownHash = randomHash()
-        local.provide([ownHash], at: LocalLocation(locationType: 3, parts: ["http://us.test/f"], expiry: unixNow() + 3600))
+        local.provide(
+            [ownHash], at: LocalLocation(locationType: 3, parts: ["http://us.test/f"], expiry: unixNow() + 3600))
         let cached = ProvideRecord.sign(
             multihash: randomHash(), locationType: 3, expiry: unixNow() + 3600, parts: ["http://them.test/f"],
             with: .generate())

@@ -193,7 +193,8 @@ func holdPeers(port: Int, count: Int, hold: Int) async throws {
 let args = CommandLine.arguments.dropFirst()
 
 // A benchmark that stalls (a lost answer) ends the process instead of hanging the script.
-let watchdogSeconds = ["flood-node", "probe"].contains(args.first) ? 3600 : (args.first?.hasPrefix("flood") ?? false) ? 1200 : 240
+let watchdogSeconds =
+    ["flood-node", "probe"].contains(args.first) ? 3600 : (args.first?.hasPrefix("flood") ?? false) ? 1200 : 240
 let watchdog = Task {
     try await Task.sleep(for: .seconds(watchdogSeconds))
     print("peerbench: no result within \(watchdogSeconds) s, giving up")
