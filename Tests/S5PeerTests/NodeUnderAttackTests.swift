@@ -220,6 +220,7 @@ struct NodeUnderAttackTests {
                 corpus.truncated() + corpus.oversized() + corpus.wrongTypes() + corpus.hugeLengths()
                 + corpus.badSignatures() + corpus.unknownMethods() + corpus.mutations(3000)
             corpus.shuffle(&frames)
+            let phase2Frames = frames.count
             let queue = SessionQueue(sessions(of: frames, corpus: &corpus))
             let stop = SharedFlag()
             async let honestAnswers = withDeadline("honest peer during the attack", .seconds(60)) {
@@ -279,13 +280,14 @@ struct NodeUnderAttackTests {
             #expect(answeredDuring > 0)
             let elapsed = ContinuousClock.now - started
             print(
-                "NodeUnderAttack: seed \(Self.seed), \(tally.sent) frames sent over \(tally.connections) connections "
+                "NodeUnderAttack: seed \(Self.seed), \(tally.sent) of \(recordFrames.count + phase2Frames) frames sent over \(tally.connections) connections "
                     + "(\(stats.malformedDisconnects) closed by the node for malformed messages) in \(elapsed); honest answers during the attack: "
                     + "\(answeredDuring); node: \(stats.malformedMessages) malformed, \(stats.recordsRejected) "
                     + "records rejected, \(stats.recordsExpired) expired, \(stats.ignoredMessages) ignored, "
                     + "\(stats.handshakesRefused) handshakes refused, \(stats.cachedRecords) cached; "
                     + "test process peak RSS \(peakRSSKiB().map { "\($0 / 1024) MiB" } ?? "n/a")")
-            #expect(tally.sent >= 3000)
+            // Frames written after the node closed a connection are lost; nearly all must have gone out.
+            #expect(tally.sent >= (recordFrames.count + phase2Frames) * 9 / 10)
         }
     }
 
