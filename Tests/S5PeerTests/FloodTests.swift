@@ -167,7 +167,8 @@ struct FloodTests {
             print(
                 "QueryFlood: \(total) distinct queries in \(elapsed); routing table peak \(maxima.routing) "
                     + "(limit \(limits.maxPendingQueries)); relayed \(stats.queriesRelayed); honest answers during "
-                    + "the flood \(probe.answered) (slowest \(probe.slowest)); test process peak RSS \(peakRSSKiB().map { "\($0 / 1024) MiB" } ?? "n/a")"
+                    + "the flood \(probe.answered) (slowest \(probe.slowest)); test process peak RSS "
+                    + "\(peakRSSKiB().map { "\($0 / 1024) MiB" } ?? "n/a")"
             )
         }
     }
@@ -234,7 +235,8 @@ struct FloodTests {
             print(
                 "AnnounceFlood: \(fakePeers) fake peers in \(messagesSent) announcements; \(stats.dialsStarted) dials "
                     + "started (allowed \(allowed)), \(listener.accepted.count) reached the listener, "
-                    + "\(stats.dialsNotStarted) refused by the limits; dials in progress peak \(maxima.dialsInProgress); "
+                    + "\(stats.dialsNotStarted) refused by the limits; "
+                    + "dials in progress peak \(maxima.dialsInProgress); "
                     + "honest answers during the flood \(probe.answered) (slowest \(probe.slowest)); \(elapsed)")
             await listener.stop()
         }
@@ -305,7 +307,8 @@ struct FloodTests {
             #expect(stats.pendingEvicted > 0)
             print(
                 "HalfOpenFlood: \(opened.count) silent connections in \(elapsed); pending peak \(maxima.pending) "
-                    + "(limit \(limits.maxPendingHandshakes)), closing peak \(maxima.closing); \(stats.pendingEvicted) evicted, "
+                    + "(limit \(limits.maxPendingHandshakes)), closing peak \(maxima.closing); "
+                    + "\(stats.pendingEvicted) evicted, "
                     + "\(stats.handshakesRefused) refused; the honest peer got its answer meanwhile")
         }
     }

@@ -280,8 +280,9 @@ struct NodeUnderAttackTests {
             #expect(answeredDuring > 0)
             let elapsed = ContinuousClock.now - started
             print(
-                "NodeUnderAttack: seed \(Self.seed), \(tally.sent) of \(recordFrames.count + phase2Frames) frames sent over \(tally.connections) connections "
-                    + "(\(stats.malformedDisconnects) closed by the node for malformed messages) in \(elapsed); honest answers during the attack: "
+                "NodeUnderAttack: seed \(Self.seed), \(tally.sent) of \(recordFrames.count + phase2Frames) frames "
+                    + "sent over \(tally.connections) connections (\(stats.malformedDisconnects) closed by the node "
+                    + "for malformed messages) in \(elapsed); honest answers during the attack: "
                     + "\(answeredDuring); node: \(stats.malformedMessages) malformed, \(stats.recordsRejected) "
                     + "records rejected, \(stats.recordsExpired) expired, \(stats.ignoredMessages) ignored, "
                     + "\(stats.handshakesRefused) handshakes refused, \(stats.cachedRecords) cached; "

@@ -32,7 +32,8 @@ func runFloodNode(port: Int) async throws {
                 print(
                     "stats peers=\(s.peers) pending=\(s.pendingConnections) pendingQueries=\(s.pendingQueries)"
                         + " cached=\(s.cachedRecords) queries=\(s.queriesReceived) relayed=\(s.queriesRelayed)"
-                        + " notRelayed=\(s.queriesNotRelayed) dials=\(s.dialsStarted) dialsNotStarted=\(s.dialsNotStarted)"
+                        + " notRelayed=\(s.queriesNotRelayed) dials=\(s.dialsStarted)"
+                        + " dialsNotStarted=\(s.dialsNotStarted)"
                         + " refused=\(s.handshakesRefused) evicted=\(s.pendingEvicted) malformed=\(s.malformedMessages)"
                         + " dropped=\(s.droppedOutbound)")
                 fflush(nil)  // stdout is a file or pipe here, fully buffered
@@ -126,7 +127,9 @@ func floodHalfOpen(port: Int, websockets: Int, tcp: Int) async throws {
     // WebSockets that send a handshake open and never the signed handshake done.
     try await withThrowingTaskGroup(of: Void.self) { group in
         for i in 0..<websockets {
-            while i - opened.load() - failed.load() - stuck.load() >= 200 { try await Task.sleep(for: .milliseconds(1)) }
+            while i - opened.load() - failed.load() - stuck.load() >= 200 {
+                try await Task.sleep(for: .milliseconds(1))
+            }
             group.addTask {
                 // The WebSocket client can miss a server that closes during the HTTP upgrade (its socket
                 // sits in CLOSE-WAIT): such a connection is given up after 30 s and counted apart.
