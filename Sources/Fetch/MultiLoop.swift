@@ -6,7 +6,8 @@ import Synchronization
 /// The libcurl multi loop: one dedicated thread drives every transfer of an engine.
 ///
 /// Requests arrive from any thread through the locked `inbox` and a `curl_multi_wakeup`; everything else (the
-/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread.
+/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread. The loop computes each
+/// body's BLAKE3 and hands copies of the bytes to a ``DigestLane``, whose thread computes SHA-256 and the extras.
 ///
 /// `@unchecked Sendable` because the non-`Sendable` state below `inbox` is touched only by the loop thread
 /// (`run()` and the libcurl callbacks it triggers); other threads use only `inbox` (a `Mutex`) and
@@ -42,6 +43,7 @@ final class MultiLoop: @unchecked Sendable {
     private let configuration: FetchConfiguration
     private let logger: Logger
     private let breaker: HostBreaker
+    private let lane = DigestLane()
 
     // Loop-thread state.
     private var active: [UInt64: TransferContext] = [:]
@@ -65,6 +67,7 @@ final class MultiLoop: @unchecked Sendable {
 
     /// Starts the loop thread. Call once.
     func start() {
+        self.lane.start()
         let thread = Thread { self.run() }
         thread.name = "mirrorbot-fetch"
         thread.start()
@@ -182,7 +185,7 @@ final class MultiLoop: @unchecked Sendable {
 
     private func start(_ job: Job) {
         do {
-            let context = try TransferContext(job: job, configuration: self.configuration)
+            let context = try TransferContext(job: job, configuration: self.configuration, lane: self.lane)
             try self.multi.add(context.easy)
             self.active[job.id] = context
             self.byHandle[context.easy.raw] = job.id
@@ -197,7 +200,12 @@ final class MultiLoop: @unchecked Sendable {
         let outcome = context.finish(code: code)
         self.breaker.record(context.job.hostKey, outcome.result.failure)
         self.detach(context)
-        self.resolve(context.job, outcome)
+        let job = context.job
+        if outcome.result.failure == nil, !outcome.result.notModified {
+            context.completeDigests(of: outcome) { self.resolve(job, $0) }
+        } else {
+            self.resolve(job, outcome)
+        }
     }
 
     private func abort(id: UInt64, reason: FetchFailure) {
@@ -226,6 +234,8 @@ final class MultiLoop: @unchecked Sendable {
         self.markRunnableIfPossible(host)
     }
 
+    /// Completes an attempt. Runs on the loop thread, or on the digest lane's thread for a body whose digests it
+    /// finished: it touches only `inbox`, the logger and the job's continuation, all thread-safe.
     private func resolve(_ job: Job, _ outcome: Outcome) {
         self.inbox.withLock { _ = $0.live.remove(job.id) }
         self.logger.debug(
@@ -258,6 +268,7 @@ final class MultiLoop: @unchecked Sendable {
         for job in jobs {
             self.resolve(job, Outcome(result: Self.failed(job, .other("engine shut down")), retryAfter: nil))
         }
+        self.lane.stop()  // the last digests resolve their jobs before the waiters hear of the end
         self.logger.debug("Fetch loop stopped")
         for waiter in waiters { waiter.resume() }
     }

@@ -46,12 +46,16 @@ final class TransferContext {
     private(set) var bytesReceived: Int64 = 0
     private(set) var head: [UInt8] = []
     private var blake3 = BLAKE3Hasher()
-    private let digests: [DigestBox]
+    /// SHA-256 and the extras, computed by the lane from the blocks this transfer fills.
+    private let digests: TransferDigests
+    private let lane: DigestLane
+    private var filling: DigestLane.Block?
     /// The request's body file, opened (and truncated) at the first body byte of this attempt.
     private var bodyFD: Int32 = -1
 
-    init(job: MultiLoop.Job, configuration: FetchConfiguration) throws(CurlError) {
+    init(job: MultiLoop.Job, configuration: FetchConfiguration, lane: DigestLane) throws(CurlError) {
         self.job = job
+        self.lane = lane
         self.easy = try EasyHandle()
         self.limit = job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
         var lines = ["Accept-Encoding: identity"]
@@ -66,11 +70,8 @@ final class TransferContext {
         self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-        var boxes = [DigestBox(.sha256)]
-        for algorithm in DigestAlgorithm.allCases where algorithm != .sha256 {
-            if job.request.extraDigests.contains(algorithm) { boxes.append(DigestBox(algorithm)) }
-        }
-        self.digests = boxes
+        let extras = DigestAlgorithm.allCases.filter { $0 != .sha256 && job.request.extraDigests.contains($0) }
+        self.digests = TransferDigests([.sha256] + extras)
         self.head.reserveCapacity(FetchResult.headLimit)
         try self.configure(configuration)
     }
@@ -78,6 +79,7 @@ final class TransferContext {
     deinit {
         self.errorBuffer.deallocate()
         if self.bodyFD >= 0 { close(self.bodyFD) }
+        if let block = self.filling { self.lane.recycle(block) }
     }
 
     private func configure(_ configuration: FetchConfiguration) throws(CurlError) {
@@ -90,6 +92,9 @@ final class TransferContext {
         try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
         try self.easy.set(CURLOPT_PIPEWAIT, 1)
         try self.easy.set(CURLOPT_NOSIGNAL, 1)
+        // Fewer, larger reads: a quarter of the syscalls and callbacks of libcurl's 16 KiB default (curl's own
+        // command line tool uses 100 KiB).
+        try self.easy.set(CURLOPT_BUFFERSIZE, Self.receiveBufferSize)
         try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
         try self.easy.set(headers: self.headerList)
         // Never decode: the bytes hashed are the bytes the server sent (a gzip bomb stays small, and a mirror that
@@ -131,6 +136,8 @@ final class TransferContext {
             }
         }
     }
+
+    static let receiveBufferSize = 64 << 10
 
     private static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
@@ -251,7 +258,17 @@ final class TransferContext {
             self.head.append(contentsOf: bytes.prefix(FetchResult.headLimit - self.head.count))
         }
         self.blake3.update(bytes)
-        for box in self.digests { box.hasher?.update(bytes) }
+        var rest = bytes
+        while !rest.isEmpty {
+            let block = self.filling ?? self.lane.takeBlock()
+            rest = UnsafeRawBufferPointer(rebasing: rest[block.append(rest)...])
+            if block.isFull {
+                self.filling = nil
+                self.lane.submit(.update(self.digests, block))
+            } else {
+                self.filling = block
+            }
+        }
         return bytes.count
     }
 
@@ -299,17 +316,29 @@ final class TransferContext {
                 result.notModified = true
             } else {
                 result.blake3 = self.blake3.finalize()
-                for box in self.digests {
-                    guard let digest = box.hasher.take()?.finalize() else { continue }
-                    if box.algorithm == .sha256 { result.sha256 = digest }
-                    if self.job.request.extraDigests.contains(box.algorithm) {
-                        result.extraDigests[box.algorithm] = digest
-                    }
-                }
             }
         }
         let retryAfter = self.retryAfterSeconds.map { Duration.seconds(max(0, $0)) }
         return MultiLoop.Outcome(result: result, retryAfter: retryAfter)
+    }
+
+    /// Hands the last bytes to the lane; `completion` gets the outcome with SHA-256 and the extra digests filled
+    /// in, on the lane's thread, once the lane has hashed every block of this transfer.
+    func completeDigests(
+        of outcome: MultiLoop.Outcome, completion: @escaping @Sendable (MultiLoop.Outcome) -> Void
+    ) {
+        let extras = self.job.request.extraDigests
+        let block = self.filling
+        self.filling = nil
+        self.lane.submit(
+            .finish(self.digests, block) { digests in
+                var outcome = outcome
+                for (algorithm, digest) in digests {
+                    if algorithm == .sha256 { outcome.result.sha256 = digest }
+                    if extras.contains(algorithm) { outcome.result.extraDigests[algorithm] = digest }
+                }
+                completion(outcome)
+            })
     }
 
     private func failure(code: CURLcode) -> FetchFailure? {
