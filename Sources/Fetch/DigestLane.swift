@@ -1,11 +1,13 @@
 import Foundation
 import S5Core
 
-/// Computes the OpenSSL digests of every transfer (SHA-256 and any extras) on a thread of its own, so they run
-/// beside the loop thread, which receives the bytes and computes BLAKE3.
+/// Computes the digests of transfers (BLAKE3, SHA-256 and any extras) on a thread of its own, so hashing runs
+/// beside the loop thread, which only receives the bytes. An engine runs one lane per core, each transfer on one
+/// lane.
 ///
 /// The loop copies body bytes into fixed-size blocks and hands each full block over with ``submit(_:)``; the lane
-/// hashes blocks in the order they came, so each transfer's digests see its bytes in order. Memory is bounded:
+/// hashes blocks in the order they came, so each transfer's digests see its bytes in order. Whole blocks keep
+/// BLAKE3 on its widest kernel (a block is a whole number of 1 KiB chunks). Memory is bounded:
 /// when `maxQueuedBytes` are waiting, `submit` blocks the loop thread until the lane catches up (the crawl is then
 /// bound by hashing anyway). Hashed blocks go back to a small pool for reuse, so no page is faulted in per block.
 ///
@@ -39,7 +41,7 @@ final class DigestLane: @unchecked Sendable {
         /// Hash a full block of a transfer.
         case update(TransferDigests, Block)
         /// Hash the last bytes (if any), finish the digests and hand them to `completion` (on the lane thread).
-        case finish(TransferDigests, Block?, completion: @Sendable ([DigestAlgorithm: [UInt8]]) -> Void)
+        case finish(TransferDigests, Block?, completion: @Sendable (TransferDigests.Result) -> Void)
 
         var byteCount: Int {
             switch self {
@@ -62,7 +64,7 @@ final class DigestLane: @unchecked Sendable {
     /// - Parameters:
     ///   - blockSize: bytes per hand-over.
     ///   - maxQueuedBytes: bytes waiting for the lane before `submit` blocks.
-    init(blockSize: Int = 128 << 10, maxQueuedBytes: Int = 8 << 20) {
+    init(blockSize: Int = 128 << 10, maxQueuedBytes: Int = 4 << 20) {
         self.blockSize = max(4096, blockSize)
         self.maxQueuedBytes = max(self.blockSize, maxQueuedBytes)
         self.poolLimit = self.maxQueuedBytes / self.blockSize + 8
@@ -153,23 +155,32 @@ final class DigestLane: @unchecked Sendable {
     }
 }
 
-/// The OpenSSL digests of one transfer's body. Created on the loop thread, used only by the lane once handed over.
+/// The digests of one transfer's body. Created on the loop thread, used only by its lane once handed over.
 final class TransferDigests {
+    /// The finished digests.
+    struct Result: Sendable {
+        var blake3: [UInt8]
+        var others: [DigestAlgorithm: [UInt8]]
+    }
+
+    private var blake3 = BLAKE3Hasher()
     private var boxes: [DigestBox]
 
+    /// - Parameter algorithms: the OpenSSL digests besides BLAKE3.
     init(_ algorithms: [DigestAlgorithm]) {
         self.boxes = algorithms.map(DigestBox.init)
     }
 
     func update(_ bytes: UnsafeRawBufferPointer) {
+        self.blake3.update(bytes)
         for box in self.boxes { box.hasher?.update(bytes) }
     }
 
-    func finalize() -> [DigestAlgorithm: [UInt8]] {
-        var digests: [DigestAlgorithm: [UInt8]] = [:]
+    func finalize() -> Result {
+        var others: [DigestAlgorithm: [UInt8]] = [:]
         for box in self.boxes {
-            if let digest = box.hasher.take()?.finalize() { digests[box.algorithm] = digest }
+            if let digest = box.hasher.take()?.finalize() { others[box.algorithm] = digest }
         }
-        return digests
+        return Result(blake3: self.blake3.finalize(), others: others)
     }
 }

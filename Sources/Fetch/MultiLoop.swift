@@ -6,8 +6,8 @@ import Synchronization
 /// The libcurl multi loop: one dedicated thread drives every transfer of an engine.
 ///
 /// Requests arrive from any thread through the locked `inbox` and a `curl_multi_wakeup`; everything else (the
-/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread. The loop computes each
-/// body's BLAKE3 and hands copies of the bytes to a ``DigestLane``, whose thread computes SHA-256 and the extras.
+/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread. The loop hands copies of
+/// each body's bytes to a ``DigestLane``, whose thread computes the digests.
 ///
 /// `@unchecked Sendable` because the non-`Sendable` state below `inbox` is touched only by the loop thread
 /// (`run()` and the libcurl callbacks it triggers); other threads use only `inbox` (a `Mutex`) and
@@ -43,7 +43,8 @@ final class MultiLoop: @unchecked Sendable {
     private let configuration: FetchConfiguration
     private let logger: Logger
     private let breaker: HostBreaker
-    private let lane = DigestLane()
+    /// One hashing lane per core (at most 8); a transfer is hashed on lane `id % count`.
+    private let lanes = (0..<min(8, max(1, ProcessInfo.processInfo.activeProcessorCount))).map { _ in DigestLane() }
 
     // Loop-thread state.
     private var active: [UInt64: TransferContext] = [:]
@@ -67,7 +68,7 @@ final class MultiLoop: @unchecked Sendable {
 
     /// Starts the loop thread. Call once.
     func start() {
-        self.lane.start()
+        for lane in self.lanes { lane.start() }
         let thread = Thread { self.run() }
         thread.name = "mirrorbot-fetch"
         thread.start()
@@ -185,7 +186,7 @@ final class MultiLoop: @unchecked Sendable {
 
     private func start(_ job: Job) {
         do {
-            let context = try TransferContext(job: job, configuration: self.configuration, lane: self.lane)
+            let context = try TransferContext(job: job, configuration: self.configuration, lane: self.lanes[Int(job.id % UInt64(self.lanes.count))])
             try self.multi.add(context.easy)
             self.active[job.id] = context
             self.byHandle[context.easy.raw] = job.id
@@ -268,7 +269,7 @@ final class MultiLoop: @unchecked Sendable {
         for job in jobs {
             self.resolve(job, Outcome(result: Self.failed(job, .other("engine shut down")), retryAfter: nil))
         }
-        self.lane.stop()  // the last digests resolve their jobs before the waiters hear of the end
+        for lane in self.lanes { lane.stop() }  // the last digests resolve their jobs before the waiters hear of the end
         self.logger.debug("Fetch loop stopped")
         for waiter in waiters { waiter.resume() }
     }

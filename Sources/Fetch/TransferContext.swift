@@ -45,8 +45,7 @@ final class TransferContext {
     // The body of the final response: counted, hashed, never stored (except the head).
     private(set) var bytesReceived: Int64 = 0
     private(set) var head: [UInt8] = []
-    private var blake3 = BLAKE3Hasher()
-    /// SHA-256 and the extras, computed by the lane from the blocks this transfer fills.
+    /// BLAKE3, SHA-256 and the extras, computed by the lane from the blocks this transfer fills.
     private let digests: TransferDigests
     private let lane: DigestLane
     private var filling: DigestLane.Block?
@@ -257,7 +256,6 @@ final class TransferContext {
         if self.head.count < FetchResult.headLimit {
             self.head.append(contentsOf: bytes.prefix(FetchResult.headLimit - self.head.count))
         }
-        self.blake3.update(bytes)
         var rest = bytes
         while !rest.isEmpty {
             let block = self.filling ?? self.lane.takeBlock()
@@ -314,16 +312,14 @@ final class TransferContext {
         if result.failure == nil {
             if self.status == 304 {
                 result.notModified = true
-            } else {
-                result.blake3 = self.blake3.finalize()
             }
         }
         let retryAfter = self.retryAfterSeconds.map { Duration.seconds(max(0, $0)) }
         return MultiLoop.Outcome(result: result, retryAfter: retryAfter)
     }
 
-    /// Hands the last bytes to the lane; `completion` gets the outcome with SHA-256 and the extra digests filled
-    /// in, on the lane's thread, once the lane has hashed every block of this transfer.
+    /// Hands the last bytes to the lane; `completion` gets the outcome with the digests filled in, on the lane's
+    /// thread, once the lane has hashed every block of this transfer.
     func completeDigests(
         of outcome: MultiLoop.Outcome, completion: @escaping @Sendable (MultiLoop.Outcome) -> Void
     ) {
@@ -333,7 +329,8 @@ final class TransferContext {
         self.lane.submit(
             .finish(self.digests, block) { digests in
                 var outcome = outcome
-                for (algorithm, digest) in digests {
+                outcome.result.blake3 = digests.blake3
+                for (algorithm, digest) in digests.others {
                     if algorithm == .sha256 { outcome.result.sha256 = digest }
                     if extras.contains(algorithm) { outcome.result.extraDigests[algorithm] = digest }
                 }

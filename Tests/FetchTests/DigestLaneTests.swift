@@ -54,7 +54,7 @@ struct DigestLaneTests {
         let bodies = (0..<5).map { sampleBytes(4096 * ($0 + 3) + $0 * 911, seed: UInt64($0) + 40) }
         let transfers = bodies.map { _ in TransferDigests([.sha256, .sha1]) }
         var filling: [DigestLane.Block?] = Array(repeating: nil, count: bodies.count)
-        let finished = Mutex<[Int: [DigestAlgorithm: [UInt8]]]>([:])
+        let finished = Mutex<[Int: TransferDigests.Result]>([:])
         // Feed 1000-byte pieces round-robin, as the loop does with callbacks of several transfers.
         var offsets = Array(repeating: 0, count: bodies.count)
         while offsets.enumerated().contains(where: { $0.element < bodies[$0.offset].count }) {
@@ -89,8 +89,9 @@ struct DigestLaneTests {
         let all = finished.withLock { $0 }
         #expect(all.count == bodies.count)
         for (index, body) in bodies.enumerated() {
-            #expect(all[index]?[.sha256] == OpenSSLHasher.hash(.sha256, body))
-            #expect(all[index]?[.sha1] == OpenSSLHasher.hash(.sha1, body))
+            #expect(all[index]?.blake3 == BLAKE3Hasher.hash(body))
+            #expect(all[index]?.others[.sha256] == OpenSSLHasher.hash(.sha256, body))
+            #expect(all[index]?.others[.sha1] == OpenSSLHasher.hash(.sha1, body))
         }
     }
 
@@ -103,7 +104,7 @@ struct DigestLaneTests {
         let body = sampleBytes(100)
         _ = body.withUnsafeBytes { block.append($0) }
         let result = Mutex<[UInt8]?>(nil)
-        lane.submit(.finish(digests, block) { all in result.withLock { $0 = all[.sha256] } })
+        lane.submit(.finish(digests, block) { all in result.withLock { $0 = all.others[.sha256] } })
         #expect(result.withLock { $0 } == OpenSSLHasher.hash(.sha256, body))
     }
 
