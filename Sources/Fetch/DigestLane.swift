@@ -70,6 +70,13 @@ final class DigestLane: @unchecked Sendable {
         self.poolLimit = self.maxQueuedBytes / self.blockSize + 8
     }
 
+    /// Bytes handed over and not hashed yet.
+    var queuedByteCount: Int {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        return self.queuedBytes
+    }
+
     /// Starts the lane's thread. Call once.
     func start() {
         let thread = Thread { self.run() }
@@ -132,9 +139,10 @@ final class DigestLane: @unchecked Sendable {
                 return
             }
             self.condition.unlock()
+            let bytes = work.byteCount  // before `perform`, which recycles the block
             self.perform(work)
             self.condition.lock()
-            self.queuedBytes -= work.byteCount
+            self.queuedBytes -= bytes
             self.condition.broadcast()
             self.condition.unlock()
         }

@@ -34,6 +34,9 @@ final class MultiLoop: @unchecked Sendable {
         var cancellations: [UInt64] = []
         var live: Set<UInt64> = []
         var shuttingDown = false
+        /// A wakeup was sent that the loop has not yet answered by draining the inbox: later senders need not
+        /// send another (a burst of thousands of submissions costs one wakeup, not one each).
+        var wakeupPending = false
         var exited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -78,30 +81,32 @@ final class MultiLoop: @unchecked Sendable {
 
     /// Queues an attempt, or fails it at once when the calling task is cancelled or the loop is shutting down.
     func submit(_ job: Job) {
-        let refusal: FetchFailure? = self.inbox.withLock { inbox in
-            if inbox.shuttingDown { return .other("engine shut down") }
+        let (refusal, wake): (FetchFailure?, Bool) = self.inbox.withLock { inbox in
+            if inbox.shuttingDown { return (.other("engine shut down"), false) }
             // The task's cancelled flag is set before its cancellation handler runs, so either we see it here or
             // the handler's `cancel` finds the id in `live`.
-            if Task.isCancelled { return .other("cancelled") }
+            if Task.isCancelled { return (.other("cancelled"), false) }
             inbox.jobs.append(job)
             inbox.live.insert(job.id)
-            return nil
+            defer { inbox.wakeupPending = true }
+            return (nil, !inbox.wakeupPending)
         }
         if let refusal {
             job.continuation.resume(returning: Outcome(result: Self.failed(job, refusal), retryAfter: nil))
-        } else {
+        } else if wake {
             self.multi.wakeup()
         }
     }
 
     /// Aborts a queued or running attempt; it completes with `.other("cancelled")`.
     func cancel(id: UInt64) {
-        let known = self.inbox.withLock { inbox in
+        let wake = self.inbox.withLock { inbox in
             guard inbox.live.contains(id) else { return false }
             inbox.cancellations.append(id)
-            return true
+            defer { inbox.wakeupPending = true }
+            return !inbox.wakeupPending
         }
-        if known { self.multi.wakeup() }
+        if wake { self.multi.wakeup() }
     }
 
     /// Stops the loop: queued and running attempts complete as failed. Returns when the thread has finished.
@@ -131,6 +136,7 @@ final class MultiLoop: @unchecked Sendable {
                 defer {
                     inbox.jobs.removeAll(keepingCapacity: true)
                     inbox.cancellations.removeAll(keepingCapacity: true)
+                    inbox.wakeupPending = false
                 }
                 return (inbox.jobs, inbox.cancellations, inbox.shuttingDown)
             }

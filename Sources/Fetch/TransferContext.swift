@@ -91,9 +91,12 @@ final class TransferContext {
         try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
         try self.easy.set(CURLOPT_PIPEWAIT, 1)
         try self.easy.set(CURLOPT_NOSIGNAL, 1)
-        // Fewer, larger reads: a quarter of the syscalls and callbacks of libcurl's 16 KiB default (curl's own
-        // command line tool uses 100 KiB).
-        try self.easy.set(CURLOPT_BUFFERSIZE, Self.receiveBufferSize)
+        // Fewer, larger reads for large bodies: a quarter of the syscalls and callbacks of libcurl's 16 KiB default
+        // (curl's own command line tool uses 100 KiB). Small files keep the default: the buffer is allocated per
+        // transfer, and a large one would cost more than it saves.
+        if (self.job.request.expectedSize ?? .max) > Int64(Self.receiveBufferSize) {
+            try self.easy.set(CURLOPT_BUFFERSIZE, Self.receiveBufferSize)
+        }
         try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
         try self.easy.set(headers: self.headerList)
         // Never decode: the bytes hashed are the bytes the server sent (a gzip bomb stays small, and a mirror that
@@ -185,25 +188,46 @@ final class TransferContext {
         }
         var end = line.count
         while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<end]), as: UTF8.self)
-        if text.hasPrefix("HTTP/") {
-            self.startResponse(statusLine: text)
+        let text = UnsafeRawBufferPointer(rebasing: line[..<end])
+        if text.starts(with: "HTTP/".utf8) {
+            self.startResponse(statusLine: String(decoding: text, as: UTF8.self))
         } else if text.isEmpty {
             if !self.headersComplete, !self.endOfHeaders() { return 0 }
-        } else if !self.headersComplete, let colon = text.firstIndex(of: ":") {
-            let name = text[..<colon].lowercased()
-            let value = text[text.index(after: colon)...].trimmingWhitespace()
-            switch name {
-            case "content-length": self.contentLength = Int64(value)
-            case "etag": self.etag = value
-            case "last-modified": self.lastModified = value
-            case "content-type": self.contentType = value
-            case "location": self.hasLocation = true
-            case "retry-after": self.retryAfterSeconds = Int(value)
-            default: break
+        } else if !self.headersComplete, let colon = text.firstIndex(of: UInt8(ascii: ":")) {
+            // Bytes, not Strings: only the few headers we keep become Strings (this runs for every header line).
+            let name = UnsafeRawBufferPointer(rebasing: text[..<colon])
+            guard let field = Self.keptHeaders.first(where: { Self.equalsIgnoringCase(name, $0.name) })?.field
+            else { return line.count }
+            let value = String(decoding: UnsafeRawBufferPointer(rebasing: text[(colon + 1)...]), as: UTF8.self)
+                .trimmingWhitespace()
+            switch field {
+            case .contentLength: self.contentLength = Int64(value)
+            case .etag: self.etag = value
+            case .lastModified: self.lastModified = value
+            case .contentType: self.contentType = value
+            case .location: self.hasLocation = true
+            case .retryAfter: self.retryAfterSeconds = Int(value)
             }
         }
         return line.count
+    }
+
+    private enum KeptHeader { case contentLength, etag, lastModified, contentType, location, retryAfter }
+
+    private static let keptHeaders: [(name: [UInt8], field: KeptHeader)] = [
+        (Array("content-length".utf8), .contentLength), (Array("etag".utf8), .etag),
+        (Array("last-modified".utf8), .lastModified), (Array("content-type".utf8), .contentType),
+        (Array("location".utf8), .location), (Array("retry-after".utf8), .retryAfter),
+    ]
+
+    /// ASCII case-insensitive equality of a header name with a lower-case one.
+    private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lower: [UInt8]) -> Bool {
+        guard bytes.count == lower.count else { return false }
+        for (byte, expected) in zip(bytes, lower) {
+            let folded = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+            if folded != expected { return false }
+        }
+        return true
     }
 
     private func startResponse(statusLine: String) {

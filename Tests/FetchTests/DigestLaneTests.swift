@@ -86,6 +86,7 @@ struct DigestLaneTests {
                 })
         }
         lane.stop()
+        #expect(lane.queuedByteCount == 0, "every byte handed over is accounted for once hashed")
         let all = finished.withLock { $0 }
         #expect(all.count == bodies.count)
         for (index, body) in bodies.enumerated() {
