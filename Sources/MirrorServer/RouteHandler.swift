@@ -189,7 +189,10 @@ final class RouteHandler: ChannelInboundHandler {
     private func pourRaw(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
         guard self.isOpen else { return }
         self.sendRaw(context, bytes).assumeIsolated().whenComplete { result in
-            if case .success = result { self.pourRaw(context, bytes) }
+            // The next write goes through the event loop's queue: a write that completes at once would otherwise
+            // recurse for as long as the client reads, and overflow the stack.
+            guard case .success = result else { return }
+            context.eventLoop.assumeIsolated().execute { self.pourRaw(context, bytes) }
         }
     }
 
@@ -215,7 +218,8 @@ final class RouteHandler: ChannelInboundHandler {
         guard self.isOpen else { return }
         context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk)))).assumeIsolated().whenComplete {
             result in
-            if case .success = result { self.pour(context, chunk: chunk) }
+            guard case .success = result else { return }
+            context.eventLoop.assumeIsolated().execute { self.pour(context, chunk: chunk) }  // no recursion
         }
     }
 
