@@ -6,6 +6,9 @@ public struct PeerLimits: Sendable, Equatable {
     public var maxPendingHandshakes: Int = 64
     /// Time a peer has to complete the handshake before the connection is closed.
     public var handshakeTimeout: Duration = .seconds(5)
+    /// Time a new TCP connection to the server has to send its HTTP request head (the WebSocket
+    /// upgrade) before it is closed; also how long an idle plain-HTTP connection is kept.
+    public var upgradeTimeout: Duration = .seconds(5)
     /// Malformed messages tolerated on one connection before it is closed and its peer down-voted.
     public var maxMalformedMessages: Int = 16
     /// Messages queued for one connection's writer; beyond that, messages are dropped.

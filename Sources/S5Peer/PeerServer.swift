@@ -62,7 +62,7 @@ public struct PeerServer: Service, CustomStringConvertible {
             await node.serve(inbound: inbound, outbound: outbound)
         }
         let wsResponder = wsRouter.buildResponder()
-        let deadline = TimeAmount(limits.handshakeTimeout)
+        let deadline = TimeAmount(limits.upgradeTimeout)
         let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(idleTimeout: deadline),
             ws: .init(

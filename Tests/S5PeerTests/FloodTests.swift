@@ -314,12 +314,12 @@ struct FloodTests {
     }
 
     /// Connections that never finish (or never start) their HTTP upgrade are closed by the server
-    /// after the handshake timeout: they never reach the node, so its pending table cannot bound them.
+    /// after the upgrade timeout: they never reach the node, so its pending table cannot bound them.
     @Test func silentTCPConnectionsAreClosed() async throws {
         let silentCount = 200
         let slowCount = 50
         var limits = testLimits()
-        limits.handshakeTimeout = .milliseconds(500)
+        limits.upgradeTimeout = .milliseconds(500)
         let fixture = Fixture()
         try await withNodes(1, configure: { _, _ in fixture.spec(limits) }) { nodes in
             let port = nodes[0].port
@@ -351,7 +351,7 @@ struct FloodTests {
             for channel in channels { try? await channel.close() }
             print(
                 "SilentTCP: \(silentCount) silent and \(slowCount) slow-header connections; \(closed.count) closed "
-                    + "by the server within \(elapsed) (handshake timeout \(limits.handshakeTimeout))")
+                    + "by the server within \(elapsed) (upgrade timeout \(limits.upgradeTimeout))")
         }
     }
 }
