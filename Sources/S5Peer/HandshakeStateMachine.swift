@@ -7,6 +7,7 @@ public enum DisconnectReason: String, Sendable, Equatable {
     case badChallenge = "handshake echoed the wrong challenge"
     case badFeatures = "unsupported features"
     case handshakeTimeout = "handshake deadline passed"
+    case evicted = "too many pending handshakes: the oldest makes room"
     case duplicate = "already connected to this node"
     case selfConnection = "connected to ourselves"
     case tooManyPeers = "too many peers"

@@ -34,7 +34,7 @@ extension PeerNode {
         }
         if pending >= limits.maxPendingHandshakes, let oldest {
             stats.pendingEvicted += 1
-            close(oldest, .handshakeTimeout)
+            close(oldest, .evicted)
         }
         let (stream, continuation) = AsyncStream<OutboundItem>.makeStream(
             bufferingPolicy: .bufferingOldest(limits.outboundQueueLength))
