@@ -116,7 +116,7 @@ struct MultiNodeTests {
                 return s.queriesReceived == 1 && s.pendingQueries == 0
             }
             provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://a/b"], expiry: unixNow() + 600))
-            let some = await first(of: await nodes[2].node.query(hash, types: [3]), within: .seconds(5))
+            let some = await first(of: await nodes[2].node.query(hash, types: [3]), within: .seconds(10))
             #expect(some?.provider == nodes[0].nodeID)
             #expect(await nodes[1].node.statistics().queriesRelayed == 2)
         }
