@@ -162,7 +162,7 @@ struct FloodTests {
             #expect(maxima.routing <= limits.maxPendingQueries)
             #expect(stats.pendingQueries <= limits.maxPendingQueries)
             #expect(maxima.routing > limits.maxPendingQueries / 2)  // the flood did reach the table
-            #expect(probe.answered > 10)
+            #expect(probe.answered >= 4)  // 2 before the flood, at least one more round during it
             #expect(probe.slowest < max(.seconds(1), elapsed / 2))  // not held up until the flood ends
             print(
                 "QueryFlood: \(total) distinct queries in \(elapsed); routing table peak \(maxima.routing) "
@@ -230,7 +230,7 @@ struct FloodTests {
             #expect(listener.accepted.count <= stats.dialsStarted)
             #expect(maxima.dialsInProgress <= limits.maxConcurrentDials)
             #expect(maxima.backoff <= limits.maxBackoffEntries)
-            #expect(probe.answered > 10)
+            #expect(probe.answered >= 4)  // 2 before the flood, at least one more round during it
             #expect(probe.slowest < max(.seconds(1), elapsed / 2))  // not held up until the flood ends
             print(
                 "AnnounceFlood: \(fakePeers) fake peers in \(messagesSent) announcements; \(stats.dialsStarted) dials "
