@@ -250,7 +250,6 @@ struct FloodTests {
             let node = nodes[0].node
             let port = nodes[0].port
             let stop = SharedFlag()
-            let connected = SharedFlag()
             let sampler = Task { await sampleMaxima(of: node, until: stop) }
             let opened = SharedCounter()
             let started = ContinuousClock.now
