@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension StoreError {
+    /// The disk-full error a failed SQLite call stands for, if it is one: `SQLITE_FULL`, or an I/O error while the
+    /// database's file system has (almost) no space left or its files reached the process's file size limit
+    /// (`ulimit -f`, where writes fail with `EFBIG` and SQLite reports an I/O error).
+    /// - Parameters:
+    ///   - error: what GRDB threw.
+    ///   - path: the database file.
+    /// - Returns: ``StoreError/diskFull(path:reason:)``, or nil for any other failure.
+    static func diskFull(_ error: any Error, path: String) -> StoreError? {
+        guard let error = error as? DatabaseError, path != ":memory:" else { return nil }
+        if error.resultCode == .SQLITE_FULL {
+            return .diskFull(path: path, reason: DiskSpace.shortOfSpace(near: path) ?? "SQLite: database or disk is full")
+        }
+        guard error.resultCode == .SQLITE_IOERR, let reason = DiskSpace.shortOfSpace(near: path) else { return nil }
+        return .diskFull(path: path, reason: reason)
+    }
+}
+
+/// Why a database file cannot grow, told from the file system and the process's limits.
+enum DiskSpace {
+    /// Below this many free bytes a failed write is put down to a full disk.
+    static let nearlyFull: UInt64 = 1 << 20
+
+    /// - Parameter path: the database file.
+    /// - Returns: "no space left on device" or the file size limit that is reached; nil when neither is the case.
+    static func shortOfSpace(near path: String) -> String? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var stats = statvfs()
+        if statvfs(folder, &stats) == 0 {
+            // `f_bavail` is what an unprivileged process may use; root may also use the reserved blocks.
+            let blocks = geteuid() == 0 ? UInt64(stats.f_bfree) : UInt64(stats.f_bavail)
+            if blocks * UInt64(stats.f_frsize) < nearlyFull { return "no space left on device" }
+        }
+        var limit = rlimit()
+        #if canImport(Glibc)
+            let resource = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+        #else
+            let resource = RLIMIT_FSIZE
+        #endif
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        let largest = ["", "-wal", "-journal", "-shm"].compactMap { suffix -> UInt64? in
+            var info = stat()
+            return stat(path + suffix, &info) == 0 ? UInt64(info.st_size) : nil
+        }.max() ?? 0
+        // SQLite grows its files by pages (up to 64 KiB at once); a write that would pass the limit fails.
+        guard largest + (64 << 10) >= UInt64(limit.rlim_cur) else { return nil }
+        return "no space: the file size limit (ulimit -f) of \(limit.rlim_cur) bytes is reached"
+    }
+}
+
+/// Checks of a database file from outside the store.
+public enum DatabaseCheck {
+    /// Runs `PRAGMA integrity_check` on a database file opened read-only (nothing is written, not even a WAL
+    /// checkpoint).
+    /// - Parameter path: the SQLite file.
+    /// - Returns: the check's lines: `["ok"]` for a sound database, else the problems it found.
+    /// - Throws: `StoreError.database` when the file cannot be opened or read.
+    public static func integrity(path: String) throws(StoreError) -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        } catch {
+            throw .database("\(path): \(error)")
+        }
+    }
+}
+
+extension DatabaseCheck {
+    /// The number of URLs with a stored state (checked at least once), read from a file opened read-only.
+    /// - Parameter path: the SQLite file.
+    /// - Returns: the row count of `url_state` (0 before the schema exists).
+    /// - Throws: `StoreError.database` when the file cannot be opened or read.
+    public static func checkedURLs(path: String) throws(StoreError) -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                // A crawl stopped before its migrations ran leaves a database without the table.
+                guard try db.tableExists("url_state") else { return 0 }
+                return try Int.fetchOne(db, sql: "SELECT count(*) FROM url_state") ?? 0
+            }
+        } catch {
+            throw .database("\(path): \(error)")
+        }
+    }
+}
