@@ -18,21 +18,23 @@ extension StoreError {
     static func diskFull(_ error: any Error, path: String) -> StoreError? {
         guard let error = error as? DatabaseError, path != ":memory:" else { return nil }
         if error.resultCode == .SQLITE_FULL {
-            return .diskFull(path: path, reason: DiskSpace.shortOfSpace(near: path) ?? "SQLite: database or disk is full")
+            let reason = DiskSpace.shortOfSpace(near: path) ?? "SQLite: database or disk is full"
+            return .diskFull(path: path, reason: reason)
         }
         guard error.resultCode == .SQLITE_IOERR, let reason = DiskSpace.shortOfSpace(near: path) else { return nil }
         return .diskFull(path: path, reason: reason)
     }
 }
 
-/// Why a database file cannot grow, told from the file system and the process's limits.
-enum DiskSpace {
+/// Why a file cannot grow, told from the file system and the process's limits.
+package enum DiskSpace {
     /// Below this many free bytes a failed write is put down to a full disk.
-    static let nearlyFull: UInt64 = 1 << 20
+    package static let nearlyFull: UInt64 = 1 << 20
 
-    /// - Parameter path: the database file.
+    /// Tells whether a failed write to `path` is down to a full disk or the file size limit.
+    /// - Parameter path: the file (for a database, its `-wal`, `-journal` and `-shm` files count too).
     /// - Returns: "no space left on device" or the file size limit that is reached; nil when neither is the case.
-    static func shortOfSpace(near path: String) -> String? {
+    package static func shortOfSpace(near path: String) -> String? {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var stats = statvfs()
         if statvfs(folder, &stats) == 0 {

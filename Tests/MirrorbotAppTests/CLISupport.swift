@@ -7,8 +7,8 @@ enum CLI {
     /// The `mirrorbot` next to the running test bundle (so a sanitizer build's tests run its instrumented
     /// executable), else the debug build's.
     static let binary: String = {
-        let beside = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("mirrorbot").path
+        let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let beside = runner.deletingLastPathComponent().appendingPathComponent("mirrorbot").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         return packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
     }()

@@ -78,7 +78,9 @@ struct CrashCrawlFixture {
         var routes: [String: MirrorServer.Route] = [:]
         var lines: [String] = []
         func delay() -> Duration { .milliseconds(Int.random(in: 5...25, using: &random)) }
-        func body(_ index: Int) -> [UInt8] { crawlSample(Int.random(in: 512...8192, using: &random), seed: UInt64(index)) }
+        func body(_ index: Int) -> [UInt8] {
+            crawlSample(Int.random(in: 512...8192, using: &random), seed: UInt64(index))
+        }
         for index in 0..<200 {  // verified against the feed's SHA-256
             let data = body(index)
             routes["/a/v\(index).bin"] = .delayed(delay(), .bytes(data))

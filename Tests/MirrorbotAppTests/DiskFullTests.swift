@@ -1,6 +1,11 @@
 import Foundation
+import MirrorServer
+import S5Core
+import S5Peer
 import Testing
 import Verifier
+
+@testable import MirrorbotApp
 
 /// A disk that fills while `mirrorbot crawl` (or `init`) writes: one clear line naming the file, exit 3 (crawl) or 1
 /// (init), a sound database, and a later run with space completes with the results of an uninterrupted one.
@@ -121,5 +126,50 @@ struct DiskFullTests {
         try await expectCleanFailureThenResume(
             full, database: database, fixture: fixture, expected: expected, scratch: scratch,
             reason: "no space left on device")
+    }
+
+    /// `mirrorbot get` whose download cannot be written (file size limit): exit 3 with one line naming the file,
+    /// no file and no temporary file left, the next provider is not tried; with room, the same command works.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary) && prlimit != nil))
+    func getAtTheFileSizeLimitWritesNothing() async throws {
+        let body = crawlSample(300_000, seed: 71)
+        let mirror = try await MirrorServer.start(routes: ["/good": .bytes(body)])
+        let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
+        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
+        let key = KeyPair.generate()
+        configuration.keyPair = key
+        let provider = InMemoryLocalProvider()
+        let expiry = UInt32(Date().timeIntervalSince1970) + 600
+        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/good")], expiry: expiry))
+        let server = NodeServices.makePeerServer(
+            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let uri = "ws://\(key.nodeID)@127.0.0.1:\(try await server.boundPort())/s5/p2p"
+            let arguments = [
+                "get", hash.base64URL, "-o", "file.bin", "--allow-private", "--peer", uri, "--timeout", "3",
+                "--config", "absent.toml",
+            ]
+            let shell = ["-c", "trap '' XFSZ; exec \"$0\" --fsize=65536 \"$@\"", Self.prlimit ?? "prlimit", CLI.binary]
+            let limited = try Child.start("/bin/sh", shell + arguments, in: scratch.path, name: "get-limited")
+            #expect(await limited.wait(within: .seconds(30)) == .exit)
+            #expect(limited.process.terminationStatus == 3, "\(limited.out) \(limited.err)")
+            #expect(limited.err.hasPrefix("mirrorbot get: cannot write file.bin: disk full (no space: the file size"))
+            #expect(limited.err.split(separator: "\n").count == 1, "\(limited.err)")
+            #expect(limited.out.isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter {
+                $0.hasSuffix(".bin") || $0.contains("mirrorbot-")
+            }.isEmpty)
+
+            let room = try Child.start(CLI.binary, arguments, in: scratch.path, name: "get")
+            #expect(await room.wait(within: .seconds(30)) == .exit)
+            #expect(room.process.terminationStatus == 0, "\(room.err)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/file.bin")) == Data(body))
+            await server.node.shutdown()
+            group.cancelAll()
+        }
+        try await mirror.shutdown()
     }
 }
