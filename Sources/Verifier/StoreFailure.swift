@@ -59,40 +59,68 @@ package enum DiskSpace {
     }
 }
 
-/// Checks of a database file from outside the store.
+/// Checks of a database file from outside the store, e.g. after a crawl was killed.
 public enum DatabaseCheck {
-    /// Runs `PRAGMA integrity_check` on a database file opened read-only (nothing is written, not even a WAL
-    /// checkpoint).
+    /// Runs `PRAGMA integrity_check` on a database file without changing it: read-only; and when the file was left
+    /// by a killed process with a write-ahead log that a read-only connection cannot recover (SQLite then reports
+    /// `SQLITE_READONLY`), on a copy of the database and its log, which a normal connection recovers first, as the
+    /// next run would.
     /// - Parameter path: the SQLite file.
     /// - Returns: the check's lines: `["ok"]` for a sound database, else the problems it found.
     /// - Throws: `StoreError.database` when the file cannot be opened or read.
     public static func integrity(path: String) throws(StoreError) -> [String] {
-        var configuration = Configuration()
-        configuration.readonly = true
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            return try read(path: path, readonly: true) { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+            return try onCopy(of: path) { copy in
+                try read(path: copy, readonly: false) { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            }
         } catch {
             throw .database("\(path): \(error)")
+        }
+    }
+
+    private static func read<T>(path: String, readonly: Bool, _ body: (Database) throws -> T) throws -> T {
+        var configuration = Configuration()
+        configuration.readonly = readonly
+        return try DatabaseQueue(path: path, configuration: configuration).inDatabase(body)
+    }
+
+    /// Runs `body` on a copy of the database file and its write-ahead log (not the shared-memory index, which the
+    /// copy rebuilds), in a fresh temporary folder removed afterwards.
+    private static func onCopy<T>(of path: String, _ body: (String) throws -> T) throws(StoreError) -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorbot-check-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let copy = folder.appendingPathComponent("copy.sqlite").path
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            if FileManager.default.fileExists(atPath: path + "-wal") {
+                try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+            }
+            return try body(copy)
+        } catch {
+            throw .database("\(path) (checked on a copy): \(error)")
         }
     }
 }
 
 extension DatabaseCheck {
-    /// The number of URLs with a stored state (checked at least once), read from a file opened read-only.
+    /// The number of URLs with a stored state (checked at least once), read without changing the file (see
+    /// ``integrity(path:)``).
     /// - Parameter path: the SQLite file.
     /// - Returns: the row count of `url_state` (0 before the schema exists).
     /// - Throws: `StoreError.database` when the file cannot be opened or read.
     public static func checkedURLs(path: String) throws(StoreError) -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
+        let count = { (db: Database) throws -> Int in
+            // A crawl stopped before its migrations ran leaves a database without the table.
+            guard try db.tableExists("url_state") else { return 0 }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM url_state") ?? 0
+        }
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return try queue.read { db in
-                // A crawl stopped before its migrations ran leaves a database without the table.
-                guard try db.tableExists("url_state") else { return 0 }
-                return try Int.fetchOne(db, sql: "SELECT count(*) FROM url_state") ?? 0
-            }
+            return try read(path: path, readonly: true, count)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+            return try onCopy(of: path) { copy in try read(path: copy, readonly: false, count) }
         } catch {
             throw .database("\(path): \(error)")
         }

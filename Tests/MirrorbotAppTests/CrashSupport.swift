@@ -64,8 +64,8 @@ struct Child {
     var err: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 }
 
-/// A crawl of a few hundred files on a loopback server, slow enough (a delay per response, few transfers at
-/// once) that it lasts about a second: feed sync, transfers, commits and the agreement of mirrors without
+/// A crawl of about two hundred URLs on a loopback server, slow enough (a delay per response, few transfers at
+/// once) that it lasts about half a second: feed sync, transfers, commits and the agreement of mirrors without
 /// hashes all take a visible share of it.
 struct CrashCrawlFixture {
     let server: MirrorServer
@@ -81,7 +81,7 @@ struct CrashCrawlFixture {
         func body(_ index: Int) -> [UInt8] {
             crawlSample(Int.random(in: 512...8192, using: &random), seed: UInt64(index))
         }
-        for index in 0..<200 {  // verified against the feed's SHA-256
+        for index in 0..<100 {  // verified against the feed's SHA-256
             let data = body(index)
             routes["/a/v\(index).bin"] = .delayed(delay(), .bytes(data))
             lines.append("{server}/a/v\(index).bin sha256=\(hexString(OpenSSLHasher.hash(.sha256, data)))")
@@ -99,7 +99,7 @@ struct CrashCrawlFixture {
             routes["/a/page\(index).bin"] = .html(status: 200, body: "<html>mirror maintenance \(index)</html>")
             lines.append("{server}/a/page\(index).bin size=1234")
         }
-        for index in 0..<30 {  // no hash: three mirrors, one of each four files corrupted on the third
+        for index in 0..<20 {  // no hash: three mirrors, one of each four files corrupted on the third
             let data = body(2000 + index)
             for mirror in ["x", "y", "z"] {
                 let corrupt = mirror == "z" && index % 4 == 0
