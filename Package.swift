@@ -111,6 +111,7 @@ let package = Package(
             name: "mirrorbot",
             dependencies: [
                 "MirrorbotApp",
+                "Fetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -3,8 +3,9 @@ import Synchronization
 
 /// Downloads and hashes files over HTTP(S) with libcurl's multi interface.
 ///
-/// One dedicated thread drives all transfers; each body is hashed (BLAKE3, SHA-256 and any requested extra
-/// digests) as it arrives and then dropped, so memory does not grow with file size. The engine enforces the
+/// One dedicated thread drives all transfers; hashing threads (one per core) compute each body's BLAKE3, SHA-256
+/// and any requested extra digests from bounded blocks of its bytes as they arrive. Bodies are then dropped, so
+/// memory does not grow with file size. The engine enforces the
 /// limits of its ``FetchConfiguration``, retries transient failures with exponential backoff and jitter
 /// (honouring `Retry-After`), and stops contacting a host that timed out ``FetchConfiguration/breakerThreshold``
 /// times in a row.

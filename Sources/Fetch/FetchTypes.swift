@@ -53,8 +53,15 @@ public struct FetchConfiguration: Sendable {
     /// loopback test server can stand in for a public mirror. Every other private address stays refused.
     package var privateAddressExemptions: Set<SocketAddress> = []
 
+    /// mirrorbot's version, as `mirrorbot --version` prints it and every `User-Agent` names it.
+    public static let mirrorbotVersion = "0.1.0"
+
+    /// The polite identity: mirrorbot, its version and a contact URL.
+    /// - Parameter contact: where mirror operators can reach the operator of this bot.
+    public static func userAgent(contact: String) -> String { "mirrorbot/\(mirrorbotVersion) (+\(contact))" }
+
     /// The default polite identity.
-    public static let defaultUserAgent = "mirrorbot/0.1 (+https://github.com/s5-dev/mirrorbot)"
+    public static let defaultUserAgent = userAgent(contact: "https://github.com/s5-dev/mirrorbot")
 
     /// Creates a configuration with the documented defaults.
     /// - Parameter userAgent: the `User-Agent` header; should name the bot and a contact URL.

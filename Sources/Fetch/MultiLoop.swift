@@ -6,7 +6,8 @@ import Synchronization
 /// The libcurl multi loop: one dedicated thread drives every transfer of an engine.
 ///
 /// Requests arrive from any thread through the locked `inbox` and a `curl_multi_wakeup`; everything else (the
-/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread.
+/// multi handle's transfers, the per-host queues, the callbacks) lives on the loop thread. The loop hands copies of
+/// each body's bytes to a ``DigestLane``, whose thread computes the digests.
 ///
 /// `@unchecked Sendable` because the non-`Sendable` state below `inbox` is touched only by the loop thread
 /// (`run()` and the libcurl callbacks it triggers); other threads use only `inbox` (a `Mutex`) and
@@ -33,6 +34,9 @@ final class MultiLoop: @unchecked Sendable {
         var cancellations: [UInt64] = []
         var live: Set<UInt64> = []
         var shuttingDown = false
+        /// A wakeup was sent that the loop has not yet answered by draining the inbox: later senders need not
+        /// send another (a burst of thousands of submissions costs one wakeup, not one each).
+        var wakeupPending = false
         var exited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -42,6 +46,8 @@ final class MultiLoop: @unchecked Sendable {
     private let configuration: FetchConfiguration
     private let logger: Logger
     private let breaker: HostBreaker
+    /// One hashing lane per core (at most 8); a transfer is hashed on lane `id % count`.
+    private let lanes = (0..<min(8, max(1, ProcessInfo.processInfo.activeProcessorCount))).map { _ in DigestLane() }
 
     // Loop-thread state.
     private var active: [UInt64: TransferContext] = [:]
@@ -65,6 +71,7 @@ final class MultiLoop: @unchecked Sendable {
 
     /// Starts the loop thread. Call once.
     func start() {
+        for lane in self.lanes { lane.start() }
         let thread = Thread { self.run() }
         thread.name = "mirrorbot-fetch"
         thread.start()
@@ -74,30 +81,32 @@ final class MultiLoop: @unchecked Sendable {
 
     /// Queues an attempt, or fails it at once when the calling task is cancelled or the loop is shutting down.
     func submit(_ job: Job) {
-        let refusal: FetchFailure? = self.inbox.withLock { inbox in
-            if inbox.shuttingDown { return .other("engine shut down") }
+        let (refusal, wake): (FetchFailure?, Bool) = self.inbox.withLock { inbox in
+            if inbox.shuttingDown { return (.other("engine shut down"), false) }
             // The task's cancelled flag is set before its cancellation handler runs, so either we see it here or
             // the handler's `cancel` finds the id in `live`.
-            if Task.isCancelled { return .other("cancelled") }
+            if Task.isCancelled { return (.other("cancelled"), false) }
             inbox.jobs.append(job)
             inbox.live.insert(job.id)
-            return nil
+            defer { inbox.wakeupPending = true }
+            return (nil, !inbox.wakeupPending)
         }
         if let refusal {
             job.continuation.resume(returning: Outcome(result: Self.failed(job, refusal), retryAfter: nil))
-        } else {
+        } else if wake {
             self.multi.wakeup()
         }
     }
 
     /// Aborts a queued or running attempt; it completes with `.other("cancelled")`.
     func cancel(id: UInt64) {
-        let known = self.inbox.withLock { inbox in
+        let wake = self.inbox.withLock { inbox in
             guard inbox.live.contains(id) else { return false }
             inbox.cancellations.append(id)
-            return true
+            defer { inbox.wakeupPending = true }
+            return !inbox.wakeupPending
         }
-        if known { self.multi.wakeup() }
+        if wake { self.multi.wakeup() }
     }
 
     /// Stops the loop: queued and running attempts complete as failed. Returns when the thread has finished.
@@ -127,6 +136,7 @@ final class MultiLoop: @unchecked Sendable {
                 defer {
                     inbox.jobs.removeAll(keepingCapacity: true)
                     inbox.cancellations.removeAll(keepingCapacity: true)
+                    inbox.wakeupPending = false
                 }
                 return (inbox.jobs, inbox.cancellations, inbox.shuttingDown)
             }
@@ -182,7 +192,7 @@ final class MultiLoop: @unchecked Sendable {
 
     private func start(_ job: Job) {
         do {
-            let context = try TransferContext(job: job, configuration: self.configuration)
+            let context = try TransferContext(job: job, configuration: self.configuration, lane: self.lanes[Int(job.id % UInt64(self.lanes.count))])
             try self.multi.add(context.easy)
             self.active[job.id] = context
             self.byHandle[context.easy.raw] = job.id
@@ -197,7 +207,12 @@ final class MultiLoop: @unchecked Sendable {
         let outcome = context.finish(code: code)
         self.breaker.record(context.job.hostKey, outcome.result.failure)
         self.detach(context)
-        self.resolve(context.job, outcome)
+        let job = context.job
+        if outcome.result.failure == nil, !outcome.result.notModified {
+            context.completeDigests(of: outcome) { self.resolve(job, $0) }
+        } else {
+            self.resolve(job, outcome)
+        }
     }
 
     private func abort(id: UInt64, reason: FetchFailure) {
@@ -226,6 +241,8 @@ final class MultiLoop: @unchecked Sendable {
         self.markRunnableIfPossible(host)
     }
 
+    /// Completes an attempt. Runs on the loop thread, or on the digest lane's thread for a body whose digests it
+    /// finished: it touches only `inbox`, the logger and the job's continuation, all thread-safe.
     private func resolve(_ job: Job, _ outcome: Outcome) {
         self.inbox.withLock { _ = $0.live.remove(job.id) }
         self.logger.debug(
@@ -258,6 +275,7 @@ final class MultiLoop: @unchecked Sendable {
         for job in jobs {
             self.resolve(job, Outcome(result: Self.failed(job, .other("engine shut down")), retryAfter: nil))
         }
+        for lane in self.lanes { lane.stop() }  // the last digests resolve their jobs before the waiters hear of the end
         self.logger.debug("Fetch loop stopped")
         for waiter in waiters { waiter.resume() }
     }

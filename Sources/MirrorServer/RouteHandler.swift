@@ -20,6 +20,13 @@ final class RouteHandler: ChannelInboundHandler {
     private var requestHead: HTTPRequestHead?
     private var answering = false
     private var isOpen = true
+    /// What an endless route keeps writing.
+    private var pouring: Pouring?
+
+    private enum Pouring {
+        case body(ByteBuffer)
+        case raw(ByteBuffer)
+    }
 
     private let countsConnection: Bool
 
@@ -187,10 +194,8 @@ final class RouteHandler: ChannelInboundHandler {
 
     /// Writes the raw bytes again each time the previous write completed, until the connection closes.
     private func pourRaw(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
-        guard self.isOpen else { return }
-        self.sendRaw(context, bytes).assumeIsolated().whenComplete { result in
-            if case .success = result { self.pourRaw(context, bytes) }
-        }
+        self.pouring = .raw(context.channel.allocator.buffer(bytes: bytes))
+        self.keepPouring(context)
     }
 
     private func drip(_ context: ChannelHandlerContext, remaining: Int, chunk: Int, every: TimeAmount) {
@@ -212,11 +217,37 @@ final class RouteHandler: ChannelInboundHandler {
 
     /// Writes the chunk again each time the previous write completed, until the connection closes.
     private func pour(_ context: ChannelHandlerContext, chunk: ByteBuffer) {
-        guard self.isOpen else { return }
-        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk)))).assumeIsolated().whenComplete {
-            result in
-            if case .success = result { self.pour(context, chunk: chunk) }
+        self.pouring = .body(chunk)
+        self.keepPouring(context)
+    }
+
+    /// Writes an endless route's next chunks while the channel takes them (at most 1 MiB a turn, then the event
+    /// loop's other work and connections come first), and resumes when it becomes writable again: never recursion,
+    /// never a busy event loop.
+    private func keepPouring(_ context: ChannelHandlerContext) {
+        guard self.isOpen, let pouring = self.pouring else { return }
+        var written = 0
+        while context.channel.isWritable, written < 1 << 20 {
+            switch pouring {
+            case .body(let chunk):
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+                written += max(1, chunk.readableBytes)
+            case .raw(let bytes):
+                guard let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+                else { return }
+                encoder.write(NIOAny(bytes), promise: nil)
+                written += max(1, bytes.readableBytes)
+            }
         }
+        context.flush()
+        if context.channel.isWritable {
+            context.eventLoop.assumeIsolated().execute { self.keepPouring(context) }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.keepPouring(context) }
+        context.fireChannelWritabilityChanged()
     }
 
     // MARK: - Writing

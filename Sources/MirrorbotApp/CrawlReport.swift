@@ -109,6 +109,10 @@ public struct CrawlReport: Sendable {
 
     /// A JSON string literal.
     static func quoted(_ text: String) -> String {
+        // Most text (URLs, hex digests, verdicts) needs no escape: copy it whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

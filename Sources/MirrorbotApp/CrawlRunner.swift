@@ -178,12 +178,23 @@ public struct CrawlRunner: Sendable {
             for (index, work) in works.enumerated() where work.byAgreement && pending[index] == nil {
                 try await settleAgreement(work, store: store)
             }
+            // The states the commits returned are current, unless agreement may have changed them since or a URL
+            // was not committed this pass (not due, cancelled): only then is the feed's store read again.
             var allStates: [Int64: [Int64: URLState]] = [:]
-            for feedID in feedIDs {
+            let committed = tracker.storedStates
+            let rereadFeeds = Set(
+                works.filter { work in
+                    work.byAgreement || work.synced.urlIDs.values.contains { committed[$0] == nil }
+                }.map(\.feed))
+            for (feed, feedID) in zip(feeds.map(\.name), feedIDs) where rereadFeeds.contains(feed) {
                 allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
             }
             for work in works {
-                let states = allStates[work.synced.fileID] ?? [:]
+                let states =
+                    rereadFeeds.contains(work.feed)
+                    ? allStates[work.synced.fileID] ?? [:] : work.synced.urlIDs.values.reduce(into: [:]) { states, id in
+                        states[id] = committed[id]
+                    }
                 for candidate in work.task.candidates {
                     guard let id = work.synced.urlIDs[candidate.url] else { continue }
                     let touched = tracker.touched(id)
@@ -256,7 +267,7 @@ public struct CrawlRunner: Sendable {
             nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
         do {
             let stored = try await commits.commit(record)
-            tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived)
+            tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived, state: stored)
             var verdict = stored?.judgement ?? judgement
             if work.byAgreement && verdict.verdict == .unconfirmed {
                 verdict.reason = "waiting for the other mirrors to agree"
@@ -301,6 +312,7 @@ private final class Tracker: Sendable {
     private struct State {
         var pending: [Int: Int]
         var touched: [Int64: Bool] = [:]
+        var states: [Int64: URLState] = [:]
         var bytes: Int64 = 0
         var failure: String?
     }
@@ -320,12 +332,16 @@ private final class Tracker: Sendable {
         }
     }
 
-    func recordTouched(_ id: Int64, notModified: Bool, bytes: Int64) {
+    func recordTouched(_ id: Int64, notModified: Bool, bytes: Int64, state stored: URLState?) {
         state.withLock {
             $0.touched[id] = notModified
+            $0.states[id] = stored
             $0.bytes += bytes
         }
     }
+
+    /// The states the commits of this pass returned, by URL row id.
+    var storedStates: [Int64: URLState] { state.withLock { $0.states } }
 
     /// nil: not checked this pass; false: downloaded; true: 304.
     func touched(_ id: Int64) -> Bool? { state.withLock { $0.touched[id] } }

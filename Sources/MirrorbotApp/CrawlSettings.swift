@@ -41,7 +41,7 @@ public struct CrawlSettings: Sendable {
         configuration.perHost = perHost
         configuration.maxBodyBytes = maxBody
         if let contact, !contact.isEmpty {
-            configuration.userAgent = "mirrorbot/0.1 (+\(contact))"
+            configuration.userAgent = FetchConfiguration.userAgent(contact: contact)
         }
         return configuration
     }

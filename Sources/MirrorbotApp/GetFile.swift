@@ -166,7 +166,7 @@ public enum GetFile {
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         guard fd >= 0 else { throw GetError("cannot create a temporary file in \(folder): errno \(errno)") }
         close(fd)
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         _ = temporaryFiles.withLock { $0.insert(path) }
         return path
     }

@@ -88,7 +88,7 @@ public struct SamplerService: Service, CustomStringConvertible {
         -> FetchConfiguration
     {
         var fetch = FetchConfiguration(
-            userAgent: contact.map { "mirrorbot/0.1 (+\($0))" } ?? FetchConfiguration.defaultUserAgent)
+            userAgent: contact.map(FetchConfiguration.userAgent(contact:)) ?? FetchConfiguration.defaultUserAgent)
         fetch.allowPrivateAddresses = allowPrivateAddresses
         fetch.concurrency = 4
         fetch.perHost = 1

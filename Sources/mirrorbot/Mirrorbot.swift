@@ -1,4 +1,5 @@
 import ArgumentParser
+import Fetch
 import Foundation
 
 /// The `mirrorbot` command line. Each subcommand lives in its own file and does little more than
@@ -8,6 +9,7 @@ struct Mirrorbot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mirrorbot",
         abstract: "Turns existing HTTP mirrors into a content-addressed S5 network.",
+        version: FetchConfiguration.mirrorbotVersion,
         subcommands: [
             // Each issue adds its commands here, one per line.
             HashCommand.self,

@@ -1,3 +1,4 @@
+import Fetch
 import Foundation
 import Testing
 
@@ -15,5 +16,12 @@ import Testing
         let (status, out, _) = try CLI.run(["--help"])
         #expect(status == 0)
         #expect(out.contains("demo"))
+    }
+
+    @Test func versionIsPrintedAndNamedInTheUserAgent() throws {
+        let (status, out, _) = try CLI.run(["--version"])
+        #expect(status == 0)
+        #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == FetchConfiguration.mirrorbotVersion)
+        #expect(FetchConfiguration.defaultUserAgent.hasPrefix("mirrorbot/\(FetchConfiguration.mirrorbotVersion) (+"))
     }
 }
