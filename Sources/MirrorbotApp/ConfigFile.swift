@@ -56,6 +56,19 @@ public enum ConfigFile {
             """
     }
 
+    /// A warning when a config file that holds the key seed can be read or written by others than its owner.
+    /// Such a file still works (container runtimes often mount secrets 0644), but the key should be private.
+    /// - Parameter path: the config file.
+    /// - Returns: one line naming the file, its mode and the fix; nil when the mode is private or unknown.
+    public static func exposureWarning(path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let mode = UInt32(info.st_mode) & 0o777
+        guard mode & 0o077 != 0 else { return nil }
+        let octal = String(mode, radix: 8)
+        return "\(path) holds the node's secret key but others can access it (mode 0\(octal)); run: chmod 600 \(path)"
+    }
+
     /// Creates a config file with a fresh seed, readable by its owner only (mode 0600). Never
     /// overwrites: the file is created exclusively.
     /// - Parameter path: where to write it.
@@ -83,7 +96,12 @@ public enum ConfigFile {
             }
             written += n
         }
-        guard fsync(fd) == 0 else { throw .cannotWrite(path, String(cString: strerror(errno))) }
+        guard fsync(fd) == 0 else {
+            // A full disk may only show here (delayed allocation): leave no half-written key behind.
+            let code = errno
+            unlink(path)
+            throw .cannotWrite(path, String(cString: strerror(code)))
+        }
         return keyPair
     }
 }

@@ -15,6 +15,8 @@ public struct Configuration: Sendable, CustomStringConvertible {
     public var crawl = Crawl()
     /// `[verifier]`: checks of other providers' links.
     public var verifier = Verifier()
+    /// Problems worth a warning that do not stop the program (e.g. a key file others can read), one line each.
+    public var warnings: [String] = []
 
     /// The peer-to-peer settings.
     public struct P2P: Sendable, Equatable {
@@ -126,7 +128,11 @@ public struct Configuration: Sendable, CustomStringConvertible {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw .unreadable(path, "\(error)") }
         guard data.count <= 1 << 20 else { throw .unreadable(path, "larger than 1 MiB") }
         guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path, "not UTF-8") }
-        return try Configuration(toml: text)
+        var configuration = try Configuration(toml: text)
+        if configuration.keyPair != nil, let warning = ConfigFile.exposureWarning(path: path) {
+            configuration.warnings.append(warning)
+        }
+        return configuration
     }
 
     private init(reading root: inout TableReader) throws(ConfigurationError) {

@@ -45,7 +45,8 @@ public struct CrawlRunner: Sendable {
 
     /// Runs one pass.
     /// - Returns: the report (with `locked` set when another crawl holds the lock).
-    /// - Throws: `CrawlError` for usage, feed and setup errors (nothing is crawled then).
+    /// - Throws: `CrawlError` for usage, feed and setup errors (nothing is crawled then), `.storage` when the
+    ///   database fails during the pass (the pass stops; what was committed stays).
     public func run() async throws(CrawlError) -> CrawlReport {
         try settings.validate()
         let clock = ContinuousClock()
@@ -92,6 +93,7 @@ public struct CrawlRunner: Sendable {
         do {
             store = try Store(path: settings.databasePath)
         } catch {
+            if case .diskFull = error { throw .storage(error.description) }
             throw .setup("cannot open the database: \(error)")
         }
         var issues: [String] = []
@@ -120,7 +122,7 @@ public struct CrawlRunner: Sendable {
         } catch let error as CrawlError {
             throw error
         } catch {
-            throw .setup("\(error)")
+            throw .storage("\(error)")
         }
         for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
 
@@ -143,6 +145,11 @@ public struct CrawlRunner: Sendable {
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in jobs {
+                // The store failed (e.g. the disk is full): check nothing more, report once.
+                if tracker.storeFailure != nil {
+                    group.cancelAll()
+                    break
+                }
                 // More tasks than transfers: a task whose transfer is done may wait for its commit without
                 // holding back the next transfer (the engine still runs at most `concurrency` at once).
                 if inFlight >= settings.concurrency * 2 {
@@ -162,7 +169,7 @@ public struct CrawlRunner: Sendable {
         progress.end()
         phases.mark("fetched \(jobs.count) URLs")
         if let failure = tracker.storeFailure {
-            throw .setup("the database failed: \(failure)")
+            throw .storage(failure)
         }
 
         // Files judged by agreement and not due in this pass still get their verdicts from stored states.
@@ -203,7 +210,7 @@ public struct CrawlRunner: Sendable {
                 }
             }
         } catch {
-            throw .setup("the database failed: \(error)")
+            throw .storage("\(error)")
         }
         phases.mark("results read")
         // A pass in which our own network failed does not count towards the mirrors' standing.
@@ -216,7 +223,7 @@ public struct CrawlRunner: Sendable {
             try await store.finishCrawlRun(
                 id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
         } catch {
-            throw .setup("the database failed: \(error)")
+            throw .storage("\(error)")
         }
         return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
     }
@@ -273,8 +280,9 @@ public struct CrawlRunner: Sendable {
                 try await settleAgreement(work, store: store)
             }
         } catch {
+            // Reported once by `run()`; every later commit fails the same way.
             tracker.fail("\(error)")
-            logger.error("cannot store a result", metadata: ["url": "\(candidate.url)", "error": "\(error)"])
+            logger.debug("cannot store a result", metadata: ["url": "\(candidate.url)", "error": "\(error)"])
         }
     }
 

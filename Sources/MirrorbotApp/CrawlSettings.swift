@@ -65,12 +65,15 @@ public enum CrawlError: Error, Sendable, CustomStringConvertible {
     case feed(String)
     /// The store or the lock file cannot be opened.
     case setup(String)
+    /// The database failed while crawling: disk full, I/O error, a damaged file. Results committed before stay.
+    case storage(String)
 
     public var description: String {
         switch self {
         case .usage(let message): "usage: \(message)"
         case .feed(let message): "feed: \(message)"
         case .setup(let message): message
+        case .storage(let message): message
         }
     }
 }

@@ -34,9 +34,11 @@ public struct GetReport: Sendable, Equatable {
     public var written: Attempt? { attempts.last.flatMap { $0.outcome.kind == .match ? $0 : nil } }
 }
 
-/// What `mirrorbot get` fails with before any download.
+/// What `mirrorbot get` fails with before any download, or when the download cannot be written.
 public struct GetError: Error, CustomStringConvertible, Equatable {
     public let description: String
+    /// The output's disk is full (or the file size limit is reached): no provider is to blame.
+    public var diskFull = false
     public init(_ description: String) { self.description = description }
 }
 
@@ -75,7 +77,8 @@ public enum GetFile {
     ///   - timeout: how long to wait for answers.
     ///   - logger: the logger.
     /// - Returns: the report; ``GetReport/written`` is nil when no provider served the right bytes.
-    /// - Throws: ``GetError`` when the output folder is unusable; errors of dialing.
+    /// - Throws: ``GetError`` when the output folder is unusable or the download cannot be written (disk full);
+    ///   errors of dialing.
     public static func run(
         hash: Multihash, size: UInt64?, output: String, peers: [String], configuration: Configuration,
         scores: any PeerScoreBook, checker: ProviderCheck, maxBytes: Int64, timeout: Duration, logger: Logger
@@ -97,6 +100,14 @@ public enum GetFile {
             let outcome = await checker.check(
                 url: url, multihash: hash, provider: provider, expectedSize: size.map { Int64(clamping: $0) },
                 byteLimit: maxBytes, bodyFile: temporary)
+            if outcome.kind == .notChecked, let reason = DiskSpace.shortOfSpace(near: temporary) {
+                // Our disk, not the provider, failed (no vote was cast): trying the others would fail alike.
+                unlink(temporary)
+                forget(temporary)
+                var error = GetError("cannot write \(output): disk full (\(reason))")
+                error.diskFull = true
+                throw error
+            }
             if let up = outcome.up { scores.vote(provider, up: up) }
             report.attempts.append(
                 GetReport.Attempt(provider: "\(provider)", url: url, score: score, outcome: outcome))

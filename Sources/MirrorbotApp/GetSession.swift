@@ -58,6 +58,7 @@ public final class GetSession: Sendable {
                 configuration: Configuration(), store: nil, allowPrivate: allowPrivate, logger: logger)
         }
         let configuration = try Configuration.load(path: configPath, allowMissing: false)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let store = try Store(path: configuration.databasePath)
         return try await GetSession(
             configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger)

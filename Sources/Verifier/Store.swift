@@ -7,11 +7,13 @@ import GRDB
 /// cooperative pool.
 public final class Store: Sendable {
     private let writer: any DatabaseWriter
+    private let path: String
 
     /// Opens (creating if needed) and migrates a store.
     /// - Parameter path: the SQLite file, or `:memory:` for a private in-memory store.
     /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
     public init(path: String) throws(StoreError) {
+        self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -26,7 +28,7 @@ public final class Store: Sendable {
             }
             try StoreSchema.migrator().migrate(writer)
         } catch {
-            throw .database("\(path): \(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database("\(path): \(error)")
         }
     }
 
@@ -419,7 +421,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .database("\(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database("\(error)")
         }
     }
 
@@ -429,7 +431,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .database("\(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database("\(error)")
         }
     }
 }

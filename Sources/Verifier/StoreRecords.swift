@@ -137,10 +137,14 @@ public struct SyncedFile: Sendable {
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// SQLite or GRDB failed; the text says how.
     case database(String)
+    /// The database file (path) cannot grow: its disk is full or a file size limit is reached (reason). SQLite
+    /// rolled the failed transaction back; the file stays consistent.
+    case diskFull(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .database(let message): "database: \(message)"
+        case .diskFull(let path, let reason): "database \(path): disk full (\(reason))"
         }
     }
 }

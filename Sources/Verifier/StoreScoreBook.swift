@@ -127,6 +127,7 @@ public final class StoreScoreBook: Sendable {
     private static func message(_ error: StoreError) -> String {
         switch error {
         case .database(let message): message
+        case .diskFull: error.description
         }
     }
 

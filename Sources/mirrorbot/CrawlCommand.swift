@@ -9,7 +9,9 @@ struct CrawlCommand: AsyncParsableCommand {
         commandName: "crawl",
         abstract: "Download and verify every file of the feeds once, then exit.",
         discussion: """
-            Exit status: 0 when every URL is verified, 1 when any is not, 2 on usage or configuration errors.
+            Exit status: 0 when every URL is verified, 1 when any is not, 2 on usage or configuration errors, 3 \
+            when the database fails while crawling (disk full, I/O error: one line naming the file; the results \
+            committed before stay, the next run goes on from there).
             An overlapping run (the lock next to the database is held) prints one line and exits 0.
             """
     )
@@ -60,8 +62,9 @@ struct CrawlCommand: AsyncParsableCommand {
             FileManager.default.fileExists(atPath: ConfigFile.defaultPath) ? ConfigFile.defaultPath : nil
         if let config = config ?? defaultConfig {
             do {
-                settings = CrawlSettings(
-                    configuration: try Configuration.load(path: config, allowMissing: false), feeds: feeds)
+                let configuration = try Configuration.load(path: config, allowMissing: false)
+                configuration.printWarnings("mirrorbot crawl")
+                settings = CrawlSettings(configuration: configuration, feeds: feeds)
             } catch {
                 FileHandle.standardError.write(Data("mirrorbot crawl: \(error)\n".utf8))
                 throw ExitCode(2)
@@ -85,6 +88,7 @@ struct CrawlCommand: AsyncParsableCommand {
             report = try await runner.run()
         } catch {
             FileHandle.standardError.write(Data("mirrorbot crawl: \(error)\n".utf8))
+            if case .storage = error { throw ExitCode(3) }
             throw ExitCode(2)
         }
         if report.locked {

@@ -12,7 +12,8 @@ struct GetCommand: AsyncParsableCommand {
             Asks the peers for provide records, tries the providers best score first, streams and hashes the \
             download into a temporary file next to FILE and renames it to FILE only when the bytes match (a \
             mismatch deletes it). Each attempt is a vote in the score book (persistent with a config file).
-            Exits 0 when FILE was written, 1 when no provider served the right bytes.
+            Exits 0 when FILE was written, 1 when no provider served the right bytes, 3 when FILE's disk is full \
+            (nothing is written; no provider is voted down).
             """)
 
     @Argument(help: "A blob id (its size bounds the download), a multihash, or 64 hex digits of a BLAKE3 hash.")
@@ -68,7 +69,10 @@ struct GetCommand: AsyncParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: number)
             source.setEventHandler {
                 GetFile.removeTemporaryFiles()
-                Foundation.exit(128 + number)
+                // `_exit`, not `exit`: the atexit handlers (OpenSSL's cleanup among them) would run while the fetch
+                // threads still hash with OpenSSL, and a transfer starting then crashed on a freed lock (found by
+                // ThreadSanitizer: SIGSEGV in CRYPTO_THREAD_read_lock under EVP_MD_fetch). Nothing is left to flush.
+                _exit(128 + number)
             }
             source.resume()
             return source
@@ -81,6 +85,10 @@ struct GetCommand: AsyncParsableCommand {
                 timeout: .milliseconds(Int(timeout * 1000)))
         } catch {
             await session.close()
+            if let error = error as? GetError, error.diskFull {
+                FileHandle.standardError.write(Data("mirrorbot get: \(error)\n".utf8))
+                throw ExitCode(3)
+            }
             throw NodeCommandError("\(error)")
         }
         await session.close()

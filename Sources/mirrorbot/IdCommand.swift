@@ -14,6 +14,7 @@ struct IdCommand: AsyncParsableCommand {
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
             throw NodeCommandError(error.description)
         }
+        configuration.printWarnings("mirrorbot id")
         guard let keyPair = configuration.keyPair else {
             throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
         }

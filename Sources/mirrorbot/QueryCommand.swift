@@ -61,6 +61,7 @@ struct QueryCommand: AsyncParsableCommand {
         do { configuration = try Configuration.load(path: config, allowMissing: true) } catch {
             throw NodeCommandError(error.description)
         }
+        configuration.printWarnings("mirrorbot query")
         let peers = peer.isEmpty ? configuration.p2p.initialPeers : peer
         guard !peers.isEmpty else { throw ValidationError("no peers: pass --peer or set [p2p.peers] initial") }
         var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })

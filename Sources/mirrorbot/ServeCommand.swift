@@ -18,6 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
             throw NodeCommandError(error.description)
         }
+        configuration.printWarnings("mirrorbot serve")
         guard let keyPair = configuration.keyPair else {
             throw NodeCommandError("\(config) has no [keypair] seed (run `mirrorbot init` for a new config)")
         }

@@ -41,7 +41,10 @@ struct FetchContentTests {
         return line?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
     }
 
-    @Test func memoryDoesNotGrowWithFileSize() async throws {
+    /// Skipped under ThreadSanitizer (`scripts/sanitize`): its shadow memory multiplies the resident memory of every
+    /// suite running beside this one in the process, so the peak says nothing about this transfer.
+    @Test(.disabled(if: dlsym(nil, "__tsan_init") != nil, "ThreadSanitizer's shadow memory inflates peak RSS"))
+    func memoryDoesNotGrowWithFileSize() async throws {
         var configuration = testConfiguration()
         configuration.maxBodyBytes = 512 << 20
         configuration.totalDeadline = .seconds(60)

@@ -4,7 +4,14 @@ import Foundation
 enum CLI {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+    /// The `mirrorbot` next to the running test bundle (so a sanitizer build's tests run its instrumented
+    /// executable), else the debug build's.
+    static let binary: String = {
+        let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let beside = runner.deletingLastPathComponent().appendingPathComponent("mirrorbot").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+    }()
 
     /// Runs a program to its end.
     /// - Returns: exit status, standard output, standard error.

@@ -176,8 +176,12 @@ import Verifier
         let lines = (0..<10).flatMap {
             ["\(server.url("/fast/f\($0).bin")) sha256=\(sha)", "\(server.url("/slow/s\($0).bin")) sha256=\(sha)"]
         }
-        let settings = crawlSettings(
+        var settings = crawlSettings(
             feeds: [try scratch.write("mixed.txt", lines.joined(separator: "\n"))], scratch: scratch)
+        // The slow transfers must still be waiting when the pass is stopped, however slow the machine (a sanitizer
+        // build): no low-speed or total deadline may end them first and record an error.
+        settings.fetch.lowSpeedWindow = .seconds(60)
+        settings.fetch.totalDeadline = .seconds(60)
         let interrupted = Task { try await crawl(settings) }
         // Wait until the fast half is in, then stop the pass (as SIGINT would).
         let deadline = ContinuousClock.now + .seconds(10)

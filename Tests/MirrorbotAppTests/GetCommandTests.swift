@@ -7,9 +7,7 @@ import Verifier
 
 @testable import MirrorbotApp
 
-private let packageRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let binary = packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+private let binary = CLI.binary
 
 /// Runs the built binary in `directory`; returns its exit status (nil on timeout), stdout and stderr.
 private func runBinary(_ arguments: [String], in directory: URL, within timeout: Duration = .seconds(30)) async throws

@@ -200,7 +200,7 @@ struct HashCommandTests {
 
     @Test("the built binary hashes, reports errors and exits 1")
     func binary() throws {
-        let binary = packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+        let binary = CLI.binary
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let vector = try #require(HashVector.all.first { $0.length == 8193 })

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-private let packageRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let binary = packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+private let binary = CLI.binary
 
 /// Starts the built binary; output goes to files in `directory`.
 private func launch(_ arguments: [String], in directory: URL, name: String) throws -> Process {

@@ -3,9 +3,7 @@ import Foundation
 import S5Core
 import Testing
 
-private let packageRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let binary = packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
+private let binary = CLI.binary
 
 /// `mirrorbot serve` with feeds (crawls, offers, HTTP API) and `mirrorbot crawl --announce` against it.
 @Suite("serve and crawl --announce (CLI)", .serialized, .timeLimit(.minutes(1)))
