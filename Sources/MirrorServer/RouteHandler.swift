@@ -221,13 +221,13 @@ final class RouteHandler: ChannelInboundHandler {
         self.keepPouring(context)
     }
 
-    /// Writes an endless route's next chunks while the channel takes them (at most 1 MiB a turn, then the event
+    /// Writes an endless route's next chunks while the channel takes them (at most 256 KiB a turn, then the event
     /// loop's other work and connections come first), and resumes when it becomes writable again: never recursion,
     /// never a busy event loop.
     private func keepPouring(_ context: ChannelHandlerContext) {
         guard self.isOpen, let pouring = self.pouring else { return }
         var written = 0
-        while context.channel.isWritable, written < 1 << 20 {
+        while context.channel.isWritable, written < 256 << 10 {
             switch pouring {
             case .body(let chunk):
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)

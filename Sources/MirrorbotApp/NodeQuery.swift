@@ -53,7 +53,8 @@ public enum NodeQuery {
     ///   - peers: `ws[s]://` URIs to dial.
     ///   - configuration: the config (network id, identity).
     ///   - timeout: how long to wait for answers.
-    ///   - linger: how long to keep listening after the first answer.
+    ///   - linger: how long at least to keep listening after the first answer; twice the time the first answer
+    ///     took when that is longer (answers from a slow network or a busy machine come late alike).
     ///   - logger: the logger.
     /// - Returns: the records, one per (provider, type), best-scored first.
     public static func run(
@@ -65,6 +66,7 @@ public enum NodeQuery {
         nodeConfiguration.autoConnect = false
         nodeConfiguration.publicURIs = []
         let node = PeerNode(configuration: nodeConfiguration, logger: logger)
+        let started = ContinuousClock.now
         for peer in peers { try await node.dial(peer) }
         let stream = await node.query(hash, types: types)
         var seen: [String: NodeQueryResult] = [:]
@@ -78,8 +80,9 @@ public enum NodeQuery {
                 if first {
                     first = false
                     // Other answers usually follow within milliseconds; do not wait out the whole timeout.
+                    let wait = min(max(linger, (ContinuousClock.now - started) * 2), timeout)
                     group.addTask {
-                        try? await Task.sleep(for: min(linger, timeout))
+                        try? await Task.sleep(for: wait)
                         await node.shutdown()
                     }
                 }

@@ -112,15 +112,16 @@ struct DigestLaneTests {
     @Test func cancelledTransferLeavesTheEngineWorking() async throws {
         let body = sampleBytes(300_000, seed: 9)
         let routes: [String: MirrorServer.Route] = [
-            "/endless": .endless(chunk: 64 << 10), "/good": .bytes(body),
+            "/slow": .drip(total: 1 << 20, chunk: 64 << 10, every: .milliseconds(100)), "/good": .bytes(body),
         ]
         var configuration = testConfiguration()
         configuration.maxBodyBytes = 64 << 20
         try await withServer(routes, configuration: configuration) { server, engine in
-            let endless = Task { await engine.fetch(FetchRequest(url: server.url("/endless"))) }
-            try await Task.sleep(for: .milliseconds(200))
-            endless.cancel()
-            let cancelled = await endless.value
+            // A body that takes 1.6 s, cancelled after 300 ms: some blocks went to the lane, the rest never comes.
+            let slow = Task { await engine.fetch(FetchRequest(url: server.url("/slow"))) }
+            try await Task.sleep(for: .milliseconds(300))
+            slow.cancel()
+            let cancelled = await slow.value
             #expect(cancelled.failure == .other("cancelled"))
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/good")))
             #expect(result.sha256 == OpenSSLHasher.hash(.sha256, body))

@@ -46,17 +46,18 @@ struct FetchContentTests {
     @Test(.disabled(if: dlsym(nil, "__tsan_init") != nil, "ThreadSanitizer's shadow memory inflates peak RSS"))
     func memoryDoesNotGrowWithFileSize() async throws {
         var configuration = testConfiguration()
-        configuration.maxBodyBytes = 512 << 20
+        configuration.maxBodyBytes = 128 << 20
         configuration.totalDeadline = .seconds(60)
         try await withServer(["/big": .endless(chunk: 65_536)], configuration: configuration) { server, engine in
             let before = try #require(Self.peakResidentKiB())
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/big")), within: .seconds(60))
-            #expect(result.failure == .bodyTooLarge(limit: 512 << 20))
-            #expect(result.bytesReceived > 500 << 20)
+            #expect(result.failure == .bodyTooLarge(limit: 128 << 20))
+            #expect(result.bytesReceived > 120 << 20)
             let after = try #require(Self.peakResidentKiB())
-            // Other suites in this process move the peak too (52 MiB seen under CI load); a buffered body, or one
-            // buffered body in five, could not fit in 96 MiB.
-            #expect(after - before < 96 << 10, "peak RSS grew by \(after - before) KiB for a 512 MiB body")
+            // Other suites in this process move the peak too (52 MiB seen under CI load); a buffered body could
+            // not fit in 96 MiB. (128 MiB, not more: the transfer keeps both cores busy and the shared event loop
+            // pouring while it runs, which other suites' deadlines feel.)
+            #expect(after - before < 96 << 10, "peak RSS grew by \(after - before) KiB for a 128 MiB body")
         }
     }
 

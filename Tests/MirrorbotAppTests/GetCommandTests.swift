@@ -168,7 +168,7 @@ struct GetCommandTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = [
-                "get", hash.base64URL, "-o", "big.bin", "--allow-private", "--peer", uri, "--timeout", "2",
+                "get", hash.base64URL, "-o", "big.bin", "--allow-private", "--peer", uri, "--timeout", "10",
                 "--config", "absent.toml",
             ]
             process.currentDirectoryURL = directory

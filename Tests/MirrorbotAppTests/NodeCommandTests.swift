@@ -11,8 +11,8 @@ private func launch(_ arguments: [String], in directory: URL, name: String) thro
     process.currentDirectoryURL = directory
     let out = directory.appendingPathComponent("\(name).out")
     let err = directory.appendingPathComponent("\(name).err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()
@@ -51,7 +51,7 @@ struct NodeCommandTests {
         #expect(await exitStatus(of: again, within: .seconds(20)) == 1)
         #expect(output("again.err", in: directory).contains("already exists"))
 
-        let port = Int.random(in: 42000..<52000)
+        let port = Int.random(in: 20000..<30000)  // below the ephemeral range (32768-60999): no outgoing connection holds it
         let path = directory.appendingPathComponent("node.toml").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
             .replacingOccurrences(of: "# listen = \"0.0.0.0:5050\"", with: "listen = \"127.0.0.1:\(port)\"")

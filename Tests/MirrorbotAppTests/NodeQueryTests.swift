@@ -33,13 +33,15 @@ struct NodeQueryTests {
             client.keyPair = nil
             let start = ContinuousClock.now
             let results = try await NodeQuery.run(
-                hash: hash, types: [3, 5], peers: [uri], configuration: client, timeout: .seconds(5),
+                hash: hash, types: [3, 5], peers: [uri], configuration: client, timeout: .seconds(10),
                 linger: .milliseconds(100), logger: quietLogger())
             #expect(results.count == 1)
             #expect(results.first?.provider == "\(key.nodeID)")
             #expect(results.first?.urls == ["http://127.0.0.1/f"])
             #expect(results.first?.expiry == expiry)
-            #expect(ContinuousClock.now - start < .seconds(3))
+            // It stops soon after the answer (the linger: 100 ms, or twice the answer's delay on a busy machine),
+            // not at the 10 s timeout.
+            #expect(ContinuousClock.now - start < .seconds(6))
             let none = try await NodeQuery.run(
                 hash: Multihash(blake3: [UInt8](repeating: 4, count: 32)), types: [3], peers: [uri],
                 configuration: client, timeout: .milliseconds(500), logger: quietLogger())

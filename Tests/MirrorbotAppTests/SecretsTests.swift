@@ -81,7 +81,7 @@ struct SecretsTests {
         #expect(seedA.count == 32 && seedB.count == 32 && seedA != seedB)
         let nodeA = try KeyPair(seed: seedA).nodeID
 
-        let port = Int.random(in: 42000..<52000)
+        let port = Int.random(in: 20000..<30000)  // below the ephemeral range (32768-60999): no outgoing connection holds it
         try Self.set("listen", "\"127.0.0.1:\(port)\"", in: a)
         try Self.set("path", "\"a.sqlite\"", in: a)
         try Self.set("feeds", "[\"\(mirrors.feed)\"]", in: a)

@@ -67,7 +67,7 @@ struct ServeCLITests {
         let fetcher = DocumentFetcher(configuration: FetchConfiguration(userAgent: "mirrorbot-tests"))
         do {
             let keysA = KeyPair.generate()
-            let port = Int.random(in: 42000..<52000)
+            let port = Int.random(in: 20000..<30000)  // below the ephemeral range (32768-60999): no outgoing connection holds it
             _ = try mirrors.scratch.write(
                 "a.toml", config(keysA, database: "a.sqlite", port: port, feeds: [mirrors.feed], peers: []))
             serve = try launch(["serve", "--config", "a.toml"], in: directory, name: "serve")

@@ -163,7 +163,7 @@ struct FloodTests {
             #expect(stats.pendingQueries <= limits.maxPendingQueries)
             #expect(maxima.routing > limits.maxPendingQueries / 2)  // the flood did reach the table
             #expect(probe.answered >= 4)  // 2 before the flood, at least one more round during it
-            #expect(probe.slowest < max(.seconds(1), elapsed / 2))  // not held up until the flood ends
+            #expect(probe.slowest < max(.seconds(2), elapsed * 3 / 4))  // not held up until the flood ends
             print(
                 "QueryFlood: \(total) distinct queries in \(elapsed); routing table peak \(maxima.routing) "
                     + "(limit \(limits.maxPendingQueries)); relayed \(stats.queriesRelayed); honest answers during "
@@ -231,7 +231,7 @@ struct FloodTests {
             #expect(maxima.dialsInProgress <= limits.maxConcurrentDials)
             #expect(maxima.backoff <= limits.maxBackoffEntries)
             #expect(probe.answered >= 4)  // 2 before the flood, at least one more round during it
-            #expect(probe.slowest < max(.seconds(1), elapsed / 2))  // not held up until the flood ends
+            #expect(probe.slowest < max(.seconds(2), elapsed * 3 / 4))  // not held up until the flood ends
             print(
                 "AnnounceFlood: \(fakePeers) fake peers in \(messagesSent) announcements; \(stats.dialsStarted) dials "
                     + "started (allowed \(allowed)), \(listener.accepted.count) reached the listener, "
