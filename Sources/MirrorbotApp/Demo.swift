@@ -186,14 +186,10 @@ public struct Demo: Sendable {
 
     /// Deterministic bytes that do not compress: SplitMix64 output.
     static func sampleBytes(count: Int, seed: UInt64) -> [UInt8] {
-        var state = seed
+        var random = SplitMix64(seed: seed)
         var out = [UInt8](repeating: 0, count: count)
         for index in stride(from: 0, to: count, by: 8) {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            z ^= z >> 31
+            let z = random.next()
             for byte in 0..<min(8, count - index) { out[index + byte] = UInt8(truncatingIfNeeded: z >> (8 * byte)) }
         }
         return out

@@ -3,20 +3,8 @@ import MirrorServer
 import S5Core
 import Testing
 
-/// SplitMix64: a seeded generator, so a failing run of a randomised test can be repeated.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of the crash test (a failing run can be repeated from its seed).
+typealias SeededGenerator = SplitMix64
 
 /// A program started in the background, its output going to files.
 struct Child {

@@ -6,18 +6,6 @@ func vectorInput(_ length: Int) -> [UInt8] {
     (0..<length).map { UInt8($0 % 251) }
 }
 
-/// A small deterministic generator (SplitMix64) so random tests can be reproduced from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Feeds `input` to `update` in pieces of `piece` bytes (the last one shorter).
 func feed(_ input: [UInt8], inPiecesOf piece: Int, _ update: (UnsafeRawBufferPointer) -> Void) {
     input.withUnsafeBytes { all in
@@ -71,7 +59,7 @@ struct BLAKE3Tests {
 
     @Test("random split points give the one-shot digest, on every kernel", arguments: [1, 2, 3, 4] as [UInt64])
     func randomSplits(seed: UInt64) {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         for round in 0..<6 {
             let length =
                 round == 0 ? Int.random(in: 0...4096, using: &random) : Int.random(in: 0...(3 << 20), using: &random)

@@ -3,18 +3,6 @@ import Testing
 
 /// Property tests: random and mutated byte strings never trap any decoder; they give a value or a typed error.
 @Suite struct DecoderRobustnessTests {
-    /// A small deterministic generator (SplitMix64) so that a failure can be replayed from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Valid encodings to mutate: every message and record of the vectors.
     static let seeds: [[UInt8]] =
         Vectors.shared.messages.map { hex($0.hex) } + Vectors.shared.storage_locations.map { hex($0.record_hex) }
@@ -35,7 +23,7 @@ import Testing
     }
 
     @Test func randomBytesNeverTrap() {
-        var random = SplitMix(state: 0x5eed)
+        var random = SplitMix64(seed: 0x5eed)
         for _ in 0..<3_000 {
             let length = Int.random(in: 0..<200, using: &random)
             Self.decodeEverything((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) })
@@ -43,7 +31,7 @@ import Testing
     }
 
     @Test func mutatedMessagesNeverTrap() {
-        var random = SplitMix(state: 0xfeed)
+        var random = SplitMix64(seed: 0xfeed)
         var rejected = 0
         for _ in 0..<3_000 {
             var bytes = Self.seeds.randomElement(using: &random) ?? []
