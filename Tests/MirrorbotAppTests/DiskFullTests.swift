@@ -140,14 +140,7 @@ struct DiskFullTests {
         let body = crawlSample(300_000, seed: 71)
         let mirror = try await MirrorServer.start(routes: ["/good": .bytes(body)])
         let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
-        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
-        let key = KeyPair.generate()
-        configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
-        let expiry = UInt32(Date().timeIntervalSince1970) + 600
-        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/good")], expiry: expiry))
-        let server = NodeServices.makePeerServer(
-            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let (server, key) = try providerServer(offering: [(hash, mirror.url("/good"))])
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         try await withThrowingTaskGroup(of: Void.self) { group in

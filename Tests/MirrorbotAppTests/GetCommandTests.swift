@@ -52,15 +52,7 @@ struct GetCommandTests {
         let other = crawlSample(80_000, seed: 62)
         let bad = Multihash(blake3: BLAKE3Hasher.hash(other))
         let mirror2 = try await MirrorServer.start(routes: ["/bad": .corrupted(other)])
-        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
-        let key = KeyPair.generate()
-        configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
-        let expiry = UInt32(Date().timeIntervalSince1970) + 600
-        provider.provide([good], at: LocalLocation(locationType: 3, parts: [mirror.url("/good")], expiry: expiry))
-        provider.provide([bad], at: LocalLocation(locationType: 3, parts: [mirror2.url("/bad")], expiry: expiry))
-        let server = NodeServices.makePeerServer(
-            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let (server, key) = try providerServer(offering: [(good, mirror.url("/good")), (bad, mirror2.url("/bad"))])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("get-cli-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -101,14 +93,7 @@ struct GetCommandTests {
         let body = crawlSample(20_000, seed: 63)
         let mirror = try await MirrorServer.start(routes: ["/f": .bytes(body)])
         let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
-        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"\nnetwork = \"cli-votes\"")
-        let key = KeyPair.generate()
-        configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
-        let expiry = UInt32(Date().timeIntervalSince1970) + 600
-        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/f")], expiry: expiry))
-        let server = NodeServices.makePeerServer(
-            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let (server, key) = try providerServer(offering: [(hash, mirror.url("/f"))], network: "cli-votes")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("get-cfg-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -151,14 +136,7 @@ struct GetCommandTests {
             "/slow": .drip(total: 1 << 20, chunk: 4096, every: .milliseconds(50))
         ])
         let hash = Multihash(blake3: [UInt8](repeating: 9, count: 32))
-        var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
-        let key = KeyPair.generate()
-        configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
-        let expiry = UInt32(Date().timeIntervalSince1970) + 600
-        provider.provide([hash], at: LocalLocation(locationType: 3, parts: [mirror.url("/slow")], expiry: expiry))
-        let server = NodeServices.makePeerServer(
-            configuration: configuration, keyPair: key, localProvider: provider, logger: samplerTestLogger())
+        let (server, key) = try providerServer(offering: [(hash, mirror.url("/slow"))])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("get-int-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
