@@ -33,8 +33,9 @@ enum CurlGlobal {
     }
 }
 
-/// Owns one `CURL *` easy handle.
-struct EasyHandle: ~Copyable {
+/// Owns one `CURL *` easy handle. A class, so the fetch loop can keep finished handles for the next transfers
+/// (libcurl's advice: a reused handle keeps its buffers and the options that do not change).
+final class EasyHandle {
     let raw: UnsafeMutableRawPointer
 
     init() throws(CurlError) {

@@ -104,13 +104,28 @@ public final class FetchEngine: Sendable {
 /// The per-host key of a URL: lower-cased scheme and authority without user info.
 enum HostKey {
     static func parse(_ url: String) -> String? {
-        guard let separator = url.range(of: "://") else { return nil }
-        let scheme = url[..<separator.lowerBound].lowercased()
+        // Byte-wise: this runs once per fetch, and Foundation's `range(of:)` cost more than the rest of it.
+        let bytes = Array(url.utf8)
+        guard let separator = Self.firstIndex(of: Array("://".utf8), in: bytes) else { return nil }
+        let scheme = String(decoding: bytes[..<separator], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = url[separator.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let host = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        guard !host.isEmpty else { return nil }
-        return "\(scheme)://\(host.lowercased())"
+        var end = separator + 3
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
+            bytes[end] != UInt8(ascii: "#")
+        {
+            end += 1
+        }
+        var authority = bytes[(separator + 3)..<end]
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        guard !authority.isEmpty else { return nil }
+        return "\(scheme)://\(String(decoding: authority, as: UTF8.self).lowercased())"
+    }
+
+    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return start }
+        }
+        return nil
     }
 }

@@ -37,10 +37,36 @@ public struct CrawlRunner: Sendable {
     /// A file of a feed with its store ids.
     private struct Work: Sendable {
         var feed: String
+        var feedID: Int64
         var task: FileTask
-        var synced: SyncedFile
+        /// The file as the store held it before this pass (nil: new to the store).
+        var stored: StoredFile?
+        /// The states stored before this pass, by URL.
+        var previous: [String: URLState] { stored?.states ?? [:] }
+        /// The row ids, once the file is synchronized into the store.
+        var ids = FileRowIDs(fileID: 0, urlIDs: [:])
+        var isSynchronized = false
         var expectation: FileExpectation
         var byAgreement: Bool { expectation.strength != .feed }
+    }
+
+    /// Writes the files of `tasks` not yet in the store (one transaction per feed) and notes their row ids.
+    private static func synchronize(_ tasks: [Int], of works: inout [Work], store: Store, now: Int64) async throws {
+        var byFeed: [Int64: [Int]] = [:]
+        var seen: Set<Int> = []
+        for task in tasks where !works[task].isSynchronized && seen.insert(task).inserted {
+            byFeed[works[task].feedID, default: []].append(task)
+        }
+        for (feedID, indices) in byFeed.sorted(by: { $0.key < $1.key }) {
+            var known: [String: StoredFile] = [:]
+            for index in indices { if let stored = works[index].stored { known[stored.name] = stored } }
+            let ids = try await store.upsertFiles(
+                feedID: feedID, files: indices.map { CrawlMapping.record(works[$0].task) }, known: known, now: now)
+            for (index, rowIDs) in zip(indices, ids) {
+                works[index].ids = rowIDs
+                works[index].isSynchronized = true
+            }
+        }
     }
 
     /// Runs one pass.
@@ -88,6 +114,7 @@ public struct CrawlRunner: Sendable {
                 throw .feed(error.description)
             }
         }
+        phases.mark("feeds parsed")
         // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
         let store: Store
         do {
@@ -96,11 +123,11 @@ public struct CrawlRunner: Sendable {
             if case .diskFull = error { throw .storage(error.description) }
             throw .setup("cannot open the database: \(error)")
         }
+        phases.mark("store opened")
         var issues: [String] = []
         var works: [Work] = []
         var feedIDs: [Int64] = []
         var seenFeedNames: Set<String> = []
-        phases.mark("feeds parsed")
         let start = now()
         let runID: Int64
         do {
@@ -112,11 +139,14 @@ public struct CrawlRunner: Sendable {
                 }
                 let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
                 feedIDs.append(feedID)
-                let synced = try await store.syncFiles(
-                    feedID: feedID, files: feed.tasks.map(CrawlMapping.record), now: start)
-                for (task, file) in zip(feed.tasks, synced) {
+                // The pass is planned from the states stored so far; the files themselves are written a slice at
+                // a time just before their first fetch, so a large feed does not wait for its whole write.
+                let stored = try await store.storedFiles(feedID: feedID)
+                for task in feed.tasks {
                     works.append(
-                        Work(feed: feed.name, task: task, synced: file, expectation: CrawlMapping.expectation(task)))
+                        Work(
+                            feed: feed.name, feedID: feedID, task: task, stored: stored[task.name],
+                            expectation: CrawlMapping.expectation(task)))
                 }
             }
         } catch let error as CrawlError {
@@ -126,13 +156,11 @@ public struct CrawlRunner: Sendable {
         }
         for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
 
-        phases.mark("store synchronized")
+        phases.mark("pass planned")
         let jobs = CrawlSchedule.order(works.map(\.task)) { job in
             guard !settings.ignoreSchedule else { return true }
             let work = works[job.task]
-            guard let id = work.synced.urlIDs[work.task.candidates[job.candidate].url],
-                let state = work.synced.states[id]
-            else { return true }
+            guard let state = work.previous[work.task.candidates[job.candidate].url] else { return true }
             return state.nextCheck <= start
         }
         var pending: [Int: Int] = [:]
@@ -144,11 +172,24 @@ public struct CrawlRunner: Sendable {
 
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
-            for job in jobs {
+            var syncedJobs = 0  // the files of jobs[..<syncedJobs] are in the store
+            for (position, job) in jobs.enumerated() {
                 // The store failed (e.g. the disk is full): check nothing more, report once.
                 if tracker.storeFailure != nil {
                     group.cancelAll()
                     break
+                }
+                if position == syncedJobs {
+                    // A small first slice gets the transfers going; later ones share a transaction among more files.
+                    let end = min(jobs.count, position + (position == 0 ? settings.concurrency : 4 * settings.concurrency))
+                    do {
+                        try await Self.synchronize(jobs[position..<end].map(\.task), of: &works, store: store, now: start)
+                    } catch {
+                        tracker.fail("\(error)")
+                        group.cancelAll()
+                        break
+                    }
+                    syncedJobs = end
                 }
                 // More tasks than transfers: a task whose transfer is done may wait for its commit without
                 // holding back the next transfer (the engine still runs at most `concurrency` at once).
@@ -165,6 +206,14 @@ public struct CrawlRunner: Sendable {
                 inFlight += 1
             }
             await group.waitForAll()
+        }
+        // Files with nothing due in this pass are recorded as the feed states them too.
+        if tracker.storeFailure == nil {
+            do {
+                try await Self.synchronize(Array(works.indices), of: &works, store: store, now: start)
+            } catch {
+                tracker.fail("\(error)")
+            }
         }
         progress.end()
         phases.mark("fetched \(jobs.count) URLs")
@@ -184,7 +233,7 @@ public struct CrawlRunner: Sendable {
             let committed = tracker.storedStates
             let rereadFeeds = Set(
                 works.filter { work in
-                    work.byAgreement || work.synced.urlIDs.values.contains { committed[$0] == nil }
+                    work.byAgreement || work.ids.urlIDs.values.contains { committed[$0] == nil }
                 }.map(\.feed))
             for (feed, feedID) in zip(feeds.map(\.name), feedIDs) where rereadFeeds.contains(feed) {
                 allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
@@ -192,11 +241,11 @@ public struct CrawlRunner: Sendable {
             for work in works {
                 let states =
                     rereadFeeds.contains(work.feed)
-                    ? allStates[work.synced.fileID] ?? [:] : work.synced.urlIDs.values.reduce(into: [:]) { states, id in
+                    ? allStates[work.ids.fileID] ?? [:] : work.ids.urlIDs.values.reduce(into: [:]) { states, id in
                         states[id] = committed[id]
                     }
                 for candidate in work.task.candidates {
-                    guard let id = work.synced.urlIDs[candidate.url] else { continue }
+                    guard let id = work.ids.urlIDs[candidate.url] else { continue }
                     let touched = tracker.touched(id)
                     let state = states[id]
                     results.append(
@@ -234,8 +283,8 @@ public struct CrawlRunner: Sendable {
         progress: CrawlProgress, tracker: Tracker
     ) async {
         let candidate = work.task.candidates[job.candidate]
-        guard let urlID = work.synced.urlIDs[candidate.url] else { return }
-        let previous = work.synced.states[urlID]
+        guard let urlID = work.ids.urlIDs[candidate.url] else { return }
+        let previous = work.previous[candidate.url]
         let startedAt = now()
         var request = FetchRequest(
             url: candidate.url, expectedSize: work.task.size, extraDigests: CrawlMapping.extraDigests(work.task))
@@ -288,11 +337,11 @@ public struct CrawlRunner: Sendable {
 
     /// Judges all current observations of a file without feed hashes together and stores the outcome.
     private func settleAgreement(_ work: Work, store: Store) async throws {
-        let states = try await store.states(fileID: work.synced.fileID)
+        let states = try await store.states(fileID: work.ids.fileID)
         var ids: [Int64] = []
         var observations: [Observation] = []
         for candidate in work.task.candidates {
-            guard let id = work.synced.urlIDs[candidate.url], let state = states[id] else { continue }
+            guard let id = work.ids.urlIDs[candidate.url], let state = states[id] else { continue }
             // A stored non-body verdict (missing, error) stays as recorded.
             ids.append(id)
             observations.append(state.observation(url: candidate.url))
@@ -303,7 +352,7 @@ public struct CrawlRunner: Sendable {
             verdicts[id] = judgement
         }
         try await store.applyAgreement(
-            fileID: work.synced.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
+            fileID: work.ids.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
     }
 }
 
@@ -370,5 +419,8 @@ private final class PhaseTimer: Sendable {
             return now - last
         }
         logger.debug("crawl phase", metadata: ["phase": "\(phase)", "elapsed": "\(elapsed)"])
+        if ProcessInfo.processInfo.environment["MIRRORBOT_PHASES"] != nil {  // TEMP
+            FileHandle.standardError.write("phase \(phase) \(elapsed)\n".data(using: .utf8)!)
+        }
     }
 }

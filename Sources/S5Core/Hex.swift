@@ -2,15 +2,27 @@
 /// - Parameter bytes: The bytes to write.
 /// - Returns: Two hex digits per byte.
 public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    // Written straight into the string's storage: digests are formatted for every result of a crawl.
+    let count = bytes.underestimatedCount
+    if count > 0, let contiguous = bytes.withContiguousStorageIfAvailable({ $0 }), contiguous.count == count {
+        return String(unsafeUninitializedCapacity: count * 2) { out in
+            for (index, byte) in contiguous.enumerated() {
+                out[2 * index] = hexDigits[Int(byte >> 4)]
+                out[2 * index + 1] = hexDigits[Int(byte & 0x0f)]
+            }
+            return count * 2
+        }
+    }
     var out: [UInt8] = []
-    out.reserveCapacity(bytes.underestimatedCount * 2)
+    out.reserveCapacity(count * 2)
     for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0f)])
+        out.append(hexDigits[Int(byte >> 4)])
+        out.append(hexDigits[Int(byte & 0x0f)])
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Parses hexadecimal text (either case) into bytes.
 /// - Parameter hex: An even number of hex digits.

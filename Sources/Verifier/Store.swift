@@ -98,6 +98,78 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records files as the feed states them (see ``syncFile(feedID:file:now:)``) in one transaction and returns
+    /// their row ids only: a crawl that read the store beforehand (``storedFiles(feedID:)``) needs nothing else, so
+    /// it can synchronize a large feed a slice at a time while the first slices are already being fetched. A file
+    /// that `known` shows unchanged is not written at all (a re-crawl of an unchanged feed writes no file rows; the
+    /// `updated_at` of its expected hashes is the time they last changed).
+    /// - Parameters:
+    ///   - feedID: the feed's row id.
+    ///   - files: the files as the feed states them.
+    ///   - known: the files as the store held them before the pass, by name.
+    ///   - now: unix seconds.
+    /// - Returns: one entry per input, in order.
+    /// - Throws: `StoreError.database`, `.diskFull`.
+    public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile] = [:], now: Int64)
+        async throws(StoreError) -> [FileRowIDs]
+    {
+        var result = [FileRowIDs?](repeating: nil, count: files.count)
+        var changed: [(index: Int, file: FileRecord)] = []
+        for (index, file) in files.enumerated() {
+            if let stored = known[file.name], stored.isCurrent(file) {
+                let urls = Set(file.urls.map(\.url))
+                result[index] = FileRowIDs(
+                    fileID: stored.ids.fileID, urlIDs: stored.ids.urlIDs.filter { urls.contains($0.key) })
+            } else {
+                changed.append((index, file))
+            }
+        }
+        if !changed.isEmpty {
+            let pending = changed
+            let written = try await write { db in
+                try pending.map { try Self.upsertFile(db, feedID: feedID, file: $0.file, now: now) }
+            }
+            for ((index, _), ids) in zip(changed, written) {
+                result[index] = FileRowIDs(fileID: ids.fileID, urlIDs: ids.urlIDs)
+            }
+        }
+        return result.map { $0 ?? FileRowIDs(fileID: 0, urlIDs: [:]) }
+    }
+
+    /// The files of a feed as the store holds them (ids, size, expected hashes, URLs and their states), by name,
+    /// read in one transaction.
+    /// - Parameter feedID: the feed's row id.
+    /// - Throws: `StoreError.database`.
+    public func storedFiles(feedID: Int64) async throws(StoreError) -> [String: StoredFile] {
+        try await run { db in
+            var byID: [Int64: StoredFile] = [:]
+            var urlTexts: [Int64: String] = [:]
+            let rows = try db.rows(
+                """
+                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority
+                FROM file f LEFT JOIN url u ON u.file_id = f.id WHERE f.feed_id = ?
+                """, [feedID])
+            for row in rows {
+                let fileID: Int64 = row[0]
+                if byID[fileID] == nil {
+                    byID[fileID] = StoredFile(ids: FileRowIDs(fileID: fileID, urlIDs: [:]), name: row[1], size: row[2])
+                }
+                guard let urlID = row[3] as Int64?, let url = row[4] as String? else { continue }
+                byID[fileID]?.ids.urlIDs[url] = urlID
+                byID[fileID]?.urls[url] = URLRecord(url: url, host: row[5], priority: row[6])
+                urlTexts[urlID] = url
+            }
+            for (fileID, hashes) in try Self.fetchHashes(db, feedID: feedID) { byID[fileID]?.hashes = hashes }
+            for (fileID, states) in try Self.fetchStates(db, feedID: feedID) {
+                for (urlID, state) in states {
+                    guard let url = urlTexts[urlID] else { continue }
+                    byID[fileID]?.states[url] = state
+                }
+            }
+            return Dictionary(byID.values.map { ($0.name, $0) }) { first, _ in first }
+        }
+    }
+
     /// The current states of all URLs of a feed, read with one query.
     /// - Parameter feedID: the feed's row id.
     /// - Returns: states by URL row id, by file row id.

@@ -121,6 +121,44 @@ public struct CheckRecord: Sendable {
     }
 }
 
+/// The row ids of a file and its URLs.
+public struct FileRowIDs: Sendable, Hashable {
+    /// The file's row id.
+    public var fileID: Int64
+    /// URL row ids by URL text.
+    public var urlIDs: [String: Int64]
+
+    /// Creates the ids of a file.
+    public init(fileID: Int64, urlIDs: [String: Int64]) {
+        self.fileID = fileID
+        self.urlIDs = urlIDs
+    }
+}
+
+/// A file as the store holds it before a pass.
+public struct StoredFile: Sendable {
+    /// Its row ids.
+    public var ids: FileRowIDs
+    /// Its name within the feed.
+    public var name: String
+    /// The stored expected size.
+    public var size: Int64?
+    /// The stored expected hashes (feed and agreement).
+    public var hashes: [HashKind: ExpectedDigest] = [:]
+    /// The stored URLs by URL text.
+    public var urls: [String: URLRecord] = [:]
+    /// The current states by URL text (URLs never checked are absent).
+    public var states: [String: URLState] = [:]
+
+    /// Whether synchronizing `record` would leave the store as it is: same size, the same feed hashes (and no
+    /// agreement hashes beside them, which feed hashes drop), and every URL stored with the same host and priority.
+    public func isCurrent(_ record: FileRecord) -> Bool {
+        guard self.size == record.size, record.urls.allSatisfy({ self.urls[$0.url] == $0 }) else { return false }
+        if record.hashes.isEmpty { return !self.hashes.values.contains { $0.strength == .feed } }
+        return self.hashes == record.hashes
+    }
+}
+
 /// A file after synchronization: its ids and what the store knows about it.
 public struct SyncedFile: Sendable {
     /// The file's row id.

@@ -97,7 +97,7 @@ struct FetchFailureTests {
 
     @Test func slowDripHitsTheLowSpeedLimit() async throws {
         let route = MirrorServer.Route.drip(total: 100_000, chunk: 20, every: .milliseconds(100))
-        try await withServer(["/drip": route]) { server, engine in
+        try await withServer(["/drip": route], configuration: stallConfiguration()) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/drip")))
             #expect(result.failure == .lowSpeed)
             #expect(result.bytesReceived > 0)
@@ -106,7 +106,7 @@ struct FetchFailureTests {
     }
 
     @Test func stallInTheHeadersHitsTheLowSpeedLimit() async throws {
-        try await withServer(["/stall": .stallHeaders]) { server, engine in
+        try await withServer(["/stall": .stallHeaders], configuration: stallConfiguration()) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/stall")))
             #expect(result.failure == .lowSpeed)
             #expect(result.bytesReceived == 0 && result.blake3 == nil)
@@ -182,7 +182,7 @@ struct FetchFailureTests {
     }
 
     @Test func repeatedTimeoutsBreakTheHost() async throws {
-        var configuration = testConfiguration()
+        var configuration = stallConfiguration()
         configuration.breakerThreshold = 2
         try await withServer(["/stall": .stallHeaders, "/ok": .bytes([1])], configuration: configuration) {
             server, engine in
@@ -202,7 +202,7 @@ struct FetchFailureTests {
     }
 
     @Test func queuedRequestsOfABrokenHostAreSkipped() async throws {
-        var configuration = testConfiguration()
+        var configuration = stallConfiguration()
         configuration.breakerThreshold = 1
         configuration.perHost = 1
         try await withServer(["/stall": .stallHeaders], configuration: configuration) { server, engine in
@@ -220,7 +220,7 @@ struct FetchFailureTests {
 
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
         let route = MirrorServer.Route.drip(total: 1_000_000, chunk: 2000, every: .milliseconds(50))
-        try await withServer(["/drip": route]) { server, engine in
+        try await withServer(["/drip": route], configuration: stallConfiguration()) { server, engine in
             let clock = ContinuousClock()
             let start = clock.now
             let task = Task { await engine.fetch(FetchRequest(url: server.url("/drip"))) }

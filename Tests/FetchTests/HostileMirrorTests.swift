@@ -79,7 +79,7 @@ struct HostileMirrorTests {
     // MARK: - Silence and cut connections
 
     @Test func serverThatNeverAnswersHitsTheLowSpeedLimit() async throws {
-        try await withServer(["/silent": .silent]) { server, engine in
+        try await withServer(["/silent": .silent], configuration: stallConfiguration()) { server, engine in
             let (result, _) = try await fetch(engine, FetchRequest(url: server.url("/silent")))
             #expect(result.failure == .lowSpeed)
             #expect(result.httpStatus == 0)
@@ -89,7 +89,7 @@ struct HostileMirrorTests {
 
     @Test func aListenerThatNeverAcceptsHitsTheLowSpeedLimit() async throws {
         let listener = try SilentListener()  // the kernel completes the handshake; nobody ever reads
-        let engine = try makeEngine()
+        let engine = try makeEngine(stallConfiguration())
         let (result, _) = try await fetch(engine, FetchRequest(url: "http://127.0.0.1:\(listener.port)/x"))
         #expect(result.failure == .lowSpeed)
         #expect(result.attempts == 1)

@@ -4,16 +4,27 @@ import Testing
 
 @testable import Fetch
 
-/// Short limits so every hostile case ends within a few seconds.
+/// Limits for cases that expect an answer: a hostile case still ends within seconds, but a test that waits for
+/// bytes allows 10 s without progress, since ~70 fetch tests started at once on two cores can leave a server
+/// unserved for seconds (2 s windows failed that way).
 func testConfiguration() -> FetchConfiguration {
     var configuration = FetchConfiguration(userAgent: "mirrorbot-tests/0.1 (+https://example.invalid/contact)")
-    configuration.connectTimeout = .seconds(2)
+    configuration.connectTimeout = .seconds(10)
     configuration.lowSpeedBytesPerSecond = 1024
-    configuration.lowSpeedWindow = .seconds(2)
-    configuration.totalDeadline = .seconds(10)
+    configuration.lowSpeedWindow = .seconds(10)
+    configuration.totalDeadline = .seconds(15)
     configuration.retryBaseDelay = .milliseconds(20)
     configuration.maxRetryDelay = .seconds(2)
     configuration.maxBodyBytes = 1 << 20
+    return configuration
+}
+
+/// Short stall limits, for the cases that wait for a stall to be detected.
+func stallConfiguration() -> FetchConfiguration {
+    var configuration = testConfiguration()
+    configuration.connectTimeout = .seconds(2)
+    configuration.lowSpeedWindow = .seconds(2)
+    configuration.totalDeadline = .seconds(10)
     return configuration
 }
 
