@@ -33,9 +33,8 @@ enum CurlGlobal {
     }
 }
 
-/// Owns one `CURL *` easy handle. A class, so the fetch loop can keep finished handles for the next transfers
-/// (libcurl's advice: a reused handle keeps its buffers and the options that do not change).
-final class EasyHandle {
+/// Owns one `CURL *` easy handle.
+struct EasyHandle: ~Copyable {
     let raw: UnsafeMutableRawPointer
 
     init() throws(CurlError) {

@@ -49,14 +49,7 @@ final class MultiLoop: @unchecked Sendable {
     /// One hashing lane per core (at most 8); a transfer is hashed on lane `id % count`.
     private let lanes = (0..<min(8, max(1, ProcessInfo.processInfo.activeProcessorCount))).map { _ in DigestLane() }
 
-    /// The resolve overrides every handle uses (libcurl reads the list when each transfer starts).
-    private let resolveList: HeaderList
-
     // Loop-thread state.
-    /// Handles of finished transfers, set up with the shared options, for the next transfers, by receive buffer
-    /// size (at most `concurrency` in all): a new handle per transfer costs allocations and options each time.
-    private var idleHandles: [Int: [EasyHandle]] = [:]
-    private var idleHandleCount = 0
     private var active: [UInt64: TransferContext] = [:]
     private var byHandle: [UnsafeMutableRawPointer: UInt64] = [:]
     private var queues: [String: FIFO<Job>] = [:]
@@ -70,8 +63,6 @@ final class MultiLoop: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.breaker = breaker
-        self.resolveList = try HeaderList(
-            configuration.resolveOverrides.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } })
         let concurrency = max(1, configuration.concurrency)
         try self.multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrency)
         try self.multi.set(CURLMOPT_MAX_HOST_CONNECTIONS, max(1, configuration.perHost))
@@ -201,10 +192,7 @@ final class MultiLoop: @unchecked Sendable {
 
     private func start(_ job: Job) {
         do {
-            let bufferSize = TransferContext.receiveBufferSize(expectedSize: job.request.expectedSize)
-            let easy = try self.takeHandle(bufferSize: bufferSize)
-            let lane = self.lanes[Int(job.id % UInt64(self.lanes.count))]
-            let context = try TransferContext(job: job, configuration: self.configuration, lane: lane, easy: easy)
+            let context = try TransferContext(job: job, configuration: self.configuration, lane: self.lanes[Int(job.id % UInt64(self.lanes.count))])
             try self.multi.add(context.easy)
             self.active[job.id] = context
             self.byHandle[context.easy.raw] = job.id
@@ -214,28 +202,11 @@ final class MultiLoop: @unchecked Sendable {
         }
     }
 
-    private func takeHandle(bufferSize: Int) throws(CurlError) -> EasyHandle {
-        if let easy = self.idleHandles[bufferSize]?.popLast() {
-            self.idleHandleCount -= 1
-            return easy
-        }
-        let easy = try EasyHandle()
-        try TransferContext.configureShared(
-            easy, bufferSize: bufferSize, configuration: self.configuration, resolveList: self.resolveList)
-        return easy
-    }
-
     private func complete(easy: UnsafeMutableRawPointer, code: CURLcode) {
         guard let id = self.byHandle[easy], let context = self.active[id] else { return }
         let outcome = context.finish(code: code)
         self.breaker.record(context.job.hostKey, outcome.result.failure)
-        if self.detach(context), self.idleHandleCount < max(1, self.configuration.concurrency) {
-            // Only a transfer libcurl finished hands its handle on; an aborted one is cleaned up with its context.
-            context.releaseHandle()
-            let bufferSize = TransferContext.receiveBufferSize(expectedSize: context.job.request.expectedSize)
-            self.idleHandles[bufferSize, default: []].append(context.easy)
-            self.idleHandleCount += 1
-        }
+        self.detach(context)
         let job = context.job
         if outcome.result.failure == nil, !outcome.result.notModified {
             context.completeDigests(of: outcome) { self.resolve(job, $0) }
@@ -258,12 +229,8 @@ final class MultiLoop: @unchecked Sendable {
         }
     }
 
-    /// Removes a transfer from the multi handle and the loop's tables; false when libcurl refused the removal.
-    @discardableResult
-    private func detach(_ context: TransferContext) -> Bool {
-        var removed = true
+    private func detach(_ context: TransferContext) {
         do { try self.multi.remove(context.easy) } catch {
-            removed = false
             self.logger.error("curl_multi_remove_handle failed", metadata: ["error": "\(error)"])
         }
         self.active[context.job.id] = nil
@@ -272,7 +239,6 @@ final class MultiLoop: @unchecked Sendable {
         self.activePerHost[host, default: 1] -= 1
         if self.activePerHost[host] == 0 { self.activePerHost[host] = nil }
         self.markRunnableIfPossible(host)
-        return removed
     }
 
     /// Completes an attempt. Runs on the loop thread, or on the digest lane's thread for a body whose digests it

@@ -16,6 +16,7 @@ final class TransferContext {
     let job: MultiLoop.Job
     let easy: EasyHandle
     private let headerList: HeaderList
+    private let resolveList: HeaderList
     private let headerLimit: Int
     private let exemptions: Set<SocketAddress>
     /// Response header bytes received in this attempt (all responses), bounded by `headerLimit`.
@@ -51,14 +52,10 @@ final class TransferContext {
     /// The request's body file, opened (and truncated) at the first body byte of this attempt.
     private var bodyFD: Int32 = -1
 
-    /// - Parameters:
-    ///   - easy: a handle set up by ``configureShared(_:configuration:resolveList:)``, new or from an earlier transfer.
-    init(job: MultiLoop.Job, configuration: FetchConfiguration, lane: DigestLane, easy: EasyHandle)
-        throws(CurlError)
-    {
+    init(job: MultiLoop.Job, configuration: FetchConfiguration, lane: DigestLane) throws(CurlError) {
         self.job = job
         self.lane = lane
-        self.easy = easy
+        self.easy = try EasyHandle()
         self.limit = job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
         var lines = ["Accept-Encoding: identity"]
         if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
@@ -66,6 +63,8 @@ final class TransferContext {
         // Header injection through validators from a feed: a CR or LF would start a new header line.
         lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
         self.headerList = try HeaderList(lines)
+        self.resolveList = try HeaderList(
+            configuration.resolveOverrides.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } })
         self.headerLimit = max(1024, configuration.maxHeaderBytes)
         self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -73,7 +72,7 @@ final class TransferContext {
         let extras = DigestAlgorithm.allCases.filter { $0 != .sha256 && job.request.extraDigests.contains($0) }
         self.digests = TransferDigests([.sha256] + extras)
         self.head.reserveCapacity(FetchResult.headLimit)
-        try self.configure()
+        try self.configure(configuration)
     }
 
     deinit {
@@ -82,81 +81,60 @@ final class TransferContext {
         if let block = self.filling { self.lane.recycle(block) }
     }
 
-    /// The options every transfer of an engine shares: set once per handle, kept while the loop reuses it.
-    /// - Parameters:
-    ///   - bufferSize: libcurl's receive buffer (``receiveBufferSize(expectedSize:)``). libcurl refuses to change it
-    ///     once the handle has allocated it, so the loop keeps reused handles by buffer size.
-    ///   - resolveList: the resolve overrides, owned by the loop for as long as the handle lives.
-    static func configureShared(
-        _ easy: EasyHandle, bufferSize: Int, configuration: FetchConfiguration, resolveList: borrowing HeaderList
-    ) throws(CurlError) {
+    private func configure(_ configuration: FetchConfiguration) throws(CurlError) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        try self.easy.set(CURLOPT_URL, self.job.request.url)
+        try self.easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try self.easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        try self.easy.set(CURLOPT_FOLLOWLOCATION, 1)
+        try self.easy.set(CURLOPT_MAXREDIRS, max(0, configuration.maxRedirects))
+        try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        try self.easy.set(CURLOPT_PIPEWAIT, 1)
+        try self.easy.set(CURLOPT_NOSIGNAL, 1)
         // Fewer, larger reads: a quarter of the syscalls and callbacks of libcurl's 16 KiB default for large bodies
         // (curl's own command line tool uses 100 KiB); a small file of known size gets room for its headers and
         // body in one read, without the cost of allocating a large buffer per transfer.
-        try easy.set(CURLOPT_BUFFERSIZE, bufferSize)
-        try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
-        try easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        try easy.set(CURLOPT_FOLLOWLOCATION, 1)
-        try easy.set(CURLOPT_MAXREDIRS, max(0, configuration.maxRedirects))
-        try easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
-        try easy.set(CURLOPT_PIPEWAIT, 1)
-        try easy.set(CURLOPT_NOSIGNAL, 1)
-        try easy.set(CURLOPT_USERAGENT, configuration.userAgent)
+        try self.easy.set(CURLOPT_BUFFERSIZE, Self.receiveBufferSize(expectedSize: self.job.request.expectedSize))
+        try self.easy.set(CURLOPT_USERAGENT, configuration.userAgent)
+        try self.easy.set(headers: self.headerList)
         // Never decode: the bytes hashed are the bytes the server sent (a gzip bomb stays small, and a mirror that
         // compresses on the fly shows up as a size or hash mismatch instead of being silently "fixed").
         // CURLOPT_ACCEPT_ENCODING stays unset, so libcurl passes Content-Encoding bodies through untouched.
-        try easy.set(CURLOPT_SSL_VERIFYPEER, 1)
-        try easy.set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile = configuration.trustedCAFile { try easy.set(CURLOPT_CAINFO, caFile) }
-        if !configuration.resolveOverrides.isEmpty { try easy.set(CURLOPT_RESOLVE, list: resolveList) }
-        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
-        try easy.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalDeadline))
-        try easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
-        try easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.lowSpeedWindow.components.seconds)))
-        try easy.setWriteFunction(CURLOPT_WRITEFUNCTION) { data, size, count, user in
+        try self.easy.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try self.easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.trustedCAFile { try self.easy.set(CURLOPT_CAINFO, caFile) }
+        if !configuration.resolveOverrides.isEmpty { try self.easy.set(CURLOPT_RESOLVE, list: self.resolveList) }
+        try self.easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
+        try self.easy.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalDeadline))
+        try self.easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, configuration.lowSpeedBytesPerSecond))
+        try self.easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.lowSpeedWindow.components.seconds)))
+        try self.easy.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
+        try self.easy.set(CURLOPT_WRITEDATA, pointer: me)
+        try self.easy.set(CURLOPT_HEADERDATA, pointer: me)
+        try self.easy.set(CURLOPT_PREREQDATA, pointer: me)
+        try self.easy.setWriteFunction(CURLOPT_WRITEFUNCTION) { data, size, count, user in
             guard let user else { return 0 }
             let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
             return context.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
         }
-        try easy.setWriteFunction(CURLOPT_HEADERFUNCTION) { data, size, count, user in
+        try self.easy.setWriteFunction(CURLOPT_HEADERFUNCTION) { data, size, count, user in
             guard let user else { return 0 }
             let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
             return context.receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count))
         }
-        try easy.setPrereqFunction { user, _, _, _, _ in
+        try self.easy.setPrereqFunction { user, _, _, _, _ in
             guard let user else { return Int32(CURL_PREREQFUNC_ABORT) }
             let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
             return context.beforeRequest() ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
         }
         if !configuration.allowPrivateAddresses {
-            try easy.setOpenSocketFunction { user, purpose, address in
+            try self.easy.set(CURLOPT_OPENSOCKETDATA, pointer: me)
+            try self.easy.setOpenSocketFunction { user, purpose, address in
                 guard let user, let address else { return CURL_SOCKET_BAD }
                 let context = Unmanaged<TransferContext>.fromOpaque(user).takeUnretainedValue()
                 return context.openSocket(address)
             }
         }
-    }
-
-    /// The options of this transfer, including every pointer to this context (a reused handle still holds the
-    /// previous transfer's until they are replaced here).
-    private func configure() throws(CurlError) {
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        try self.easy.set(CURLOPT_URL, self.job.request.url)
-        try self.easy.set(headers: self.headerList)
-        try self.easy.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
-        try self.easy.set(CURLOPT_WRITEDATA, pointer: me)
-        try self.easy.set(CURLOPT_HEADERDATA, pointer: me)
-        try self.easy.set(CURLOPT_PREREQDATA, pointer: me)
-        try self.easy.set(CURLOPT_OPENSOCKETDATA, pointer: me)
-    }
-
-    /// Clears what points into this context, before the handle goes back to the loop's pool.
-    func releaseHandle() {
-        let options = [
-            CURLOPT_ERRORBUFFER, CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_PREREQDATA, CURLOPT_OPENSOCKETDATA,
-            CURLOPT_HTTPHEADER,
-        ]
-        for option in options { try? self.easy.set(option, pointer: nil) }
     }
 
     static let receiveBufferSize = 64 << 10
@@ -167,7 +145,7 @@ final class TransferContext {
         return max(16 << 10, (Int(expectedSize) + 8191) & ~4095)
     }
 
-    static func milliseconds(_ duration: Duration) -> Int {
+    private static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }

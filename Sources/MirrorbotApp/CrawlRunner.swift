@@ -419,8 +419,5 @@ private final class PhaseTimer: Sendable {
             return now - last
         }
         logger.debug("crawl phase", metadata: ["phase": "\(phase)", "elapsed": "\(elapsed)"])
-        if ProcessInfo.processInfo.environment["MIRRORBOT_PHASES"] != nil {  // TEMP
-            FileHandle.standardError.write("phase \(phase) \(elapsed)\n".data(using: .utf8)!)
-        }
     }
 }

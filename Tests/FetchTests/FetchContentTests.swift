@@ -121,6 +121,38 @@ struct FetchContentTests {
         }
     }
 
+    /// Nothing of one transfer (validators, sizes, buffers) reaches the next on the same connection.
+    @Test func consecutiveTransfersCarryNothingOver() async throws {
+        let small = sampleBytes(3000, seed: 11)
+        let large = sampleBytes(300_000, seed: 12)
+        var configuration = testConfiguration()
+        configuration.concurrency = 1  // one transfer at a time, all on one kept-alive connection
+        try await withServer(["/s.bin": .bytes(small), "/l.bin": .bytes(large)], configuration: configuration) {
+            server, engine in
+            let first = try await fetch(engine, FetchRequest(url: server.url("/s.bin"))).result
+            let etag = try #require(first.etag)
+            let conditional = try await fetch(engine, FetchRequest(url: server.url("/s.bin"), etag: etag)).result
+            #expect(conditional.notModified)
+            #expect(server.statistics.lastRequestHeaders["/s.bin"]?["if-none-match"] == etag)
+            let plain = try await fetch(engine, FetchRequest(url: server.url("/s.bin"))).result
+            #expect(!plain.notModified && plain.blake3 == BLAKE3Hasher.hash(small))
+            #expect(server.statistics.lastRequestHeaders["/s.bin"]?["if-none-match"] == nil)
+            // Sizes in other receive-buffer classes, back and forth, and a failure in between.
+            for (path, bytes) in [("/l.bin", large), ("/s.bin", small), ("/missing", []), ("/l.bin", large)] {
+                let expected: Int64? = bytes.isEmpty ? nil : Int64(bytes.count)
+                let result = try await fetch(engine, FetchRequest(url: server.url(path), expectedSize: expected)).result
+                if bytes.isEmpty {
+                    #expect(result.failure == .http(status: 404))
+                } else {
+                    #expect(result.failure == nil)
+                    #expect(result.sha256 == OpenSSLHasher.hash(.sha256, bytes))
+                    #expect(result.bytesReceived == Int64(bytes.count))
+                }
+            }
+            #expect(server.statistics.lastRequestHeaders["/l.bin"]?["accept-encoding"] == "identity")
+        }
+    }
+
     @Test func redirectChainIsFollowed() async throws {
         let bytes = sampleBytes(3000, seed: 4)
         let routes: [String: MirrorServer.Route] = [

@@ -29,6 +29,38 @@ import Testing
         #expect(try await reopened.syncFeed(name: "demo", path: "demo.txt", now: 2) == 1)
     }
 
+    /// A crawl plans from `storedFiles` and writes only what the feed changed.
+    @Test func storedFilesTellWhatAFeedChanged() async throws {
+        let store = try Store(path: ":memory:")
+        let feed = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
+        let urls = ["https://a.example/f.iso", "https://b.example/f.iso"]
+        let record = fileRecord(urls)
+        let written = try await store.upsertFiles(feedID: feed, files: [record], now: 1)
+        let stored = try #require(try await store.storedFiles(feedID: feed)["f.iso"])
+        #expect(stored.ids == written[0])
+        #expect(stored.isCurrent(record))
+        var resized = record
+        resized.size = 101
+        var rehashed = record
+        rehashed.hashes[.sha256]?.source = "SUMS:2"
+        var moved = record
+        moved.urls[0].priority = 5
+        var grown = record
+        grown.urls.append(URLRecord(url: "https://c.example/f.iso", host: "h"))
+        var unhashed = record
+        unhashed.hashes = [:]
+        for changed in [resized, rehashed, moved, grown, unhashed] { #expect(!stored.isCurrent(changed)) }
+        // Unchanged: the stored ids, nothing written; changed: written, and the snapshot follows.
+        let again = try await store.upsertFiles(feedID: feed, files: [record], known: ["f.iso": stored], now: 2)
+        #expect(again == written)
+        let updated = try await store.upsertFiles(feedID: feed, files: [grown], known: ["f.iso": stored], now: 3)
+        #expect(updated[0].fileID == written[0].fileID && updated[0].urlIDs.count == 3)
+        let after = try #require(try await store.storedFiles(feedID: feed)["f.iso"])
+        #expect(after.isCurrent(grown))
+        #expect(after.isCurrent(record))  // a sync never removes URLs, so the old list leaves the store as it is
+        #expect(after.urls.count == 3)
+    }
+
     @Test func resumeSeesWhatAPartialRunCommitted() async throws {
         let path = temporaryPath()
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
