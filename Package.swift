@@ -131,7 +131,9 @@ let package = Package(
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
-        .testTarget(name: "VerifierTests", dependencies: ["Verifier", "S5Core"]),
+        .testTarget(
+            name: "VerifierTests",
+            dependencies: ["Verifier", "S5Core", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "S5PeerTests",
             dependencies: [

@@ -120,6 +120,61 @@ enum StoreSchema {
             CREATE INDEX provider_check_node ON provider_check(node_id, checked_at);
             """
         ),
+        (
+            "0003-cheap-checks",
+            """
+            -- A CHECK (x IN (five constants)) makes SQLite build a temporary index for every row it writes: about
+            -- 5 us a row, a fifth of a crawl's store time. The same rules as OR chains cost nothing. SQLite cannot
+            -- change a CHECK, so the two tables written for every file and every result are rebuilt.
+            CREATE TABLE url_state_new (
+                url_id INTEGER PRIMARY KEY REFERENCES url(id) ON DELETE CASCADE,
+                verdict TEXT NOT NULL CHECK (verdict = 'verified' OR verdict = 'mismatch' OR verdict = 'missing'
+                    OR verdict = 'error' OR verdict = 'unconfirmed'),
+                reason TEXT NOT NULL,
+                http_status INTEGER NOT NULL,
+                final_url TEXT NOT NULL,
+                complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+                is_html INTEGER NOT NULL CHECK (is_html IN (0, 1)),
+                size INTEGER NOT NULL,
+                content_length INTEGER,
+                blake3 BLOB,
+                sha256 BLOB,
+                sha512 BLOB,
+                sha1 BLOB,
+                md5 BLOB,
+                etag TEXT,
+                last_modified TEXT,
+                checked_at INTEGER NOT NULL,
+                downloaded_at INTEGER,
+                verified_at INTEGER,
+                next_check INTEGER NOT NULL
+            ) STRICT;
+            INSERT INTO url_state_new (url_id, verdict, reason, http_status, final_url, complete, is_html, size,
+                content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at, downloaded_at,
+                verified_at, next_check)
+            SELECT url_id, verdict, reason, http_status, final_url, complete, is_html, size, content_length, blake3,
+                sha256, sha512, sha1, md5, etag, last_modified, checked_at, downloaded_at, verified_at, next_check
+            FROM url_state;
+            DROP TABLE url_state;
+            ALTER TABLE url_state_new RENAME TO url_state;
+            CREATE INDEX url_state_next_check ON url_state(next_check);
+
+            CREATE TABLE expected_hash_new (
+                file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,
+                algorithm TEXT NOT NULL CHECK (algorithm = 'blake3' OR algorithm = 'sha256' OR algorithm = 'sha512'
+                    OR algorithm = 'sha1' OR algorithm = 'md5'),
+                digest BLOB NOT NULL,
+                strength INTEGER NOT NULL CHECK (strength IN (1, 2)),
+                source TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (file_id, algorithm)
+            ) STRICT;
+            INSERT INTO expected_hash_new (file_id, algorithm, digest, strength, source, updated_at)
+            SELECT file_id, algorithm, digest, strength, source, updated_at FROM expected_hash;
+            DROP TABLE expected_hash;
+            ALTER TABLE expected_hash_new RENAME TO expected_hash;
+            """
+        ),
     ]
 
     static func migrator() -> DatabaseMigrator {

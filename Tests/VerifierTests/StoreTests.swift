@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import Verifier
@@ -20,12 +21,12 @@ import Testing
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         do {
             let store = try Store(path: path)
-            #expect(try await store.appliedMigrations() == ["0001-crawl-state", "0002-score-book"])
+            #expect(try await store.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
             #expect(try await store.journalMode() == "wal")
             _ = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
         }
         let reopened = try Store(path: path)
-        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book"])
+        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
         #expect(try await reopened.syncFeed(name: "demo", path: "demo.txt", now: 2) == 1)
     }
 
@@ -59,6 +60,48 @@ import Testing
         #expect(after.isCurrent(grown))
         #expect(after.isCurrent(record))  // a sync never removes URLs, so the old list leaves the store as it is
         #expect(after.urls.count == 3)
+    }
+
+    /// 0003 rebuilds url_state and expected_hash with cheaper CHECKs: the rows stay, and so do the rules.
+    @Test func cheapChecksMigrationKeepsTheRowsAndTheRules() async throws {
+        let path = temporaryPath()
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let digest = [UInt8](repeating: 7, count: 32)
+        do {
+            let old = try DatabaseQueue(path: path)
+            try StoreSchema.migrator().migrate(old, upTo: "0002-score-book")
+            try await old.write { db in
+                try db.execute(sql: "INSERT INTO feed (id, name, path, updated_at) VALUES (1, 'demo', 'demo.txt', 1)")
+                try db.execute(sql: "INSERT INTO file (id, feed_id, name, size) VALUES (1, 1, 'f.iso', 100)")
+                try db.execute(
+                    sql: "INSERT INTO url (id, file_id, url, host) VALUES (1, 1, 'https://a.example/f.iso', 'h')")
+                try db.execute(
+                    sql: """
+                        INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
+                        VALUES (1, 'sha256', ?, 2, 'SUMS:1', 1)
+                        """, arguments: [Data(digest)])
+                try db.execute(
+                    sql: """
+                        INSERT INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html, size,
+                            sha256, checked_at, next_check)
+                        VALUES (1, 'mismatch', 'other bytes', 200, 'https://a.example/f.iso', 1, 0, 100, ?, 5, 9)
+                        """, arguments: [Data(digest)])
+            }
+            try old.close()
+        }
+        let store = try Store(path: path)
+        #expect(try await store.appliedMigrations().last == "0003-cheap-checks")
+        let stored = try #require(try await store.storedFiles(feedID: 1)["f.iso"])
+        #expect(stored.hashes[.sha256] == ExpectedDigest(digest: digest, strength: .feed, source: "SUMS:1"))
+        let state = try #require(stored.states["https://a.example/f.iso"])
+        #expect(state.judgement.verdict == .mismatch && state.judgement.reason == "other bytes")
+        #expect(state.digests[.sha256] == digest && state.nextCheck == 9)
+        await #expect(throws: StoreError.self) {
+            try await store.write { db in try db.execute(sql: "UPDATE url_state SET verdict = 'fine'") }
+        }
+        await #expect(throws: StoreError.self) {
+            try await store.write { db in try db.execute(sql: "UPDATE expected_hash SET algorithm = 'crc32'") }
+        }
     }
 
     @Test func resumeSeesWhatAPartialRunCommitted() async throws {
