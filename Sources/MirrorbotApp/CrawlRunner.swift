@@ -181,9 +181,11 @@ public struct CrawlRunner: Sendable {
                 }
                 if position == syncedJobs {
                     // A small first slice gets the transfers going; later ones share a transaction among more files.
-                    let end = min(jobs.count, position + (position == 0 ? settings.concurrency : 4 * settings.concurrency))
+                    let slice = position == 0 ? settings.concurrency : 4 * settings.concurrency
+                    let end = min(jobs.count, position + slice)
                     do {
-                        try await Self.synchronize(jobs[position..<end].map(\.task), of: &works, store: store, now: start)
+                        let tasks = jobs[position..<end].map(\.task)
+                        try await Self.synchronize(tasks, of: &works, store: store, now: start)
                     } catch {
                         tracker.fail("\(error)")
                         group.cancelAll()
@@ -241,7 +243,8 @@ public struct CrawlRunner: Sendable {
             for work in works {
                 let states =
                     rereadFeeds.contains(work.feed)
-                    ? allStates[work.ids.fileID] ?? [:] : work.ids.urlIDs.values.reduce(into: [:]) { states, id in
+                    ? allStates[work.ids.fileID] ?? [:]
+                    : work.ids.urlIDs.values.reduce(into: [:]) { states, id in
                         states[id] = committed[id]
                     }
                 for candidate in work.task.candidates {

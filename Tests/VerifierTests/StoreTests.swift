@@ -21,7 +21,8 @@ import Testing
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         do {
             let store = try Store(path: path)
-            #expect(try await store.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
+            let applied = try await store.appliedMigrations()
+            #expect(applied == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
             #expect(try await store.journalMode() == "wal")
             _ = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
         }
