@@ -106,7 +106,7 @@ enum HostKey {
     static func parse(_ url: String) -> String? {
         // Byte-wise: this runs once per fetch, and Foundation's `range(of:)` cost more than the rest of it.
         let bytes = Array(url.utf8)
-        guard let separator = Self.firstIndex(of: Array("://".utf8), in: bytes) else { return nil }
+        guard let separator = bytes.firstRange(of: Array("://".utf8))?.lowerBound else { return nil }
         let scheme = String(decoding: bytes[..<separator], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
         var end = separator + 3
@@ -119,13 +119,5 @@ enum HostKey {
         if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
         guard !authority.isEmpty else { return nil }
         return "\(scheme)://\(String(decoding: authority, as: UTF8.self).lowercased())"
-    }
-
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return start }
-        }
-        return nil
     }
 }

@@ -44,8 +44,7 @@ public struct CrawlRunner: Sendable {
         /// The states stored before this pass, by URL.
         var previous: [String: URLState] { stored?.states ?? [:] }
         /// The row ids, once the file is synchronized into the store.
-        var ids = FileRowIDs(fileID: 0, urlIDs: [:])
-        var isSynchronized = false
+        var ids: FileRowIDs?
         var expectation: FileExpectation
         var byAgreement: Bool { expectation.strength != .feed }
     }
@@ -54,7 +53,7 @@ public struct CrawlRunner: Sendable {
     private static func synchronize(_ tasks: [Int], of works: inout [Work], store: Store, now: Int64) async throws {
         var byFeed: [Int64: [Int]] = [:]
         var seen: Set<Int> = []
-        for task in tasks where !works[task].isSynchronized && seen.insert(task).inserted {
+        for task in tasks where works[task].ids == nil && seen.insert(task).inserted {
             byFeed[works[task].feedID, default: []].append(task)
         }
         for (feedID, indices) in byFeed.sorted(by: { $0.key < $1.key }) {
@@ -62,10 +61,7 @@ public struct CrawlRunner: Sendable {
             for index in indices { if let stored = works[index].stored { known[stored.name] = stored } }
             let ids = try await store.upsertFiles(
                 feedID: feedID, files: indices.map { CrawlMapping.record(works[$0].task) }, known: known, now: now)
-            for (index, rowIDs) in zip(indices, ids) {
-                works[index].ids = rowIDs
-                works[index].isSynchronized = true
-            }
+            for (index, rowIDs) in zip(indices, ids) { works[index].ids = rowIDs }
         }
     }
 
@@ -235,20 +231,21 @@ public struct CrawlRunner: Sendable {
             let committed = tracker.storedStates
             let rereadFeeds = Set(
                 works.filter { work in
-                    work.byAgreement || work.ids.urlIDs.values.contains { committed[$0] == nil }
+                    work.byAgreement || work.ids?.urlIDs.values.contains { committed[$0] == nil } != false
                 }.map(\.feed))
             for (feed, feedID) in zip(feeds.map(\.name), feedIDs) where rereadFeeds.contains(feed) {
                 allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
             }
             for work in works {
+                guard let ids = work.ids else { continue }  // every file is synchronized once the loop is done
                 let states =
                     rereadFeeds.contains(work.feed)
-                    ? allStates[work.ids.fileID] ?? [:]
-                    : work.ids.urlIDs.values.reduce(into: [:]) { states, id in
+                    ? allStates[ids.fileID] ?? [:]
+                    : ids.urlIDs.values.reduce(into: [:]) { states, id in
                         states[id] = committed[id]
                     }
                 for candidate in work.task.candidates {
-                    guard let id = work.ids.urlIDs[candidate.url] else { continue }
+                    guard let id = ids.urlIDs[candidate.url] else { continue }
                     let touched = tracker.touched(id)
                     let state = states[id]
                     results.append(
@@ -286,7 +283,7 @@ public struct CrawlRunner: Sendable {
         progress: CrawlProgress, tracker: Tracker
     ) async {
         let candidate = work.task.candidates[job.candidate]
-        guard let urlID = work.ids.urlIDs[candidate.url] else { return }
+        guard let urlID = work.ids?.urlIDs[candidate.url] else { return }
         let previous = work.previous[candidate.url]
         let startedAt = now()
         var request = FetchRequest(
@@ -340,11 +337,12 @@ public struct CrawlRunner: Sendable {
 
     /// Judges all current observations of a file without feed hashes together and stores the outcome.
     private func settleAgreement(_ work: Work, store: Store) async throws {
-        let states = try await store.states(fileID: work.ids.fileID)
+        guard let rowIDs = work.ids else { return }
+        let states = try await store.states(fileID: rowIDs.fileID)
         var ids: [Int64] = []
         var observations: [Observation] = []
         for candidate in work.task.candidates {
-            guard let id = work.ids.urlIDs[candidate.url], let state = states[id] else { continue }
+            guard let id = rowIDs.urlIDs[candidate.url], let state = states[id] else { continue }
             // A stored non-body verdict (missing, error) stays as recorded.
             ids.append(id)
             observations.append(state.observation(url: candidate.url))
@@ -355,7 +353,7 @@ public struct CrawlRunner: Sendable {
             verdicts[id] = judgement
         }
         try await store.applyAgreement(
-            fileID: work.ids.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
+            fileID: rowIDs.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
     }
 }
 

@@ -3,23 +3,14 @@
 /// - Returns: Two hex digits per byte.
 public func hexString(_ bytes: some Sequence<UInt8>) -> String {
     // Written straight into the string's storage: digests are formatted for every result of a crawl.
-    let count = bytes.underestimatedCount
-    if count > 0, let contiguous = bytes.withContiguousStorageIfAvailable({ $0 }), contiguous.count == count {
-        return String(unsafeUninitializedCapacity: count * 2) { out in
-            for (index, byte) in contiguous.enumerated() {
-                out[2 * index] = hexDigits[Int(byte >> 4)]
-                out[2 * index + 1] = hexDigits[Int(byte & 0x0f)]
-            }
-            return count * 2
+    let bytes = Array(bytes)  // no copy when it already is an array
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        for (index, byte) in bytes.enumerated() {
+            out[2 * index] = hexDigits[Int(byte >> 4)]
+            out[2 * index + 1] = hexDigits[Int(byte & 0x0f)]
         }
+        return bytes.count * 2
     }
-    var out: [UInt8] = []
-    out.reserveCapacity(count * 2)
-    for byte in bytes {
-        out.append(hexDigits[Int(byte >> 4)])
-        out.append(hexDigits[Int(byte & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -78,26 +78,6 @@ public final class Store: Sendable {
         try await write { db in try Self.syncFile(db, feedID: feedID, file: file, now: now) }
     }
 
-    /// Records many files of one feed in one transaction (see ``syncFile(feedID:file:now:)``).
-    /// - Parameters:
-    ///   - feedID: the feed's row id.
-    ///   - files: the files as the feed states them.
-    ///   - now: unix seconds.
-    /// - Returns: one synced file per input, in order.
-    /// - Throws: `StoreError.database`.
-    public func syncFiles(feedID: Int64, files: [FileRecord], now: Int64) async throws(StoreError) -> [SyncedFile] {
-        try await write { db in
-            let upserted = try files.map { try Self.upsertFile(db, feedID: feedID, file: $0, now: now) }
-            let states = try Self.fetchStates(db, feedID: feedID)
-            let hashes = try Self.fetchHashes(db, feedID: feedID)
-            return zip(files, upserted).map { file, ids in
-                SyncedFile(
-                    fileID: ids.fileID, urlIDs: ids.urlIDs, states: states[ids.fileID] ?? [:],
-                    expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes[ids.fileID] ?? [:]))
-            }
-        }
-    }
-
     /// Records files as the feed states them (see ``syncFile(feedID:file:now:)``) in one transaction and returns
     /// their row ids only: a crawl that read the store beforehand (``storedFiles(feedID:)``) needs nothing else, so
     /// it can synchronize a large feed a slice at a time while the first slices are already being fetched. A file
@@ -113,27 +93,20 @@ public final class Store: Sendable {
     public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile] = [:], now: Int64)
         async throws(StoreError) -> [FileRowIDs]
     {
-        var result = [FileRowIDs?](repeating: nil, count: files.count)
-        var changed: [(index: Int, file: FileRecord)] = []
-        for (index, file) in files.enumerated() {
-            if let stored = known[file.name], stored.isCurrent(file) {
-                let urls = Set(file.urls.map(\.url))
-                result[index] = FileRowIDs(
-                    fileID: stored.ids.fileID, urlIDs: stored.ids.urlIDs.filter { urls.contains($0.key) })
-            } else {
-                changed.append((index, file))
-            }
+        let current: [FileRowIDs?] = files.map { file in
+            guard let stored = known[file.name], stored.isCurrent(file) else { return nil }
+            let urls = Set(file.urls.map(\.url))
+            return FileRowIDs(fileID: stored.ids.fileID, urlIDs: stored.ids.urlIDs.filter { urls.contains($0.key) })
         }
+        let changed = zip(files, current).filter { $0.1 == nil }.map(\.0)
+        var written: [FileRowIDs] = []
         if !changed.isEmpty {
-            let pending = changed
-            let written = try await write { db in
-                try pending.map { try Self.upsertFile(db, feedID: feedID, file: $0.file, now: now) }
-            }
-            for ((index, _), ids) in zip(changed, written) {
-                result[index] = FileRowIDs(fileID: ids.fileID, urlIDs: ids.urlIDs)
+            written = try await write { db in
+                try changed.map { try Self.upsertFile(db, feedID: feedID, file: $0, now: now) }
             }
         }
-        return result.map { $0 ?? FileRowIDs(fileID: 0, urlIDs: [:]) }
+        var next = written.makeIterator()
+        return current.compactMap { $0 ?? next.next() }  // one written entry per changed file, in order
     }
 
     /// The files of a feed as the store holds them (ids, size, expected hashes, URLs and their states), by name,
@@ -191,16 +164,16 @@ public final class Store: Sendable {
     }
 
     private static func syncFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws -> SyncedFile {
-        let (fileID, urlIDs) = try upsertFile(db, feedID: feedID, file: file, now: now)
-        let states = try Self.fetchStates(db, fileID: fileID)
-        let hashes = try Self.fetchHashes(db, fileID: fileID)
+        let ids = try upsertFile(db, feedID: feedID, file: file, now: now)
+        let states = try Self.fetchStates(db, fileID: ids.fileID)
+        let hashes = try Self.fetchHashes(db, fileID: ids.fileID)
         return SyncedFile(
-            fileID: fileID, urlIDs: urlIDs, states: states,
+            fileID: ids.fileID, urlIDs: ids.urlIDs, states: states,
             expectation: FileExpectation(name: file.name, size: file.size, hashes: hashes))
     }
 
     private static func upsertFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws
-        -> (fileID: Int64, urlIDs: [String: Int64])
+        -> FileRowIDs
     {
         let upsertFile = """
             INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
@@ -234,7 +207,7 @@ public final class Store: Sendable {
             }
             urlIDs[url.url] = id
         }
-        return (fileID, urlIDs)
+        return FileRowIDs(fileID: fileID, urlIDs: urlIDs)
     }
 
     /// The current states of a file's URLs.

@@ -32,7 +32,7 @@ struct ScoresFixture {
         }
         let distro = try await store.syncFeed(name: "distro", path: "distro.txt", now: t0)
         let others = try await store.syncFeed(name: "other", path: "other.txt", now: t0)
-        let synced = try await store.syncFiles(
+        let synced = try await store.upsertFiles(
             feedID: distro,
             files: [
                 file("a.iso", size: 1000, sha256: sha, hosts: ["good.example", "slow.example", "liar.example"]),
