@@ -258,7 +258,7 @@ static void cb3_merge_stack(cblake3_hasher *self, uint64_t total_chunks) {
 
 /* Pushes the chaining value of a complete subtree whose first chunk is `chunk_counter`. */
 static void cb3_push_cv(cblake3_hasher *self, const uint8_t cv[32], uint64_t chunk_counter) {
-    cb3_merge_stack(self, chunk_counter);
+    cb3_merge_stack(self, chunk_counter - self->chunk_base);
     memcpy(self->cv_stack + self->cv_stack_len * CBLAKE3_OUT_LEN, cv, CBLAKE3_OUT_LEN);
     self->cv_stack_len += 1;
 }
@@ -294,9 +294,10 @@ static void cb3_hash_chunks(cblake3_hasher *self, const uint8_t *const *inputs, 
     size_t done = 0;
     while (done < chunks) {
         uint64_t counter = self->chunk_counter;
+        uint64_t relative = counter - self->chunk_base;
         uint64_t size = (uint64_t)1 << (63 - __builtin_clzll((uint64_t)(chunks - done)));
-        if (counter != 0) {
-            uint64_t alignment = counter & (~counter + 1);
+        if (relative != 0) {
+            uint64_t alignment = relative & (~relative + 1);
             if (size > alignment) {
                 size = alignment;
             }
@@ -323,8 +324,15 @@ void cblake3_init(cblake3_hasher *self, int kernel) {
     }
     self->kernel = (uint8_t)kernel;
     self->chunk_counter = 0;
+    self->chunk_base = 0;
     self->chunk_len = 0;
     self->cv_stack_len = 0;
+}
+
+void cblake3_init_subtree(cblake3_hasher *self, int kernel, uint64_t first_chunk) {
+    cblake3_init(self, kernel);
+    self->chunk_counter = first_chunk;
+    self->chunk_base = first_chunk;
 }
 
 void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
@@ -351,7 +359,7 @@ void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
     }
     /* 2. Whole chunks, many at once. Only a lone first chunk with nothing after it (it would be the root)
      * waits in the buffer. */
-    while (len >= CBLAKE3_CHUNK_LEN && !(self->chunk_counter == 0 && batched == 0 && len == CBLAKE3_CHUNK_LEN)) {
+    while (len >= CBLAKE3_CHUNK_LEN && !(self->chunk_counter == self->chunk_base && batched == 0 && len == CBLAKE3_CHUNK_LEN)) {
         batch[batched++] = input;
         input += CBLAKE3_CHUNK_LEN;
         len -= CBLAKE3_CHUNK_LEN;
@@ -369,11 +377,12 @@ void cblake3_update(cblake3_hasher *self, const void *input_bytes, size_t len) {
     memcpy(self->chunk, input, len);
     self->chunk_len = (uint16_t)len;
     if (len > 0) {
-        cb3_merge_stack(self, self->chunk_counter);
+        cb3_merge_stack(self, self->chunk_counter - self->chunk_base);
     }
 }
 
-void cblake3_finalize(const cblake3_hasher *self, uint8_t out[CBLAKE3_OUT_LEN]) {
+/* The pending top node of everything added so far, every lower node folded in. */
+static cb3_output cb3_top_output(const cblake3_hasher *self) {
     cb3_output o;
     size_t remaining;
     if (self->chunk_len > 0 || self->cv_stack_len == 0) {
@@ -391,7 +400,30 @@ void cblake3_finalize(const cblake3_hasher *self, uint8_t out[CBLAKE3_OUT_LEN]) 
         cb3_output_cv(&o, 0, pair + CBLAKE3_OUT_LEN);
         o = cb3_parent_output(self, pair);
     }
-    /* The root: output block 0 (counter 0) with ROOT. Only the first 32 bytes are produced. */
+    return o;
+}
+
+void cblake3_finalize(const cblake3_hasher *self, uint8_t out[CBLAKE3_OUT_LEN]) {
+    cblake3_finalize_subtree(self, 1, out);
+}
+
+void cblake3_finalize_subtree(const cblake3_hasher *self, int is_root, uint8_t out[CBLAKE3_OUT_LEN]) {
+    cb3_output o = cb3_top_output(self);
+    if (is_root) {
+        /* The root: output block 0 (counter 0) with ROOT. Only the first 32 bytes are produced. */
+        o.counter = 0;
+        cb3_output_cv(&o, CB3_ROOT, out);
+    } else {
+        cb3_output_cv(&o, 0, out);
+    }
+}
+
+void cblake3_parent_cv(const uint8_t left_right[64], int is_root, uint8_t out[CBLAKE3_OUT_LEN]) {
+    cb3_output o;
+    memcpy(o.cv, CB3_IV, sizeof o.cv);
+    memcpy(o.block, left_right, 64);
+    o.block_len = 64;
     o.counter = 0;
-    cb3_output_cv(&o, CB3_ROOT, out);
+    o.flags = CB3_PARENT;
+    cb3_output_cv(&o, is_root ? CB3_ROOT : 0, out);
 }

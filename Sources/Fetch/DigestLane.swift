@@ -167,16 +167,25 @@ final class DigestLane: @unchecked Sendable {
 final class TransferDigests {
     /// The finished digests.
     struct Result: Sendable {
-        var blake3: [UInt8]
+        /// The whole body's Bao tree (root = BLAKE3), or for a ranged body the groups' values.
+        var bao: BaoTree
+        var rangeGroupValues: [UInt8]?
         var others: [DigestAlgorithm: [UInt8]]
+        var blake3: [UInt8] { self.bao.root }
     }
 
-    private var blake3 = BLAKE3Hasher()
+    /// BLAKE3 kept group by group: the body's hash and its Bao tree in the same pass.
+    private var blake3: BaoHasher
+    private let isRange: Bool
     private var boxes: [DigestBox]
 
-    /// - Parameter algorithms: the OpenSSL digests besides BLAKE3.
-    init(_ algorithms: [DigestAlgorithm]) {
+    /// - Parameters:
+    ///   - algorithms: the OpenSSL digests besides BLAKE3.
+    ///   - firstGroup: for a ranged body that starts on a group boundary, that group's number.
+    init(_ algorithms: [DigestAlgorithm], firstGroup: Int? = nil) {
         self.boxes = algorithms.map(DigestBox.init)
+        self.blake3 = BaoHasher(firstGroup: firstGroup ?? 0)
+        self.isRange = firstGroup != nil
     }
 
     func update(_ bytes: UnsafeRawBufferPointer) {
@@ -189,6 +198,7 @@ final class TransferDigests {
         for box in self.boxes {
             if let digest = box.hasher.take()?.finalize() { others[box.algorithm] = digest }
         }
-        return Result(blake3: self.blake3.finalize(), others: others)
+        let values = self.isRange ? self.blake3.groupValues() : nil
+        return Result(bao: self.blake3.finalize(), rangeGroupValues: values, others: others)
     }
 }

@@ -100,6 +100,11 @@ public struct FetchRequest: Sendable {
     /// A body limit for this request below the configuration's ``FetchConfiguration/maxBodyBytes``, used when
     /// there is no ``expectedSize``.
     public var maxBodyBytes: Int64?
+    /// When set, only these bytes of the file are asked for (`Range: bytes=A-B`). The answer must be `206` with a
+    /// `Content-Range` naming exactly them; a `200` (the whole file) aborts at its headers with
+    /// ``FetchFailure/rangeIgnored``, a wrong `Content-Range` with ``FetchFailure/rangeMismatch(_:)``. When the range
+    /// starts on a 256 KiB group boundary, the result carries each group's Bao chaining value.
+    public var range: ClosedRange<UInt64>?
 
     /// Creates a request.
     /// - Parameters:
@@ -112,8 +117,10 @@ public struct FetchRequest: Sendable {
     ///   - maxBodyBytes: a lower body limit for this request when the size is not known.
     public init(
         url: String, expectedSize: Int64? = nil, extraDigests: Set<DigestAlgorithm> = [], etag: String? = nil,
-        lastModified: String? = nil, bodyFile: String? = nil, maxBodyBytes: Int64? = nil
+        lastModified: String? = nil, bodyFile: String? = nil, maxBodyBytes: Int64? = nil,
+        range: ClosedRange<UInt64>? = nil
     ) {
+        self.range = range
         self.url = url
         self.expectedSize = expectedSize
         self.extraDigests = extraDigests
@@ -152,6 +159,10 @@ public enum FetchFailure: Error, Equatable, Sendable {
     case hostBroken
     /// The host resolved to an address that the configuration forbids.
     case privateAddress
+    /// A range was asked for and the server answered `200` with the whole file.
+    case rangeIgnored
+    /// A range was asked for and the `206` answer's `Content-Range` names other bytes (the text says which).
+    case rangeMismatch(String)
     /// Anything else (malformed or non-HTTP URL, protocol errors, cancellation, shutdown); the text says what.
     case other(String)
 }
@@ -178,6 +189,8 @@ extension FetchFailure: CustomStringConvertible {
         case .http(let status): "http(\(status))"
         case .hostBroken: "hostBroken"
         case .privateAddress: "privateAddress"
+        case .rangeIgnored: "rangeIgnored"
+        case .rangeMismatch(let detail): "rangeMismatch(\(detail))"
         case .other(let message): "other(\(message))"
         }
     }
@@ -275,6 +288,13 @@ public struct FetchResult: Sendable {
     public var blake3: [UInt8]?
     /// SHA-256 of the body; nil unless the body is complete.
     public var sha256: [UInt8]?
+    /// The body's Bao tree (256 KiB groups; its root is ``blake3``); nil unless a whole body is complete.
+    public var bao: BaoTree?
+    /// For a ranged request starting on a group boundary: the chaining value of each group received (32 bytes
+    /// each, non-root, in order), to compare with a file's ``BaoTree``; nil otherwise or when incomplete.
+    public var rangeGroupValues: [UInt8]?
+    /// The `Content-Range` of a `206` answer, as sent.
+    public var contentRange: String?
     /// The requested extra digests; empty unless the body is complete.
     public var extraDigests: [DigestAlgorithm: [UInt8]]
     /// The first bytes of the body (at most ``FetchResult/headLimit``), for HTML sniffing.
@@ -311,6 +331,9 @@ public struct FetchResult: Sendable {
         self.contentLength = nil
         self.bytesReceived = 0
         self.blake3 = nil
+        self.bao = nil
+        self.rangeGroupValues = nil
+        self.contentRange = nil
         self.sha256 = nil
         self.extraDigests = [:]
         self.head = []

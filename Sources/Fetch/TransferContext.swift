@@ -35,6 +35,7 @@ final class TransferContext {
     private(set) var lastModified: String?
     private(set) var contentType: String?
     private(set) var retryAfterSeconds: Int?
+    private(set) var contentRange: String?
 
     /// Set by a callback that aborts the transfer; wins over libcurl's generic error code.
     private(set) var abortReason: FetchFailure?
@@ -56,10 +57,12 @@ final class TransferContext {
         self.job = job
         self.lane = lane
         self.easy = try EasyHandle()
-        self.limit = job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
+        let rangeLength = job.request.range.map { Int64(clamping: $0.upperBound - $0.lowerBound + 1) }
+        self.limit = rangeLength ?? job.request.expectedSize ?? min(job.request.maxBodyBytes ?? .max, configuration.maxBodyBytes)
         var lines = ["Accept-Encoding: identity"]
         if let etag = job.request.etag { lines.append("If-None-Match: \(etag)") }
         if let lastModified = job.request.lastModified { lines.append("If-Modified-Since: \(lastModified)") }
+        if let range = job.request.range { lines.append("Range: bytes=\(range.lowerBound)-\(range.upperBound)") }
         // Header injection through validators from a feed: a CR or LF would start a new header line.
         lines = lines.filter { !$0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
         self.headerList = try HeaderList(lines)
@@ -70,7 +73,10 @@ final class TransferContext {
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         let extras = DigestAlgorithm.allCases.filter { $0 != .sha256 && job.request.extraDigests.contains($0) }
-        self.digests = TransferDigests([.sha256] + extras)
+        let firstGroup = job.request.range.flatMap { range in
+            range.lowerBound % UInt64(Bao.groupSize) == 0 ? Int(range.lowerBound / UInt64(Bao.groupSize)) : nil
+        }
+        self.digests = TransferDigests([.sha256] + extras, firstGroup: firstGroup)
         self.head.reserveCapacity(FetchResult.headLimit)
         try self.configure(configuration)
     }
@@ -211,17 +217,19 @@ final class TransferContext {
             case .contentType: self.contentType = value
             case .location: self.hasLocation = true
             case .retryAfter: self.retryAfterSeconds = Int(value)
+            case .contentRange: self.contentRange = value
             }
         }
         return line.count
     }
 
-    private enum KeptHeader { case contentLength, etag, lastModified, contentType, location, retryAfter }
+    private enum KeptHeader { case contentLength, etag, lastModified, contentType, location, retryAfter, contentRange }
 
     private static let keptHeaders: [(name: [UInt8], field: KeptHeader)] = [
         (Array("content-length".utf8), .contentLength), (Array("etag".utf8), .etag),
         (Array("last-modified".utf8), .lastModified), (Array("content-type".utf8), .contentType),
         (Array("location".utf8), .location), (Array("retry-after".utf8), .retryAfter),
+        (Array("content-range".utf8), .contentRange),
     ]
 
     /// ASCII case-insensitive equality of a header name with a lower-case one.
@@ -245,6 +253,7 @@ final class TransferContext {
         self.lastModified = nil
         self.contentType = nil
         self.retryAfterSeconds = nil
+        self.contentRange = nil
     }
 
     /// Decides, once the headers of a response are in, whether to go on. Returns false to abort.
@@ -260,7 +269,12 @@ final class TransferContext {
             self.abortReason = .http(status: self.status)
             return false
         }
-        if let announced = self.contentLength {
+        if let range = self.job.request.range {
+            if let problem = RangeAnswer.problem(status: self.status, contentRange: self.contentRange, asked: range) {
+                self.abortReason = problem
+                return false
+            }
+        } else if let announced = self.contentLength {
             if let expected = self.job.request.expectedSize, announced != expected {
                 self.abortReason = .sizeMismatch(expected: expected, announced: announced)
                 return false
@@ -335,6 +349,7 @@ final class TransferContext {
         result.contentType = self.contentType
         result.etag = self.etag
         result.lastModified = self.lastModified
+        result.contentRange = self.contentRange
         result.timings = self.timings()
         result.failure = self.failure(code: code)
         if result.failure == nil {
@@ -352,12 +367,18 @@ final class TransferContext {
         of outcome: MultiLoop.Outcome, completion: @escaping @Sendable (MultiLoop.Outcome) -> Void
     ) {
         let extras = self.job.request.extraDigests
+        let isRange = self.job.request.range != nil
         let block = self.filling
         self.filling = nil
         self.lane.submit(
             .finish(self.digests, block) { digests in
                 var outcome = outcome
-                outcome.result.blake3 = digests.blake3
+                if isRange {
+                    outcome.result.rangeGroupValues = digests.rangeGroupValues
+                } else {
+                    outcome.result.blake3 = digests.blake3
+                    outcome.result.bao = digests.bao
+                }
                 for (algorithm, digest) in digests.others {
                     if algorithm == .sha256 { outcome.result.sha256 = digest }
                     if extras.contains(algorithm) { outcome.result.extraDigests[algorithm] = digest }
@@ -374,7 +395,9 @@ final class TransferContext {
         case CURLE_OK:
             if self.status == 304 { return nil }
             guard (200..<300).contains(self.status) else { return .http(status: self.status) }
-            if let expected = self.job.request.expectedSize, self.bytesReceived != expected {
+            if let expected = self.job.request.range.map({ Int64(clamping: $0.count) }) ?? self.job.request.expectedSize,
+                self.bytesReceived != expected
+            {
                 return .truncated(expected: expected, received: self.bytesReceived)
             }
             return nil

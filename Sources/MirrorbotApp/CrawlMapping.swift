@@ -89,6 +89,8 @@ enum CrawlMapping {
         case .redirectLoop: return .transport("redirect loop")
         case .hostBroken: return .transport("host skipped after repeated timeouts")
         case .privateAddress: return .transport("the host resolves to a private address")
+        case .rangeIgnored: return .transport("the mirror ignored Range (answered 200 with the whole file)")
+        case .rangeMismatch(let detail): return .transport("wrong range answer: \(detail)")
         case .other(let message): return .transport(message)
         }
     }

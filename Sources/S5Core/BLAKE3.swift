@@ -102,6 +102,51 @@ public struct BLAKE3Hasher: Sendable {
         return hasher.finalize()
     }
 
+    /// Starts the hash of the complete subtree whose first chunk is `firstChunk` (a Bao chunk group).
+    ///
+    /// - Parameter firstChunk: the number of the subtree's first 1 KiB chunk; a multiple of its size in chunks.
+    package init(subtreeStartingAtChunk firstChunk: UInt64) {
+        self.state = State(kernel: Int32(CBLAKE3_KERNEL_AUTO))
+        cblake3_init_subtree(self.state.pointer, Int32(CBLAKE3_KERNEL_AUTO), firstChunk)
+    }
+
+    /// Empties the hasher and starts the subtree whose first chunk is `firstChunk`, reusing the state.
+    package mutating func restartSubtree(atChunk firstChunk: UInt64) {
+        if !isKnownUniquelyReferenced(&self.state) {
+            self.state = State(kernel: Int32(CBLAKE3_KERNEL_AUTO))
+        }
+        cblake3_init_subtree(self.state.pointer, Int32(self.state.pointer.pointee.kernel), firstChunk)
+    }
+
+    /// The chaining value of what was added: the root hash when `isRoot`, else the subtree's non-root value.
+    ///
+    /// - Parameter isRoot: whether this subtree is the whole input.
+    /// - Returns: 32 bytes.
+    package func finalizeSubtree(isRoot: Bool) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Self.digestLength) { buffer, count in
+            // Safe: the buffer has room for the 32 bytes written.
+            cblake3_finalize_subtree(self.state.pointer, isRoot ? 1 : 0, buffer.baseAddress!)
+            count = Self.digestLength
+        }
+    }
+
+    /// The chaining value of a parent node.
+    ///
+    /// - Parameters:
+    ///   - leftAndRight: the children's chaining values, left then right (64 bytes).
+    ///   - isRoot: whether the parent is the root (then the result is the hash of the whole input).
+    /// - Returns: 32 bytes.
+    package static func parentChainingValue(_ leftAndRight: UnsafeRawBufferPointer, isRoot: Bool) -> [UInt8] {
+        precondition(leftAndRight.count == 64, "a parent node takes two 32-byte chaining values")
+        return [UInt8](unsafeUninitializedCapacity: Self.digestLength) { buffer, count in
+            // Safe: the input holds 64 bytes (checked above) and the buffer has room for 32.
+            cblake3_parent_cv(
+                leftAndRight.baseAddress!.assumingMemoryBound(to: UInt8.self), isRoot ? 1 : 0,
+                buffer.baseAddress!)
+            count = Self.digestLength
+        }
+    }
+
     /// The C state (about 2 KiB), owned by this object and copied before a shared one is modified.
     // @unchecked Sendable: the state is only mutated through `update`, which first makes the reference
     // unique (copy-on-write), so a state shared between copies (or threads) is never written.

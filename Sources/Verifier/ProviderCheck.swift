@@ -169,7 +169,8 @@ public struct ProviderCheck: Sendable {
             case .http(let status):
                 return ProviderCheckOutcome(kind: .httpError, bytes: bytes, detail: "HTTP \(status)")
             case .timeout, .lowSpeed: return ProviderCheckOutcome(kind: .timeout, bytes: bytes, detail: detail)
-            case .dns, .connect, .tls, .tooManyRedirects, .redirectLoop, .truncated, .sizeMismatch:
+            case .dns, .connect, .tls, .tooManyRedirects, .redirectLoop, .truncated, .sizeMismatch, .rangeIgnored,
+                .rangeMismatch:
                 return ProviderCheckOutcome(kind: .unreachable, bytes: bytes, detail: detail)
             case .bodyTooLarge: return ProviderCheckOutcome(kind: .tooLarge, bytes: bytes, detail: detail)
             case .privateAddress: return ProviderCheckOutcome(kind: .privateAddress, bytes: bytes, detail: detail)

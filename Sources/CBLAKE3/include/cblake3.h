@@ -27,6 +27,8 @@ typedef struct cblake3_hasher {
     uint32_t key[8];
     /* Chunks hashed so far: the number of the chunk being buffered. */
     uint64_t chunk_counter;
+    /* The first chunk's number: 0 for a whole input, the subtree's start for a subtree (see init_subtree). */
+    uint64_t chunk_base;
     /* The last (possibly full) chunk, kept until more input shows it is not the last one. */
     uint8_t chunk[CBLAKE3_CHUNK_LEN];
     uint16_t chunk_len;
@@ -51,5 +53,17 @@ void cblake3_update(cblake3_hasher *self, const void *input, size_t input_len);
 
 /* Writes the 32-byte hash of everything added so far. The state is left unchanged. */
 void cblake3_finalize(const cblake3_hasher *self, uint8_t out[CBLAKE3_OUT_LEN]);
+
+/* Starts a hash of the complete subtree whose first chunk is `first_chunk` (a multiple of the subtree's
+ * size in chunks, which must be a power of two): Bao's chunk groups. Feed it the subtree's bytes only. */
+void cblake3_init_subtree(cblake3_hasher *self, int kernel, uint64_t first_chunk);
+
+/* Writes the chaining value of everything added so far: the root hash when `is_root` is 1 (as finalize),
+ * else the non-root chaining value of the subtree, as its parent node takes it. The state is unchanged. */
+void cblake3_finalize_subtree(const cblake3_hasher *self, int is_root, uint8_t out[CBLAKE3_OUT_LEN]);
+
+/* The chaining value of a parent node from its children's (left then right, 64 bytes); the root hash
+ * when `is_root` is 1. Hash mode (no key). */
+void cblake3_parent_cv(const uint8_t left_right[64], int is_root, uint8_t out[CBLAKE3_OUT_LEN]);
 
 #endif
