@@ -32,6 +32,7 @@ public enum ConfigFile {
             # listen = "\(d.p2p.listen)"
             # public_uris = ["wss://example.org/s5/p2p"]
             # record_ttl = \(d.recordTTL)           # default: 2 x [crawl] interval + 3600
+            # public_url = "https://example.org"   # where outboards are served; default: from public_uris or listen
 
             [p2p.peers]
             # initial = ["wss://z<node id>@host/s5/p2p"]
@@ -47,6 +48,7 @@ public enum ConfigFile {
             # recheck_age = \(d.crawl.recheckAge)
             # feeds = []
             # interval = \(d.crawl.interval)
+            # spot_checks = \(d.crawl.spotChecks)       # random 256 KiB groups re-checked with Range between downloads
 
             [verifier]
             # allow_private_addresses = \(d.verifier.allowPrivateAddresses)   # only for tests and LANs

@@ -26,6 +26,9 @@ public struct Configuration: Sendable, CustomStringConvertible {
         public var listen = ListenAddress(host: "0.0.0.0", port: 5050)
         /// `public_uris`: URIs advertised in the handshake.
         public var publicURIs: [String] = []
+        /// `public_url`: the http(s) base URL at which others reach this node's HTTP server (outboards are served
+        /// under it, `/s5/bao/...`). `nil`: derived, see ``Configuration/publicBaseURL``.
+        public var publicURL: String? = nil
         /// `[p2p.peers] initial`: peers dialled at start.
         public var initialPeers: [String] = []
         /// `[p2p.peers] block`: substrings of URIs never dialled.
@@ -58,6 +61,26 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// or by default twice the crawl interval plus one hour (a missed round does not expire records).
     public var recordTTL: Int { p2p.recordTTL ?? (2 * crawl.interval + 3600) }
 
+    /// The http(s) base URL of this node's HTTP server as others reach it (no trailing slash): `[p2p] public_url`,
+    /// else derived from the first `public_uris` entry (`wss://host/s5/p2p` -> `https://host`, `ws://` -> `http://`),
+    /// else the listen address (`0.0.0.0` and `::` read as 127.0.0.1).
+    public var publicBaseURL: String {
+        if let url = p2p.publicURL { return url }
+        for uri in p2p.publicURIs {
+            let lower = uri.lowercased()
+            let scheme: String
+            if lower.hasPrefix("wss://") { scheme = "https" } else if lower.hasPrefix("ws://") { scheme = "http" } else { continue }
+            var authority = uri[uri.index(uri.startIndex, offsetBy: scheme == "https" ? 6 : 5)...].prefix { $0 != "/" }
+            if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+            guard !authority.isEmpty else { continue }
+            return "\(scheme)://\(authority)"
+        }
+        var host = p2p.listen.host
+        if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
+        if host.contains(":") { host = "[\(host)]" }
+        return "http://\(host):\(p2p.listen.port)"
+    }
+
     /// The crawl settings.
     public struct Crawl: Sendable, Equatable {
         /// `concurrency`: downloads at once.
@@ -74,6 +97,9 @@ public struct Configuration: Sendable, CustomStringConvertible {
         public var feeds: [String] = []
         /// `interval`: seconds between crawl rounds.
         public var interval = 3600
+        /// `spot_checks`: random 256 KiB groups of a large file fetched with `Range` to re-check it between full
+        /// downloads (0: none, re-crawls use validators only, as before).
+        public var spotChecks = 3
         /// Defaults.
         public init() {}
     }
@@ -176,6 +202,13 @@ public struct Configuration: Sendable, CustomStringConvertible {
                 try peers.finish()
             }
             if let ttl = try t.int("record_ttl", in: 60...(365 * 24 * 3600)) { p2p.recordTTL = ttl }
+            if let url = try t.string("public_url") {
+                let lower = url.lowercased()
+                guard (lower.hasPrefix("http://") || lower.hasPrefix("https://")), url.count > 8,
+                    !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+                else { throw .invalidValue(key: "p2p.public_url", "want an http(s) base URL such as https://s5.example.org") }
+                p2p.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            }
             try t.finish()
         }
         if var t = try root.table("crawl") {
@@ -191,6 +224,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
             if let v = try t.int("recheck_age", in: 1...Int.max) { crawl.recheckAge = v }
             if let v = try t.strings("feeds") { crawl.feeds = v }
             if let v = try t.int("interval", in: 1...(365 * 24 * 3600)) { crawl.interval = v }
+            if let v = try t.int("spot_checks", in: 0...64) { crawl.spotChecks = v }
             try t.finish()
         }
         if var t = try root.table("verifier") {

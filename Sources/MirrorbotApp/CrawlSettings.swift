@@ -18,6 +18,8 @@ public struct CrawlSettings: Sendable {
     public var recheckAge: Duration = .seconds(7 * 24 * 3600)
     /// A checked URL is due again after this long; until then its stored verdict stands.
     public var interval: Duration = .seconds(3600)
+    /// Random 256 KiB groups of a large file fetched with `Range` on a re-crawl between full downloads.
+    public var spotChecks: Int = 3
     /// Check every URL now, whatever its next check time.
     public var ignoreSchedule = false
     /// The fetch engine's limits; `concurrency`, `perHost`, `maxBody` and the contact override its fields.
@@ -92,5 +94,6 @@ extension CrawlSettings {
         maxBody = configuration.crawl.maxBody
         recheckAge = .seconds(configuration.crawl.recheckAge)
         interval = .seconds(configuration.crawl.interval)
+        spotChecks = configuration.crawl.spotChecks
     }
 }

@@ -92,6 +92,7 @@ extension Configuration {
         settings.maxBody = crawl.maxBody
         settings.recheckAge = .seconds(crawl.recheckAge)
         settings.interval = .seconds(crawl.interval)
+        settings.spotChecks = crawl.spotChecks
         return settings
     }
 }

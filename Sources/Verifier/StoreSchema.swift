@@ -175,6 +175,28 @@ enum StoreSchema {
             ALTER TABLE expected_hash_new RENAME TO expected_hash;
             """
         ),
+        (
+            "0004-bao-and-ranges",
+            """
+            -- The Bao tree of each large file we downloaded whole: the BLAKE3 chaining value of every 256 KiB group
+            -- (32 bytes a group), from which outboards are served and Range spot-checks judged. Keyed by content, so
+            -- mirrors of one file share it; pruned when no verified link of the file is left.
+            CREATE TABLE bao_tree (
+                blake3 BLOB PRIMARY KEY CHECK (length(blake3) = 32),
+                size INTEGER NOT NULL CHECK (size > 262144),
+                groups BLOB NOT NULL CHECK (length(groups) = 32 * ((size + 262143) / 262144)),
+                created_at INTEGER NOT NULL
+            ) STRICT;
+
+            -- Whether a mirror (scheme://host:port) answers Range requests correctly, from one probe.
+            CREATE TABLE mirror_range (
+                origin TEXT PRIMARY KEY,
+                honours INTEGER NOT NULL CHECK (honours = 0 OR honours = 1),
+                reason TEXT NOT NULL,
+                checked_at INTEGER NOT NULL
+            ) STRICT;
+            """
+        ),
     ]
 
     static func migrator() -> DatabaseMigrator {
