@@ -22,12 +22,12 @@ import Testing
         do {
             let store = try Store(path: path)
             let applied = try await store.appliedMigrations()
-            #expect(applied == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
+            #expect(applied == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges"])
             #expect(try await store.journalMode() == "wal")
             _ = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
         }
         let reopened = try Store(path: path)
-        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks"])
+        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges"])
         #expect(try await reopened.syncFeed(name: "demo", path: "demo.txt", now: 2) == 1)
     }
 
@@ -91,7 +91,7 @@ import Testing
             try old.close()
         }
         let store = try Store(path: path)
-        #expect(try await store.appliedMigrations().last == "0003-cheap-checks")
+        #expect(try await store.appliedMigrations().last == "0004-bao-and-ranges")
         let stored = try #require(try await store.storedFiles(feedID: 1)["f.iso"])
         #expect(stored.hashes[.sha256] == ExpectedDigest(digest: digest, strength: .feed, source: "SUMS:1"))
         let state = try #require(stored.states["https://a.example/f.iso"])
