@@ -14,7 +14,8 @@ import Synchronization
 public final class MirrorServer: Sendable {
     /// What the server does for one path.
     public indirect enum Route: Sendable {
-        /// Serves the bytes with `Content-Length`, `ETag`, `Last-Modified`; answers 304 to matching validators.
+        /// Serves the bytes with `Content-Length`, `ETag`, `Last-Modified`; answers 304 to matching validators and one
+        /// `Range: bytes=A-B` with 206 (416 past the end), as nginx does.
         case bytes([UInt8], contentType: String = "application/octet-stream")
         /// Serves a file from disk (sendfile), with the same headers as ``bytes(_:contentType:)``.
         case file(path: String, contentType: String = "application/octet-stream")
@@ -22,6 +23,10 @@ public final class MirrorServer: Sendable {
         case directory(String)
         /// Serves the bytes with one byte flipped in the middle (same length).
         case corrupted([UInt8])
+        /// Like ``bytes(_:contentType:)`` but `Range` is ignored: always 200 with the whole body.
+        case ignoringRange([UInt8])
+        /// Answers `Range` with the right `Content-Range` but the bytes `shift` further on (a broken cache).
+        case wrongRange([UInt8], shift: Int)
         /// Announces the full length, sends only `sentBytes` of the body, then closes the connection.
         case truncated([UInt8], sentBytes: Int)
         /// Announces `announced` as `Content-Length`, sends the real bytes, then closes the connection.
@@ -94,6 +99,8 @@ public final class MirrorServer: Sendable {
         public var maxConcurrentConnections = 0
         /// The headers of the latest request per path (names lower-cased; repeated names joined with `, `).
         public var lastRequestHeaders: [String: [String: String]] = [:]
+        /// Body bytes sent by the in-memory content routes (whole bodies and ranges).
+        public var bodyBytesSent = 0
     }
 
     /// The port the server listens on.
@@ -270,6 +277,10 @@ final class ServerState: Sendable {
             guard let best else { return (nil, count, "") }
             return (.directory(best.root), count, String(path.dropFirst(best.prefix.count)))
         }
+    }
+
+    func countBytes(_ count: Int) {
+        self.state.withLock { $0.statistics.bodyBytesSent += count }
     }
 
     func endRequest() {

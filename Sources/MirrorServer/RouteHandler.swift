@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -93,6 +94,10 @@ final class RouteHandler: ChannelInboundHandler {
         switch route {
         case .bytes(let bytes, let contentType):
             self.sendContent(context, head, bytes: bytes, contentType: contentType)
+        case .ignoringRange(let bytes):
+            self.sendContent(context, head, bytes: bytes, contentType: "application/octet-stream", honourRange: false)
+        case .wrongRange(let bytes, let shift):
+            self.sendContent(context, head, bytes: bytes, contentType: "application/octet-stream", rangeShift: shift)
         case .corrupted(var bytes):
             if !bytes.isEmpty { bytes[bytes.count / 2] ^= 0xff }
             self.sendContent(context, head, bytes: bytes, contentType: "application/octet-stream")
@@ -254,13 +259,44 @@ final class RouteHandler: ChannelInboundHandler {
 
     private func sendContent(
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, bytes: [UInt8],
-        contentType: String
+        contentType: String, honourRange: Bool = true, rangeShift: Int = 0
     ) {
         let etag = "\"\(String(Self.fnv1a(bytes), radix: 16))-\(bytes.count)\""
+        if honourRange, let asked = head.headers["Range"].first {
+            // One `bytes=A-B` (or `A-`) range, as nginx serves it; a range past the end is 416.
+            guard let range = Self.byteRange(asked, size: bytes.count) else {
+                self.send(context, head, status: 416, body: [], headers: [("Content-Range", "bytes */\(bytes.count)")])
+                return
+            }
+            let start = min(max(0, range.lowerBound + rangeShift), bytes.count)
+            let end = min(bytes.count, start + range.count)
+            let part = Array(bytes[start..<end])
+            self.state.countBytes(part.count)
+            self.send(
+                context, head, status: 206, body: part, contentType: contentType,
+                headers: [
+                    ("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(bytes.count)"), ("ETag", etag),
+                    ("Last-Modified", Self.lastModified),
+                ])
+            return
+        }
+        if head.method != .HEAD { self.state.countBytes(bytes.count) }
         self.sendValidated(
             context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
             length: bytes.count
         ) { context.channel.allocator.buffer(bytes: bytes) }
+    }
+
+    /// The bytes `bytes=A-B` or `bytes=A-` names in a body of `size` bytes; nil when it is malformed or starts
+    /// past the end.
+    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("bytes="), !text.contains(",") else { return nil }
+        let bounds = text.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard bounds.count == 2, let first = Int(bounds[0]), first >= 0, first < size else { return nil }
+        let last = bounds[1].isEmpty ? size - 1 : min(size - 1, Int(bounds[1]) ?? -1)
+        guard last >= first else { return nil }
+        return first..<(last + 1)
     }
 
     /// Opens the file on the thread pool (never blocking the event loop), then sends it with sendfile. Below a
