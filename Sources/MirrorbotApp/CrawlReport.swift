@@ -66,6 +66,17 @@ public struct CrawlReport: Sendable {
     public var bytes: Int64 = 0
     /// Wall time of the pass.
     public var elapsed: Duration = .zero
+    /// What this pass's `Range` probes found, by mirror (`scheme://host:port`).
+    public var rangeFindings: [String: RangeSupport] = [:]
+
+    /// One line per mirror probed this pass, e.g. `https://m.example ignores Range: answered 200 ...`.
+    public var rangeLines: [String] {
+        rangeFindings.sorted { $0.key < $1.key }.map { origin, support in
+            support.honours
+                ? "\(origin) honours Range: large files offered as type-5 records"
+                : "\(origin) does not honour Range (\(support.reason)): large files not offered as type-5 records"
+        }
+    }
 
     /// Counts per verdict.
     public var summary: [Verdict: Int] {
@@ -79,7 +90,8 @@ public struct CrawlReport: Sendable {
         results.allSatisfy { $0.verdict == .verified } ? 0 : 1
     }
 
-    /// The `--json` document: `results` (one object per URL), `summary` (counts per verdict) and `issues`.
+    /// The `--json` document: `results` (one object per URL), `summary` (counts per verdict), `issues` and `ranges`
+    /// (what this pass's `Range` probes found per mirror).
     /// Written by hand, one result per line: JSONEncoder is slow for thousands of results.
     public func json() -> String {
         var out = "{\n  \"results\": [\n"
@@ -103,7 +115,11 @@ public struct CrawlReport: Sendable {
         out += Verdict.allCases.map { "\"\($0.rawValue)\": \(counts[$0] ?? 0)" }.joined(separator: ", ")
         out += "},\n  \"issues\": ["
         out += issues.map(Self.quoted).joined(separator: ", ")
-        out += "]\n}"
+        out += "],\n  \"ranges\": {"
+        out += rangeFindings.sorted { $0.key < $1.key }.map { origin, support in
+            Self.quoted(origin) + ": {\"honours\": \(support.honours), \"reason\": " + Self.quoted(support.reason) + "}"
+        }.joined(separator: ", ")
+        out += "}\n}"
         return out
     }
 

@@ -165,6 +165,14 @@ public struct CrawlRunner: Sendable {
         progress.begin(total: jobs.count)
         let tracker = Tracker(pending: pending)
         let commits = CrawlCommitQueue(store: store)
+        let ranges: PassRanges
+        do {
+            ranges = PassRanges(
+                treeRoots: try await store.baoTreeRoots(),
+                book: RangeBook(known: try await store.rangeSupport(), maxAge: settings.recheckAge.components.seconds))
+        } catch {
+            throw .storage("\(error)")
+        }
 
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
@@ -199,7 +207,7 @@ public struct CrawlRunner: Sendable {
                 group.addTask {
                     await self.check(
                         job: job, work: work, engine: engine, store: store, commits: commits, progress: progress,
-                        tracker: tracker)
+                        tracker: tracker, ranges: ranges)
                 }
                 inFlight += 1
             }
@@ -271,31 +279,83 @@ public struct CrawlRunner: Sendable {
         do {
             try await store.finishCrawlRun(
                 id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
+            try await store.pruneBaoTrees()
         } catch {
             throw .storage("\(error)")
         }
-        return CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
+        var report = CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
+        report.rangeFindings = ranges.book.found
+        return report
     }
 
     /// Fetches, judges and commits one URL; settles the file's agreement when it was the last due URL.
+    ///
+    /// A large file verified before, whose Bao tree is kept, on a mirror that honours `Range`, is re-checked between
+    /// full downloads by `spotChecks` random 256 KiB groups: after a 304, or instead of a download when the mirror
+    /// sends no validators. A group that differs, or a mirror that stopped honouring `Range`, gets a full download.
     private func check(
         job: CrawlJob, work: Work, engine: FetchEngine, store: Store, commits: CrawlCommitQueue,
-        progress: CrawlProgress, tracker: Tracker
+        progress: CrawlProgress, tracker: Tracker, ranges: PassRanges
     ) async {
         let candidate = work.task.candidates[job.candidate]
         guard let urlID = work.ids?.urlIDs[candidate.url] else { return }
         let previous = work.previous[candidate.url]
         let startedAt = now()
+        let origin = MirrorOrigin.of(candidate.url)
         var request = FetchRequest(
             url: candidate.url, expectedSize: work.task.size, extraDigests: CrawlMapping.extraDigests(work.task))
+        var recentDownload = false
         if let previous, previous.complete, let downloaded = previous.downloadedAt,
             startedAt - downloaded < settings.recheckAge.components.seconds,
             previous.judgement.verdict != .error
         {
+            recentDownload = true
+        }
+        // A large verified file without a kept tree (verified before trees were kept) is downloaded again, so that
+        // its outboard can be served and its later re-checks cost a few groups.
+        let largeVerified = previous.flatMap { state -> [UInt8]? in
+            guard state.judgement.verdict == .verified, state.size > Int64(Bao.groupSize) else { return nil }
+            return state.digests[.blake3]
+        }
+        let treeKept = largeVerified.map { ranges.treeRoots.contains($0) } ?? true
+        if let previous, recentDownload, treeKept {
             request.etag = previous.etag
             request.lastModified = previous.lastModified
         }
-        let result = await engine.fetch(request)
+        var spotTree: BaoTree? = nil
+        if recentDownload, settings.spotChecks > 0, let blake3 = largeVerified, ranges.treeRoots.contains(blake3),
+            let origin, ranges.book.support(origin, now: startedAt)?.honours == true
+        {
+            spotTree = try? await store.baoTree(blake3: blake3)
+        }
+        var spotNote: String? = nil
+        var spotBytes: Int64 = 0
+        var result: FetchResult
+        if let tree = spotTree, request.etag == nil, request.lastModified == nil {
+            // No validators: a few groups stand in for the whole download.
+            let spot = await self.spotCheck(tree: tree, url: candidate.url, engine: engine, store: store, ranges: ranges)
+            spotBytes += spot.outcome.bytes
+            spotNote = spot.note
+            if case .matched = spot.outcome {
+                result = FetchResult(url: candidate.url)
+                result.notModified = true
+                result.httpStatus = 206
+            } else {
+                result = await engine.fetch(request)
+            }
+        } else {
+            result = await engine.fetch(request)
+            if result.notModified, let tree = spotTree {
+                let spot = await self.spotCheck(tree: tree, url: candidate.url, engine: engine, store: store, ranges: ranges)
+                spotBytes += spot.outcome.bytes
+                spotNote = spot.note
+                if case .matched = spot.outcome {} else {
+                    request.etag = nil
+                    request.lastModified = nil
+                    result = await engine.fetch(request)
+                }
+            }
+        }
         // A cancelled pass records nothing for transfers it cut short: the next run checks them again.
         if Task.isCancelled { return }
         let observation = CrawlMapping.observation(result)
@@ -307,6 +367,9 @@ public struct CrawlRunner: Sendable {
         } else if result.notModified {
             judgement = Judgement(.error, "HTTP 304 to an unconditional request")
         }
+        if let spotNote {
+            judgement.reason = notModified ? "\(judgement.reason); \(spotNote)" : "\(spotNote); full download: \(judgement.reason)"
+        }
         let finishedAt = now()
         let record = CheckRecord(
             urlID: urlID, checkedAt: finishedAt, observation: observation, judgement: judgement, etag: result.etag,
@@ -316,15 +379,25 @@ public struct CrawlRunner: Sendable {
             nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
         do {
             let stored = try await commits.commit(record)
-            tracker.recordTouched(urlID, notModified: notModified, bytes: result.bytesReceived, state: stored)
+            tracker.recordTouched(
+                urlID, notModified: notModified, bytes: result.bytesReceived + spotBytes, state: stored)
             var verdict = stored?.judgement ?? judgement
             if work.byAgreement && verdict.verdict == .unconfirmed {
                 verdict.reason = "waiting for the other mirrors to agree"
             }
             progress.finished(
                 url: candidate.url, verdict: verdict.verdict.rawValue, reason: verdict.reason,
-                bytes: result.bytesReceived,
+                bytes: result.bytesReceived + spotBytes,
                 failed: verdict.verdict != .verified && verdict.verdict != .unconfirmed)
+            if let tree = result.bao, tree.groupCount > 1,
+                verdict.verdict == .verified || verdict.verdict == .unconfirmed
+            {
+                try await store.saveBaoTree(tree, now: finishedAt)
+                if verdict.verdict == .verified, let origin, ranges.book.claimProbe(origin, now: finishedAt) {
+                    await self.probeRange(url: candidate.url, origin: origin, tree: tree, engine: engine, store: store,
+                                          ranges: ranges, tracker: tracker)
+                }
+            }
             if tracker.finish(task: job.task), work.byAgreement {
                 try await settleAgreement(work, store: store)
             }
@@ -332,6 +405,52 @@ public struct CrawlRunner: Sendable {
             // Reported once by `run()`; every later commit fails the same way.
             tracker.fail("\(error)")
             logger.debug("cannot store a result", metadata: ["url": "\(candidate.url)", "error": "\(error)"])
+        }
+    }
+
+    /// Spot-checks random groups of a file; a mirror found not to honour `Range` is recorded as such.
+    private func spotCheck(tree: BaoTree, url: String, engine: FetchEngine, store: Store, ranges: PassRanges) async
+        -> (outcome: SpotCheckOutcome, note: String)
+    {
+        var random = SystemRandomNumberGenerator()
+        let groups = CrawlRanges.pickGroups(count: settings.spotChecks, of: tree.groupCount, using: &random)
+        let outcome = await CrawlRanges.spotCheck(url: url, tree: tree, groups: groups, engine: engine)
+        let total = "of \(tree.groupCount)"
+        switch outcome {
+        case .matched(let groups, let bytes):
+            let list = groups.map(String.init).joined(separator: ", ")
+            return (outcome, "spot-check: groups \(list) \(total) match the kept tree (\(bytes) bytes)")
+        case .groupDiffers(let group, _):
+            return (outcome, "spot-check: group \(group) \(total) differs from the kept tree")
+        case .rangeBroken(let reason, _):
+            if let origin = MirrorOrigin.of(url) {
+                let support = RangeSupport(honours: false, reason: reason, checkedAt: now())
+                ranges.book.record(origin, support)
+                try? await store.recordRangeSupport(origin: origin, support)
+            }
+            return (outcome, "spot-check: the mirror no longer honours Range (\(reason))")
+        case .failed(let reason, _):
+            return (outcome, "spot-check failed (\(reason))")
+        }
+    }
+
+    /// Probes a mirror's `Range` support once a pass, with the last group of a file just verified on it.
+    private func probeRange(
+        url: String, origin: String, tree: BaoTree, engine: FetchEngine, store: Store, ranges: PassRanges,
+        tracker: Tracker
+    ) async {
+        let (support, bytes) = await CrawlRanges.probe(url: url, tree: tree, engine: engine, now: now())
+        tracker.addBytes(bytes)
+        ranges.book.record(origin, support)
+        if !support.honours {
+            logger.warning(
+                "mirror does not honour Range: its large files are not offered as type-5 records",
+                metadata: ["mirror": "\(origin)", "reason": "\(support.reason)"])
+        }
+        do {
+            try await store.recordRangeSupport(origin: origin, support)
+        } catch {
+            tracker.fail("\(error)")
         }
     }
 
@@ -355,6 +474,13 @@ public struct CrawlRunner: Sendable {
         try await store.applyAgreement(
             fileID: rowIDs.fileID, agreed: group.agreed ?? [:], verdicts: verdicts, now: now())
     }
+}
+
+/// What a pass knows of Bao trees and mirrors' `Range` support.
+private struct PassRanges: Sendable {
+    /// BLAKE3 digests of the files whose trees the store kept at the start of the pass.
+    var treeRoots: Set<[UInt8]>
+    var book: RangeBook
 }
 
 /// Shared counters of a pass.
@@ -397,6 +523,8 @@ private final class Tracker: Sendable {
     func touched(_ id: Int64) -> Bool? { state.withLock { $0.touched[id] } }
 
     var bytes: Int64 { state.withLock { $0.bytes } }
+
+    func addBytes(_ count: Int64) { state.withLock { $0.bytes += count } }
 
     func fail(_ message: String) { state.withLock { $0.failure = $0.failure ?? message } }
 

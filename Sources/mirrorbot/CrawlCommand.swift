@@ -99,6 +99,7 @@ struct CrawlCommand: AsyncParsableCommand {
             print(report.json())
         } else {
             for issue in report.issues { FileHandle.standardError.write(Data("skipped: \(issue)\n".utf8)) }
+            for line in report.rangeLines { FileHandle.standardError.write(Data("range: \(line)\n".utf8)) }
             print(report.table())
             let seconds =
                 Double(report.elapsed.components.seconds)
