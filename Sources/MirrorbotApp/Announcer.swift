@@ -22,7 +22,9 @@ public struct AnnounceSettings: Sendable, Equatable {
 }
 
 /// Pushes our fresh provide records to connected peers, batched and rate-limited, under `0x1e` and `0x12`
-/// (never the legacy `0x1f`). A record is pushed when it is new (or re-verified: a later expiry), when a
+/// (never the legacy `0x1f`): type 5 for large files S5 readers can fetch through us, else type 3
+/// (``OwnRecords/recordsToAnnounce(now:)``). A record is pushed when it is new (or re-verified: a later
+/// expiry; or its type changed, e.g. once the mirror's `Range` support is known), when a
 /// peer connected since the last pass (at most once per ``AnnounceSettings/fullPushInterval``), and again
 /// after ``AnnounceSettings/reannounceAfter``; records whose verification went stale are never pushed
 /// (``OwnRecords/recordsToAnnounce(now:)`` omits them). The node sends to every connected peer: a push for a
@@ -32,7 +34,7 @@ public actor Announcer: Service {
     private let records: OwnRecords
     private let settings: AnnounceSettings
     private let logger: Logger
-    private var pushed: [Multihash: (expiry: UInt32, at: ContinuousClock.Instant)] = [:]
+    private var pushed: [Multihash: (type: UInt8, expiry: UInt32, at: ContinuousClock.Instant)] = [:]
     private var knownPeers: Set<NodeID> = []
     private var fullPushDue = false
     private var lastFullPush: ContinuousClock.Instant?
@@ -81,7 +83,8 @@ public actor Announcer: Service {
         pushed = pushed.filter { live.contains($0.key) }
         let due = fresh.filter { record in
             guard !fullPush, let last = pushed[record.multihash] else { return true }
-            return last.expiry != record.expiry || now - last.at >= settings.reannounceAfter
+            return last.type != record.locationType || last.expiry != record.expiry
+                || now - last.at >= settings.reannounceAfter
         }
         var count = 0
         for (index, record) in due.enumerated() {
@@ -90,7 +93,7 @@ public actor Announcer: Service {
                 if Task.isCancelled { break }
             }
             await node.announce(record)
-            pushed[record.multihash] = (record.expiry, ContinuousClock.now)
+            pushed[record.multihash] = (record.locationType, record.expiry, ContinuousClock.now)
             count += 1
         }
         recordsPushed += count

@@ -5,7 +5,7 @@ import S5Core
 import S5Peer
 import Verifier
 
-/// The node's HTTP API next to `/s5/p2p`: peers, storage locations, health and metrics.
+/// The node's HTTP API next to `/s5/p2p`: peers, storage locations, outboards, health and metrics.
 public enum HTTPAPI {
     /// One connected peer in `GET /s5/p2p/nodes`.
     public struct PeerInfo: Codable, Sendable, Equatable {
@@ -48,7 +48,7 @@ public enum HTTPAPI {
     ///   - router: the peer server's router.
     ///   - node: the node reported on.
     ///   - ownRecords: our own records (storage locations), if any.
-    ///   - store: the crawl store (metrics), if any.
+    ///   - store: the crawl store (metrics; with `ownRecords`, the outboards of ``OutboardRoute``), if any.
     ///   - metrics: the metrics, if `/metrics` is to be served.
     public static func install(
         on router: PeerServerRouter, node: PeerNode, ownRecords: OwnRecords?, store: Store?, metrics: NodeMetrics?
@@ -80,6 +80,7 @@ public enum HTTPAPI {
             }
             return json(Locations(hash: hash.base64URL, locations: locations))
         }
+        if let ownRecords, let store { OutboardRoute.install(on: router, ownRecords: ownRecords, store: store) }
         if let metrics {
             router.get("/metrics") { _, _ -> Response in
                 let text = await metrics.scrape(node: node, store: store, ownFiles: ownRecords?.fileCount ?? 0)

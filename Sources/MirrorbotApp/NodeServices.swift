@@ -76,7 +76,7 @@ extension NodeServices {
 
 /// Our crawl's verified links answer peers' queries: `OwnRecords` signs and caches the records itself.
 extension OwnRecords: LocalProvider {
-    public func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? {
-        record(for: multihash, types: types)
+    public func signedRecords(for multihash: Multihash, types: [Int]) -> [ProvideRecord] {
+        records(for: multihash, types: types)
     }
 }

@@ -111,7 +111,8 @@ public enum Serve {
         configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger
     ) throws -> ServeNode {
         let store = try Store(path: configuration.databasePath)
-        let ownRecords = OwnRecords(keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL))
+        let ownRecords = OwnRecords(
+            keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL), outboardBase: configuration.publicBaseURL)
         let metrics = NodeMetrics()
         let server = NodeServices.makePeerServer(
             configuration: configuration, keyPair: keyPair, limits: options.limits, localProvider: ownRecords,

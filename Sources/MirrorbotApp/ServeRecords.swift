@@ -3,7 +3,9 @@ import Verifier
 
 /// Feeds ``OwnRecords`` from the crawl store: every verified URL, scored by its host's standing.
 public enum ServeRecords {
-    /// The store's verified links, each scored by its mirror host's standing (checks of runs that count).
+    /// The store's verified links, each scored by its mirror host's standing (checks of runs that count) and
+    /// marked ``VerifiedLink/offersFull`` when the file is at most 256 KiB, or when the store keeps its Bao tree
+    /// and the probe of its mirror (``MirrorOrigin``) found that it honours `Range`.
     /// - Parameters:
     ///   - store: the crawl store.
     ///   - now: the current time.
@@ -13,11 +15,17 @@ public enum ServeRecords {
         let urls = try await store.verifiedURLs()
         let standings = try await store.mirrorStandings(now: now)
         let unknown = MirrorStanding(checks: [], now: now).score
+        let trees = try await store.baoTreeRoots()
+        let ranges = try await store.rangeSupport()
         return urls.map { url in
-            VerifiedLink(
-                blake3: url.blake3, sha256: url.sha256, size: UInt64(max(0, url.size)), url: url.url,
+            let size = UInt64(max(0, url.size))
+            let honoursRange = MirrorOrigin.of(url.url).flatMap { ranges[$0] }?.honours == true
+            return VerifiedLink(
+                blake3: url.blake3, sha256: url.sha256, size: size, url: url.url,
                 verifiedAt: Date(timeIntervalSince1970: TimeInterval(url.verifiedAt)),
-                mirrorScore: standings[url.host]?.score ?? unknown)
+                mirrorScore: standings[url.host]?.score ?? unknown,
+                offersFull: VerifiedLink.canOfferFull(
+                    size: size, hasTree: trees.contains(url.blake3), honoursRange: honoursRange))
         }
     }
 

@@ -22,7 +22,7 @@ public struct LocalLocation: Sendable, Hashable {
 ///
 /// Called on the node's actor for every query: it must be fast and must not block (keep an index in
 /// memory). It receives the multihash exactly as asked (`0x1e`, `0x1f` or `0x12`). Implement either
-/// requirement: ``signedRecord(for:types:)`` when the provider signs (and caches) records itself, or
+/// requirement: ``signedRecords(for:types:)`` when the provider signs (and caches) records itself, or
 /// ``locations(for:)`` to let the node sign them and keep them until shortly before they expire.
 public protocol LocalProvider: Sendable {
     /// The locations this node can serve for `multihash`, possibly empty.
@@ -30,19 +30,23 @@ public protocol LocalProvider: Sendable {
     /// - Returns: the locations, in order of preference.
     func locations(for multihash: Multihash) -> [LocalLocation]
 
-    /// A record already signed with this node's key for exactly `multihash`, of one of `types`.
+    /// Records already signed with this node's key for exactly `multihash`, each of one of `types`.
+    ///
+    /// The node sends every one of them, in the order given: put the preferred first (S5 readers take the
+    /// first location they can use; type 5, which also serves files over 256 KiB, before type 3).
     /// - Parameters:
     ///   - multihash: the hash as asked.
     ///   - types: the storage-location types wanted.
-    /// - Returns: the record, or `nil` (then ``locations(for:)`` is consulted).
-    func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord?
+    /// - Returns: the records in order of preference; empty when there are none (then ``locations(for:)``
+    ///   is consulted).
+    func signedRecords(for multihash: Multihash, types: [Int]) -> [ProvideRecord]
 }
 
 extension LocalProvider {
     /// No locations.
     public func locations(for multihash: Multihash) -> [LocalLocation] { [] }
-    /// No ready-made record.
-    public func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? { nil }
+    /// No ready-made records.
+    public func signedRecords(for multihash: Multihash, types: [Int]) -> [ProvideRecord] { [] }
 }
 
 /// A ``LocalProvider`` backed by an in-memory table; files are keyed by their canonical hash so a

@@ -10,9 +10,10 @@ extension PeerNode {
             return
         }
         let now = Self.unixNow()
-        if let own = ownRecord(for: query.multihash, types: query.types, now: now) {
+        let own = ownAnswers(for: query.multihash, types: query.types, now: now)
+        if !own.isEmpty {
             stats.queriesAnsweredOwn += 1
-            send(own.bytes, to: id)
+            for record in own { send(record.bytes, to: id) }
             return
         }
         if let best = rank(cache.records(for: query.multihash, types: query.types, now: now)).first {
@@ -39,41 +40,52 @@ extension PeerNode {
         if forwarded > 0 { stats.queriesRelayed += 1 }
     }
 
-    /// Our own record for the first of `types` the local provider can serve, signed for the exact
-    /// multihash asked and reused until shortly before it expires.
-    func ownRecord(for hash: Multihash, types: [Int], now: UInt32) -> ProvideRecord? {
-        guard let localProvider else { return nil }
-        if let record = localProvider.signedRecord(for: hash, types: types), record.provider == nodeID,
-            !record.isExpired(now: now), types.isEmpty || types.contains(Int(record.locationType))
-        {
-            return record
+    /// Our own records for `hash`, in the order they are sent: the local provider's ready-signed ones, or
+    /// else one per storage-location type from its locations (type 5 first when asked, then the other asked
+    /// types in the asker's order), signed for the exact multihash asked and reused until shortly before they
+    /// expire.
+    func ownAnswers(for hash: Multihash, types: [Int], now: UInt32) -> [ProvideRecord] {
+        guard let localProvider else { return [] }
+        let signed = localProvider.signedRecords(for: hash, types: types).filter { record in
+            record.provider == nodeID && !record.isExpired(now: now)
+                && (types.isEmpty || types.contains(Int(record.locationType)))
         }
-        let locations = localProvider.locations(for: hash)
-        guard !locations.isEmpty else { return nil }
+        if !signed.isEmpty { return signed }
+        let locations = localProvider.locations(for: hash).filter { $0.expiry > now }
+        guard !locations.isEmpty else { return [] }
+        var order: [UInt8] = []
+        for type in types.isEmpty ? locations.map({ Int($0.locationType) }) : Self.preferenceOrder(types)
+        where (0...255).contains(type) && !order.contains(UInt8(type)) {
+            order.append(UInt8(type))
+        }
+        return order.compactMap { type in
+            locations.first { $0.locationType == type }.map { sign(ownLocation: $0, for: hash, now: now) }
+        }
+    }
+
+    /// The asked types with type 5 (full) first: it serves S5 readers for files of any size.
+    static func preferenceOrder(_ types: [Int]) -> [Int] {
+        let full = Int(ProvideRecord.typeFull)
+        return types.filter { $0 == full } + types.filter { $0 != full }
+    }
+
+    /// A record for one of our locations, from the node's cache of own records or freshly signed.
+    private func sign(ownLocation location: LocalLocation, for hash: Multihash, now: UInt32) -> ProvideRecord {
         let margin = configuration.limits.ownRecordRefreshMargin
-        let wanted: [LocalLocation]
-        if types.isEmpty {
-            wanted = locations
-        } else {
-            wanted = types.flatMap { type in locations.filter { Int($0.locationType) == type } }
+        let key = OwnRecordKey(multihash: hash, locationType: location.locationType)
+        if let cached = ownRecords[key], cached.parts == location.parts,
+            cached.expiry > now &+ margin || cached.expiry == location.expiry
+        {
+            return cached
         }
-        for location in wanted where location.expiry > now {
-            let key = OwnRecordKey(multihash: hash, locationType: location.locationType)
-            if let cached = ownRecords[key], cached.parts == location.parts,
-                cached.expiry > now &+ margin || cached.expiry == location.expiry
-            {
-                return cached
-            }
-            let record = ProvideRecord.sign(
-                multihash: hash, locationType: location.locationType, expiry: location.expiry,
-                parts: location.parts, with: configuration.keyPair)
-            if ownRecords.count >= configuration.limits.maxOwnRecords {
-                ownRecords = ownRecords.filter { $0.value.expiry > now &+ margin }
-            }
-            if ownRecords.count < configuration.limits.maxOwnRecords { ownRecords[key] = record }
-            return record
+        let record = ProvideRecord.sign(
+            multihash: hash, locationType: location.locationType, expiry: location.expiry,
+            parts: location.parts, with: configuration.keyPair)
+        if ownRecords.count >= configuration.limits.maxOwnRecords {
+            ownRecords = ownRecords.filter { $0.value.expiry > now &+ margin }
         }
-        return nil
+        if ownRecords.count < configuration.limits.maxOwnRecords { ownRecords[key] = record }
+        return record
     }
 
     /// Caches a verified record and forwards it to whoever asked for its hash.
@@ -115,7 +127,7 @@ extension PeerNode {
     public func query(_ hash: Multihash, types: [Int]) -> AsyncStream<ProvideRecord> {
         let (stream, continuation) = AsyncStream<ProvideRecord>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         let now = Self.unixNow()
-        if let own = ownRecord(for: hash, types: types, now: now) { continuation.yield(own) }
+        for own in ownAnswers(for: hash, types: types, now: now) { continuation.yield(own) }
         for record in rank(cache.records(for: hash, types: types, now: now)) { continuation.yield(record) }
         guard !isShutDown else {
             continuation.finish()

@@ -170,10 +170,21 @@ final class SigningProvider: LocalProvider {
         self.keyPair = keyPair
         self.hash = hash
     }
-    func signedRecord(for multihash: Multihash, types: [Int]) -> ProvideRecord? {
-        guard multihash.canonical == hash.canonical, types.contains(3) else { return nil }
-        return ProvideRecord.sign(
-            multihash: multihash, locationType: 3, expiry: unixNow() + 60, parts: ["http://s/f"], with: keyPair)
+    func signedRecords(for multihash: Multihash, types: [Int]) -> [ProvideRecord] {
+        guard multihash.canonical == hash.canonical else { return [] }
+        var records: [ProvideRecord] = []
+        if types.contains(5) {
+            records.append(
+                ProvideRecord.sign(
+                    multihash: multihash, locationType: 5, expiry: unixNow() + 60,
+                    parts: ["http://s/f", "http://s/f.obao"], with: keyPair))
+        }
+        if types.contains(3) {
+            records.append(
+                ProvideRecord.sign(
+                    multihash: multihash, locationType: 3, expiry: unixNow() + 60, parts: ["http://s/f"], with: keyPair))
+        }
+        return records
     }
 }
 
@@ -195,11 +206,74 @@ final class SigningProvider: LocalProvider {
             }
         ) { nodes in
             await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            // Both types asked: both records, type 5 first (node 1 has none cached yet, so the order is node 0's).
+            let both = await collect(2, of: await nodes[1].node.query(hash, types: [3, 5]), within: .seconds(5))
+            #expect(both.map(\.locationType) == [5, 3])
+            #expect(both.map(\.provider) == [key.nodeID, key.nodeID])
+            #expect(both.first?.parts == ["http://s/f", "http://s/f.obao"])
             let record = await first(of: await nodes[1].node.query(hash, types: [3]), within: .seconds(5))
             #expect(record?.provider == key.nodeID)
+            #expect(record?.locationType == 3)
             #expect(record?.parts == ["http://s/f"])
-            let none = await first(of: await nodes[1].node.query(hash, types: [5]), within: .milliseconds(300))
-            #expect(none == nil)
+            let other = await first(of: await nodes[1].node.query(randomHash(), types: [3, 5]), within: .milliseconds(300))
+            #expect(other == nil)
+        }
+    }
+}
+
+/// The first `count` elements of `stream` within `timeout` (fewer when it times out).
+func collect<T: Sendable>(_ count: Int, of stream: AsyncStream<T>, within timeout: Duration) async -> [T] {
+    await withTaskGroup(of: [T]?.self) { group in
+        group.addTask {
+            var values: [T] = []
+            for await value in stream {
+                values.append(value)
+                if values.count == count { break }
+            }
+            return values
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        var result: [T] = []
+        if let first = await group.next(), let values = first { result = values }
+        group.cancelAll()
+        return result
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct LocalLocationsTests {
+    @Test func aQueryForBothTypesGetsBothLocationsTypeFiveFirst() async throws {
+        let key = KeyPair.generate()
+        let hash = randomHash()
+        let provider = InMemoryLocalProvider()
+        provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://s/f"], expiry: unixNow() + 600))
+        provider.provide(
+            [hash], at: LocalLocation(locationType: 5, parts: ["http://s/f", "http://o/f.obao"], expiry: unixNow() + 600))
+        try await withNodes(
+            2,
+            configure: { i, earlier in
+                var spec = NodeSpec()
+                if i == 0 {
+                    spec.keyPair = key
+                    spec.localProvider = provider
+                } else {
+                    spec.initialPeers = [earlier[0].uri]
+                }
+                return spec
+            }
+        ) { nodes in
+            await eventually("1 - 0") { await nodes[1].node.isConnected(to: nodes[0].nodeID) }
+            let both = await collect(2, of: await nodes[1].node.query(hash, types: [3, 5]), within: .seconds(5))
+            #expect(both.map(\.locationType) == [5, 3])
+            #expect(both.allSatisfy { $0.provider == key.nodeID && $0.multihash == hash })
+            // Locally, the node's own answers come in the same order.
+            let own = await collect(2, of: await nodes[0].node.query(hash, types: [3, 5]), within: .seconds(1))
+            #expect(own.map(\.locationType) == [5, 3])
+            let onlyFull = await collect(2, of: await nodes[0].node.query(hash, types: [5]), within: .milliseconds(300))
+            // (node 1 may answer too, from its cache: type 5 again.)
+            #expect(onlyFull.first?.locationType == 5 && onlyFull.allSatisfy { $0.locationType == 5 })
         }
     }
 }
