@@ -143,7 +143,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MirrorbotAppTests",
-            dependencies: ["MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer"]
+            dependencies: [
+                "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ]
 )

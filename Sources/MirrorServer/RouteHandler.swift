@@ -280,7 +280,6 @@ final class RouteHandler: ChannelInboundHandler {
                 ])
             return
         }
-        if head.method != .HEAD { self.state.countBytes(bytes.count) }
         self.sendValidated(
             context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
             length: bytes.count
@@ -331,6 +330,27 @@ final class RouteHandler: ChannelInboundHandler {
                 return
             }
             let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
+            if let asked = head.headers["Range"].first {
+                guard let range = Self.byteRange(asked, size: region.endIndex) else {
+                    try? file.close()
+                    self.send(
+                        context, head, status: 416, body: [], headers: [("Content-Range", "bytes */\(region.endIndex)")])
+                    return
+                }
+                self.state.countBytes(range.count)
+                var headers = HTTPHeaders([
+                    ("ETag", etag), ("Last-Modified", Self.lastModified), ("Content-Length", "\(range.count)"),
+                    ("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(region.endIndex)"),
+                    ("Content-Type", contentType),
+                ])
+                headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
+                let part = FileRegion(fileHandle: file, readerIndex: range.lowerBound, endIndex: range.upperBound)
+                self.writeResponse(
+                    context, HTTPResponseHead(version: head.version, status: .partialContent, headers: headers),
+                    body: head.method == .HEAD ? nil : .fileRegion(part), close: !head.isKeepAlive,
+                    then: { try? file.close() })
+                return
+            }
             self.sendValidated(
                 context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
                 length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
@@ -373,6 +393,7 @@ final class RouteHandler: ChannelInboundHandler {
             self.writeResponse(context, responseHead, body: nil, close: !keepAlive, then: done)
             return
         }
+        self.state.countBytes(length)
         if let region {
             self.writeResponse(context, responseHead, body: .fileRegion(region), close: !keepAlive, then: done)
         } else {

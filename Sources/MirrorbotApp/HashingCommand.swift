@@ -8,16 +8,23 @@ public struct HashFilesCommand: Sendable {
     public var json: Bool
     /// The reader and hashing threads.
     public var hasher: FileHasher
+    /// When set, each file's Bao outboard (256 KiB groups) is also written to `DIR/NAME.obao`.
+    public var outboardDirectory: String?
 
     /// - Parameters:
     ///   - selection: which digests to compute.
     ///   - json: print one JSON object per line (keys `path`, `size`, `blob_id`, `blake3`, `sha256`; the
     ///     digests not computed, and `blob_id` without BLAKE3, are left out).
     ///   - hasher: how files are read.
-    public init(selection: HashSelection = .both, json: Bool = false, hasher: FileHasher = FileHasher()) {
+    ///   - outboardDirectory: also write each file's outboard there, as `NAME.obao`.
+    public init(
+        selection: HashSelection = .both, json: Bool = false, hasher: FileHasher = FileHasher(),
+        outboardDirectory: String? = nil
+    ) {
         self.selection = selection
         self.json = json
         self.hasher = hasher
+        self.outboardDirectory = outboardDirectory
     }
 
     /// Hashes every file in turn, writing one result per file to `output` and one line per unreadable file
@@ -32,7 +39,11 @@ public struct HashFilesCommand: Sendable {
         var status: Int32 = 0
         for path in paths {
             do {
-                let digests = try hasher.hash(path: path, selection: selection)
+                let digests = try hasher.hash(
+                    path: path, selection: selection, keepTree: outboardDirectory != nil)
+                if let outboardDirectory, let tree = digests.bao {
+                    try OutboardFile.write(tree, for: path, into: outboardDirectory)
+                }
                 output(json ? Self.jsonLine(digests) : Self.textBlock(digests))
             } catch {
                 errors("mirrorbot hash: \(error)\n")

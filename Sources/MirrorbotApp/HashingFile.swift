@@ -31,17 +31,21 @@ public struct FileDigests: Sendable, Equatable {
     public let blake3: [UInt8]?
     /// 32-byte SHA-256 digest, if computed.
     public let sha256: [UInt8]?
+    /// The Bao tree (256 KiB groups), when asked for: the outboard follows from it.
+    public let bao: BaoTree?
 
     /// - Parameters:
     ///   - path: the path as given.
     ///   - size: bytes read.
     ///   - blake3: 32-byte BLAKE3 digest, if computed.
     ///   - sha256: 32-byte SHA-256 digest, if computed.
-    public init(path: String, size: UInt64, blake3: [UInt8]?, sha256: [UInt8]?) {
+    ///   - bao: the Bao tree, if kept.
+    public init(path: String, size: UInt64, blake3: [UInt8]?, sha256: [UInt8]?, bao: BaoTree? = nil) {
         self.path = path
         self.size = size
         self.blake3 = blake3
         self.sha256 = sha256
+        self.bao = bao
     }
 
     /// The S5 blob identifier (BLAKE3 multihash plus size); `nil` when BLAKE3 was not computed.
@@ -101,7 +105,10 @@ public struct FileHasher: Sendable {
     ///   - selection: which digests to compute.
     /// - Returns: the size and digests.
     /// - Throws: ``FileHashError`` when the file cannot be opened or read.
-    public func hash(path: String, selection: HashSelection) throws(FileHashError) -> FileDigests {
+    ///   - keepTree: keep each 256 KiB group's chaining value as BLAKE3 runs (for an outboard), in the same pass.
+    public func hash(path: String, selection: HashSelection, keepTree: Bool = false) throws(FileHashError)
+        -> FileDigests
+    {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         defer { close(fd) }
@@ -130,9 +137,9 @@ public struct FileHasher: Sendable {
         var consumer = 0
         if blake3Threaded {
             ring.startConsumer(consumer) { ring, index in
-                var hasher = BLAKE3Hasher()
+                var hasher = TreeOrPlain(keepTree: keepTree)
                 ring.consume(index) { hasher.update($0) }
-                results.blake3 = hasher.finalize()
+                (results.blake3, results.bao) = hasher.finalize()
             }
             consumer += 1
         }
@@ -143,18 +150,19 @@ public struct FileHasher: Sendable {
                 results.sha256 = hasher.finalize()
             }
         }
-        var blake3 = BLAKE3Hasher()
+        var blake3 = TreeOrPlain(keepTree: keepTree)
         var sha256 = OpenSSLHasher(.sha256)
         let outcome = ring.produce(fd: fd) { block in
             if blake3Inline { blake3.update(block) }
             if sha256Inline { sha256.update(block) }
         }
         ring.waitForConsumers()
-        if blake3Inline { results.blake3 = blake3.finalize() }
+        if blake3Inline { (results.blake3, results.bao) = blake3.finalize() }
         if sha256Inline { results.sha256 = sha256.finalize() }
         switch outcome {
         case .finished(let size):
-            return FileDigests(path: path, size: size, blake3: results.blake3, sha256: results.sha256)
+            return FileDigests(
+                path: path, size: size, blake3: results.blake3, sha256: results.sha256, bao: results.bao)
         case .failed(let offset, let code):
             throw .readFailed(path: path, offset: offset, errno: code)
         }
@@ -166,6 +174,28 @@ public struct FileHasher: Sendable {
     private final class Results: @unchecked Sendable {
         var blake3: [UInt8]?
         var sha256: [UInt8]?
+        var bao: BaoTree?
+    }
+
+    /// Plain BLAKE3, or BLAKE3 that keeps the Bao tree as it goes.
+    private struct TreeOrPlain {
+        private var plain: BLAKE3Hasher?
+        private var tree: BaoHasher?
+
+        init(keepTree: Bool) {
+            if keepTree { self.tree = BaoHasher() } else { self.plain = BLAKE3Hasher() }
+        }
+
+        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            // Optional chaining mutates in place: the hasher's state stays uniquely referenced, never copied.
+            self.tree?.update(bytes)
+            self.plain?.update(bytes)
+        }
+
+        func finalize() -> ([UInt8], BaoTree?) {
+            if let tree = self.tree?.finalize() { return (tree.root, tree) }
+            return (self.plain?.finalize() ?? [], nil)
+        }
     }
 }
 

@@ -34,6 +34,13 @@ public struct ProviderCheckOutcome: Sendable, Equatable {
         case unsupportedHash = "unsupported_hash"
         /// Cancelled, shut down, or the host was skipped after earlier timeouts: no vote.
         case notChecked = "not_checked"
+        /// A type-5 record's outboard is short, long, garbage or for another file: a down-vote.
+        case wrongOutboard = "wrong_outboard"
+        /// A group fetched with `Range` does not match the outboard: a down-vote.
+        case wrongGroup = "wrong_group"
+        /// A type-5 record's mirror ignores `Range` or answers other bytes than asked: a down-vote (S5 readers
+        /// cannot download a large file from it).
+        case rangeBroken = "range_broken"
     }
 
     /// The kind of outcome.
@@ -47,7 +54,7 @@ public struct ProviderCheckOutcome: Sendable, Equatable {
     public var up: Bool? {
         switch kind {
         case .match: true
-        case .wrongBytes, .httpError, .timeout, .unreachable, .badLink: false
+        case .wrongBytes, .httpError, .timeout, .unreachable, .badLink, .wrongOutboard, .wrongGroup, .rangeBroken: false
         case .privateAddress, .tooLarge, .unsupportedHash, .notChecked: nil
         }
     }
@@ -71,10 +78,10 @@ public struct ProviderCheck: Sendable {
     /// The most `provider_check` rows kept; older ones are deleted as new ones arrive.
     public static let historyLimit: Int64 = 200_000
 
-    private let engine: FetchEngine
+    let engine: FetchEngine
     private let store: Store?
-    private let allowPrivateAddresses: Bool
-    private let logger: Logger
+    let allowPrivateAddresses: Bool
+    let logger: Logger
 
     /// Creates a checker.
     /// - Parameters:
@@ -100,9 +107,14 @@ public struct ProviderCheck: Sendable {
         _ record: ProvideRecord, byteLimit: Int64, vote: @Sendable (NodeID, Bool) -> Void = { _, _ in }
     ) async -> ProviderCheckOutcome {
         let url = record.parts.first ?? ""
-        let outcome = await check(
-            url: url, multihash: record.multihash, provider: record.provider, expectedSize: nil, byteLimit: byteLimit,
-            bodyFile: nil)
+        let outcome: ProviderCheckOutcome
+        if record.locationType == ProvideRecord.typeFull, record.multihash.type != Multihash.sha256Type {
+            outcome = await checkFull(record, byteLimit: byteLimit)
+        } else {
+            outcome = await check(
+                url: url, multihash: record.multihash, provider: record.provider, expectedSize: nil,
+                byteLimit: byteLimit, bodyFile: nil)
+        }
         if let up = outcome.up { vote(record.provider, up) }
         return outcome
     }
@@ -138,7 +150,7 @@ public struct ProviderCheck: Sendable {
         return outcome
     }
 
-    private func fetchAndCompare(
+    func fetchAndCompare(
         url: String, multihash: Multihash, expectedSize: Int64?, byteLimit: Int64, bodyFile: String?
     ) async -> ProviderCheckOutcome {
         guard
@@ -234,7 +246,7 @@ public struct ProviderCheck: Sendable {
         return nil
     }
 
-    private func record(_ outcome: ProviderCheckOutcome, url: String, multihash: Multihash, provider: NodeID) async {
+    func record(_ outcome: ProviderCheckOutcome, url: String, multihash: Multihash, provider: NodeID) async {
         guard let store else { return }
         let (node, hash, link, at) = (
             Data(provider.bytes), Data(multihash.bytes), Self.clip(url, to: 2048), Int64(Date().timeIntervalSince1970)
@@ -258,7 +270,7 @@ public struct ProviderCheck: Sendable {
         }
     }
 
-    private static func clip(_ text: String, to limit: Int = 200) -> String {
+    static func clip(_ text: String, to limit: Int = 200) -> String {
         text.utf8.count <= limit ? text : String(decoding: text.utf8.prefix(limit), as: UTF8.self) + "..."
     }
 }

@@ -25,11 +25,24 @@ struct HashCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Compute only one digest: blake3 or sha256.", valueName: "digest"))
     var only: Only?
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write each file's Bao outboard (256 KiB groups, as S5 readers use) to DIR/NAME.obao.",
+            valueName: "dir"))
+    var outboard: String?
+
     @Argument(help: ArgumentHelp("The files to hash.", valueName: "file"))
     var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("Give at least one file.") }
+        if let outboard {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: outboard, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--outboard \(outboard): not a directory")
+            }
+            guard only != .sha256 else { throw ValidationError("--outboard needs BLAKE3; drop --only sha256") }
+        }
     }
 
     func run() throws {
@@ -39,7 +52,7 @@ struct HashCommand: ParsableCommand {
             case .sha256: .sha256
             case nil: .both
             }
-        let command = HashFilesCommand(selection: selection, json: json)
+        let command = HashFilesCommand(selection: selection, json: json, outboardDirectory: outboard)
         let status = command.run(
             paths: files,
             output: { FileHandle.standardOutput.write(Data($0.utf8)) },

@@ -222,3 +222,61 @@ struct HashCommandTests {
         #expect(!only.1.contains("blake3"))
     }
 }
+
+/// `mirrorbot hash --outboard DIR`: each file's Bao outboard, byte-exact with the published Bao vectors.
+@Suite struct HashOutboardTests {
+    private struct BaoVector: Decodable {
+        let input_len: Int
+        let blake3: String
+        let outboard_len: Int
+        let outboard_sha256: String
+    }
+
+    private static let vectors: [BaoVector] = {
+        let url = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors/bao256.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
+        return (try? JSONDecoder().decode([BaoVector].self, from: data)) ?? []
+    }()
+
+    @Test func writesEveryVectorsOutboardFromTheSamePass() throws {
+        #expect(Self.vectors.count >= 10)
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outboards = directory.appendingPathComponent("obao")
+        try FileManager.default.createDirectory(at: outboards, withIntermediateDirectories: true)
+        var paths: [String] = []
+        for vector in Self.vectors {
+            let path = directory.appendingPathComponent("v\(vector.input_len).bin").path
+            try Data((0..<vector.input_len).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+        }
+        // Small blocks, so groups straddle reads; both the inline and the threaded BLAKE3 paths.
+        for selection in [HashSelection.both, .blake3] {
+            let command = HashFilesCommand(
+                selection: selection, hasher: FileHasher(blockSize: 4096 * 3), outboardDirectory: outboards.path)
+            let (status, out, err) = runHash(command, paths)
+            #expect(status == 0, "\(err)")
+            for vector in Self.vectors {
+                #expect(out.contains(vector.blake3))
+                let written = try Data(
+                    contentsOf: outboards.appendingPathComponent("v\(vector.input_len).bin.obao"))
+                #expect(written.count == vector.outboard_len)
+                #expect(hexString(OpenSSLHasher.hash(.sha256, [UInt8](written))) == vector.outboard_sha256)
+            }
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: outboards.path).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func anUnwritableDirectoryIsAnErrorLineAndTheOthersGoOn() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("a.bin").path
+        try Data(repeating: 1, count: 300_000).write(to: URL(fileURLWithPath: file))
+        let command = HashFilesCommand(outboardDirectory: directory.appendingPathComponent("missing").path)
+        let (status, out, err) = runHash(command, [file])
+        #expect(status == 1)
+        #expect(out.isEmpty)
+        #expect(err.contains("cannot write") && err.contains("a.bin.obao"))
+    }
+}
