@@ -26,11 +26,28 @@ public struct GetReport: Sendable, Equatable {
         public var outcome: ProviderCheckOutcome
     }
 
-    /// Providers tried, in order.
+    /// A download through type-5 records, group by group.
+    public struct Verified: Sendable, Equatable {
+        /// The file's size (from its verified outboard).
+        public var length: UInt64
+        /// Its 256 KiB groups.
+        public var groups: Int
+        /// The groups verified and written.
+        public var verifiedGroups: Int
+        /// Groups that did not match the hash when served (each fetched again elsewhere).
+        public var badGroups: Int
+        /// The providers whose groups were kept, best first (`z...`).
+        public var providers: [String]
+    }
+
+    /// Providers tried, in order. Through type-5 records: the providers refused or dropped (with the reason),
+    /// then those whose groups made up the file (`match`, its bytes).
     public var attempts: [Attempt] = []
     /// Records received for the hash.
     public var recordsFound = 0
-    /// The attempt whose bytes were written, if any.
+    /// Set when type-5 records were used (an outboard verified).
+    public var verified: Verified?
+    /// The attempt whose bytes were written, if any (through type-5 records: the last provider that delivered).
     public var written: Attempt? { attempts.last.flatMap { $0.outcome.kind == .match ? $0 : nil } }
 }
 
@@ -62,9 +79,12 @@ public enum GetFile {
         return (try NodeQuery.parseTarget(trimmed, sha256: sha256), nil)
     }
 
-    /// Asks `peers` for `hash`, then tries the providers' links best score first; the first whose bytes hash
-    /// to `hash` is written to `output` (through a temporary file in the same folder, renamed at the end).
-    /// Every attempt is voted on in `scores`.
+    /// Asks `peers` for `hash` (types 5 and 3). With type-5 records for a BLAKE3 hash, downloads through them in
+    /// verified groups (``GetVerified``): nothing unverified reaches the output, and a provider that fails is
+    /// voted down and the download goes on from the groups verified so far at the next one. Otherwise (or when
+    /// that fails) tries the providers' links whole, best score first; the first whose bytes hash to `hash` is
+    /// written. The output is written through a temporary file in the same folder, renamed at the end. Every
+    /// attempt is voted on in `scores`.
     /// - Parameters:
     ///   - hash: the file's multihash (BLAKE3 or SHA-256).
     ///   - size: the exact size, if known (a blob id's); it bounds the download.
@@ -73,15 +93,21 @@ public enum GetFile {
     ///   - configuration: the config (network id, identity).
     ///   - scores: the score book providers are ranked by and votes go to.
     ///   - checker: downloads and compares (its engine decides whether private addresses may be fetched).
+    ///   - engine: the checker's engine, for the ranged requests of type-5 downloads.
+    ///   - allowPrivateAddresses: whether links may point into private space (as the checker's setting).
     ///   - maxBytes: the largest download when the size is not known.
+    ///   - parallel: type-5 providers fetched from at once.
     ///   - timeout: how long to wait for answers.
+    ///   - progress: receives a type-5 download's progress every 200 ms.
     ///   - logger: the logger.
     /// - Returns: the report; ``GetReport/written`` is nil when no provider served the right bytes.
     /// - Throws: ``GetError`` when the output folder is unusable or the download cannot be written (disk full);
     ///   errors of dialing.
     public static func run(
         hash: Multihash, size: UInt64?, output: String, peers: [String], configuration: Configuration,
-        scores: any PeerScoreBook, checker: ProviderCheck, maxBytes: Int64, timeout: Duration, logger: Logger
+        scores: any PeerScoreBook, checker: ProviderCheck, engine: FetchEngine, allowPrivateAddresses: Bool,
+        maxBytes: Int64, parallel: Int = 1, timeout: Duration, progress: (@Sendable (GetProgress) -> Void)? = nil,
+        logger: Logger
     ) async throws -> GetReport {
         let target = URL(fileURLWithPath: output)
         let folder = target.deletingLastPathComponent().path
@@ -90,11 +116,38 @@ public enum GetFile {
             throw GetError("\(folder) is not a folder")
         }
         let results = try await NodeQuery.run(
-            hash: hash, types: [Int(ProvideRecord.typeFile), Int(ProvideRecord.typeFull)], peers: peers,
+            hash: hash, types: [Int(ProvideRecord.typeFull), Int(ProvideRecord.typeFile)], peers: peers,
             configuration: configuration, timeout: timeout, logger: logger)
         var report = GetReport(recordsFound: results.count)
-        let candidates = rank(results, scores: scores)
-        for (provider, url) in candidates.prefix(maxProviders) {
+        var excluded: Set<NodeID> = []
+        let sources = GetVerified.sources(results, scores: scores)
+        if GetVerified.canVerify(hash), !sources.isEmpty, size.map({ $0 > UInt64(Bao.groupSize) }) ?? true {
+            let temporary = try makeTemporaryFile(in: folder, for: target.lastPathComponent)
+            defer { forget(temporary) }
+            let context = GetVerified.Context(
+                hash: hash, size: size, temporary: temporary, folder: folder, name: target.lastPathComponent,
+                engine: engine, allowPrivateAddresses: allowPrivateAddresses, scores: scores,
+                parallel: min(max(1, parallel), GetVerified.maxParallel), maxBytes: maxBytes, progress: progress,
+                logger: logger)
+            let verified: VerifiedOutcome
+            do { verified = try await GetVerified.download(Array(sources.prefix(maxProviders)), context) } catch {
+                unlink(temporary)
+                throw error
+            }
+            report.attempts += verified.attempts
+            report.verified = verified.summary
+            excluded = verified.excluded
+            if verified.complete {
+                try publish(temporary, as: target.path, output: output)
+                return report
+            }
+            unlink(temporary)
+            if verified.summary != nil {
+                logger.info("No type-5 provider served every group; trying the remaining links whole")
+            }
+        }
+        let candidates = rank(results, scores: scores).filter { !excluded.contains($0.0) }
+        for (provider, url) in candidates.prefix(max(0, maxProviders - excluded.count)) {
             let temporary = try makeTemporaryFile(in: folder, for: target.lastPathComponent)
             let score = scores.score(for: provider)
             let outcome = await checker.check(
@@ -113,12 +166,7 @@ public enum GetFile {
                 GetReport.Attempt(provider: "\(provider)", url: url, score: score, outcome: outcome))
             defer { forget(temporary) }
             if outcome.kind == .match {
-                chmod(temporary, 0o644)
-                guard rename(temporary, target.path) == 0 else {
-                    let code = errno
-                    unlink(temporary)
-                    throw GetError("cannot rename the download to \(output): errno \(code)")
-                }
+                try publish(temporary, as: target.path, output: output)
                 return report
             }
             unlink(temporary)
@@ -129,6 +177,16 @@ public enum GetFile {
                 ])
         }
         return report
+    }
+
+    /// Makes the finished temporary file the output (mode 0644, renamed over it).
+    private static func publish(_ temporary: String, as path: String, output: String) throws(GetError) {
+        chmod(temporary, 0o644)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw GetError("cannot rename the download to \(output): errno \(code)")
+        }
     }
 
     /// Providers' first links, best score first (ties: by node id), one per provider and link.
@@ -160,6 +218,12 @@ public enum GetFile {
         _ = temporaryFiles.withLock { $0.remove(file) }
     }
 
+    /// Deletes a temporary file made by ``makeTemporaryFile(in:for:)`` and forgets it.
+    static func discard(_ file: String) {
+        unlink(file)
+        forget(file)
+    }
+
     /// Creates an empty, private (0600) file next to the target with `O_CREAT | O_EXCL` (`mkstemp`).
     static func makeTemporaryFile(in folder: String, for name: String) throws(GetError) -> String {
         var template = Array("\(folder)/.\(name.prefix(100)).mirrorbot-XXXXXX".utf8CString)
@@ -177,7 +241,12 @@ public enum GetFile {
             "\(a.outcome.kind == .match ? "ok  " : "FAIL") \(a.provider) \(a.url): \(a.outcome.kind.rawValue)"
                 + (a.outcome.detail.isEmpty ? "" : " (\(a.outcome.detail))")
         }
-        if let written = report.written {
+        if report.written != nil, let verified = report.verified, verified.verifiedGroups == verified.groups {
+            let refetched = verified.badGroups > 0 ? ", \(verified.badGroups) bad fetched again" : ""
+            lines.append(
+                "wrote \(output) (\(verified.length) bytes) from \(verified.providers.joined(separator: ", ")), "
+                    + "every one of \(verified.groups) groups of 256 KiB verified\(refetched)")
+        } else if let written = report.written {
             lines.append("wrote \(output) (\(written.outcome.bytes) bytes) from \(written.provider)")
         } else if report.recordsFound == 0 {
             lines.append("no provider answered")

@@ -15,6 +15,7 @@ public final class GetSession: Sendable {
     private let storeBook: StoreScoreBook?
     private let engine: FetchEngine
     private let checker: ProviderCheck
+    private let allowPrivateAddresses: Bool
     private let logger: Logger
 
     /// Sets up a session.
@@ -24,7 +25,18 @@ public final class GetSession: Sendable {
     ///   - allowPrivate: allow links into loopback and private space (besides the config's switch).
     ///   - logger: the logger.
     /// - Throws: `StoreError`, or when the fetch engine cannot start.
-    public init(configuration: Configuration, store: Store?, allowPrivate: Bool, logger: Logger) async throws {
+    public convenience init(configuration: Configuration, store: Store?, allowPrivate: Bool, logger: Logger)
+        async throws
+    {
+        try await self.init(
+            configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger, adjustFetch: { _ in })
+    }
+
+    /// Sets up a session whose fetch settings `adjustFetch` may change (tests: name resolution pinned to loopback).
+    init(
+        configuration: Configuration, store: Store?, allowPrivate: Bool, logger: Logger,
+        adjustFetch: (inout FetchConfiguration) -> Void
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
         if let store {
@@ -40,6 +52,10 @@ public final class GetSession: Sendable {
             allowPrivateAddresses: allow, maxBody: configuration.crawl.maxBody, contact: configuration.crawl.contact)
         fetch.totalDeadline = .seconds(24 * 3600)
         fetch.maxAttempts = 3
+        // `--parallel` runs plus one spare; still one transfer at a time per mirror host.
+        fetch.concurrency = max(fetch.concurrency, GetVerified.maxParallel + 1)
+        adjustFetch(&fetch)
+        allowPrivateAddresses = allow
         engine = try FetchEngine(configuration: fetch, logger: logger)
         checker = ProviderCheck(engine: engine, store: store, allowPrivateAddresses: allow, logger: logger)
     }
@@ -71,14 +87,19 @@ public final class GetSession: Sendable {
     ///   - output: the file to write.
     ///   - peers: peer URIs to ask.
     ///   - timeout: how long to wait for answers.
+    ///   - parallel: type-5 providers fetched from at once (1 to 16).
+    ///   - progress: receives a type-5 download's progress every 200 ms.
     /// - Returns: the report.
     /// - Throws: ``GetError``; errors of dialing.
-    public func get(hash: Multihash, size: UInt64?, output: String, peers: [String], timeout: Duration) async throws
-        -> GetReport
-    {
+    public func get(
+        hash: Multihash, size: UInt64?, output: String, peers: [String], timeout: Duration, parallel: Int = 1,
+        progress: (@Sendable (GetProgress) -> Void)? = nil
+    ) async throws -> GetReport {
         try await GetFile.run(
             hash: hash, size: size, output: output, peers: peers, configuration: configuration, scores: scores,
-            checker: checker, maxBytes: configuration.crawl.maxBody, timeout: timeout, logger: logger)
+            checker: checker, engine: engine, allowPrivateAddresses: allowPrivateAddresses,
+            maxBytes: configuration.crawl.maxBody, parallel: parallel, timeout: timeout, progress: progress,
+            logger: logger)
     }
 
     /// Writes the votes and stops the fetch engine.

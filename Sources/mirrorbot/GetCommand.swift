@@ -12,6 +12,11 @@ struct GetCommand: AsyncParsableCommand {
             Asks the peers for provide records, tries the providers best score first, streams and hashes the \
             download into a temporary file next to FILE and renames it to FILE only when the bytes match (a \
             mismatch deletes it). Each attempt is a vote in the score book (persistent with a config file).
+            With type-5 records (a BLAKE3 hash, a file over 256 KiB), it fetches the Bao outboard once, then the \
+            file in Range requests of up to 64 groups of 256 KiB, checking every group before it is written; a \
+            provider that serves a bad group or fails is voted down and the next one continues from the groups \
+            verified so far. --parallel N fetches from up to N such providers at once. A progress bar shows on \
+            standard error when it is a terminal.
             Exits 0 when FILE was written, 1 when no provider served the right bytes, 3 when FILE's disk is full \
             (nothing is written; no provider is voted down).
             """)
@@ -27,6 +32,9 @@ struct GetCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Seconds to wait for answers.")
     var timeout: Double = 5
+
+    @Option(name: .long, help: "Type-5 providers to fetch groups from at once (1-16).")
+    var parallel = 1
 
     @Flag(name: .long, help: "64 hex digits are a SHA-256 digest, not BLAKE3.")
     var sha256 = false
@@ -45,6 +53,7 @@ struct GetCommand: AsyncParsableCommand {
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600]") }
         guard !output.isEmpty else { throw ValidationError("-o FILE must not be empty") }
+        guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be in 1...16") }
     }
 
     func run() async throws {
@@ -79,11 +88,14 @@ struct GetCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         let report: GetReport
+        let bar = GetProgressBar()
         do {
             report = try await session.get(
                 hash: target.hash, size: target.size, output: output, peers: peers,
-                timeout: .milliseconds(Int(timeout * 1000)))
+                timeout: .milliseconds(Int(timeout * 1000)), parallel: parallel, progress: bar.map { bar in bar.update })
+            bar?.finish()
         } catch {
+            bar?.finish()
             await session.close()
             if let error = error as? GetError, error.diskFull {
                 FileHandle.standardError.write(Data("mirrorbot get: \(error)\n".utf8))
