@@ -45,6 +45,10 @@ for index, item in enumerate(vectors["hashes"][:4]):
     write("ids", "hash%d-b64" % index, item["multihash_blake3_b64url"])
     write("ids", "hash%d-sha256-b64" % index, item["multihash_sha256_b64url"])
     write("ids", "hash%d-bytes" % index, bytes.fromhex(item["multihash_blake3_legacy_0x1f_hex"]))
+# Outboards: the root, then the outboard, from the Bao vectors next to s5-vectors.json.
+for item in json.load(open(os.path.join(os.path.dirname(path), "bao256.json"))):
+    if "outboard_hex" in item:
+        write("outboard", "len%d" % item["input_len"], bytes.fromhex(item["blake3"] + item["outboard_hex"]))
 docs = vectors["blob_id_docs_check"]
 for key, text in docs["computed"].items():
     write("ids", "blob-" + key, text)

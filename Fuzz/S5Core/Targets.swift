@@ -13,6 +13,8 @@ enum FuzzTarget: String, CaseIterable {
     case record
     /// Multibase text, multihash, node id and blob id parsing, from text and from bytes.
     case ids
+    /// `BaoTree(outboard:root:)`: 32 bytes of root, then an outboard.
+    case outboard
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -21,6 +23,7 @@ enum FuzzTarget: String, CaseIterable {
         case .signed: fuzzSigned(bytes)
         case .record: fuzzRecord(bytes)
         case .ids: fuzzIdentifiers(bytes)
+        case .outboard: fuzzOutboard(bytes)
         }
     }
 }
@@ -154,4 +157,19 @@ func fuzzIdentifiers(_ input: [UInt8]) {
         check((try? BlobID(bytes: blob.bytes)) == blob, "blob id bytes round trip")
     }
     _ = bytes(fromHex: text)
+}
+
+func fuzzOutboard(_ bytes: [UInt8]) {
+    guard bytes.count >= 32 else { return }
+    let root = Array(bytes[..<32])
+    let outboard = Array(bytes[32...])
+    guard let tree = try? BaoTree(outboard: outboard, root: root) else { return }
+    // An accepted outboard is exactly the one its tree writes, and its values hash back to the root.
+    check(tree.outboard() == outboard, "outboard round trip")
+    check(tree.groupCount == Bao.groupCount(length: tree.length), "group count")
+    check(
+        tree.groupCount == 1
+            || BaoTree(length: tree.length, groupChainingValues: tree.groupChainingValues, root: root) == tree,
+        "group values hash to the root")
+    _ = tree.wrongGroups(first: 0, values: Array(outboard.prefix(64)))
 }

@@ -22,7 +22,8 @@ public enum Bao {
 
     /// How many groups a file of `length` bytes has (an empty file has one, empty, group).
     public static func groupCount(length: UInt64) -> Int {
-        length == 0 ? 1 : Int((length + UInt64(groupSize) - 1) / UInt64(groupSize))
+        // Without overflow for any length a header may claim (up to 2^64 - 1: 2^46 groups).
+        length == 0 ? 1 : Int(length / UInt64(groupSize) + (length % UInt64(groupSize) == 0 ? 0 : 1))
     }
 
     /// The size of the outboard of a file of `length` bytes.
@@ -128,9 +129,8 @@ public struct BaoTree: Sendable, Equatable {
         for index in 0..<8 { header |= UInt64(outboard[index]) << (8 * UInt64(index)) }
         if let length, length != header { throw .wrongLength(expected: length, actual: header) }
         let groups = Bao.groupCount(length: header)
-        // Computed without overflow: a header near 2^64 names more groups than any outboard holds.
         guard (outboard.count - Bao.headerSize) % 64 == 0, (outboard.count - Bao.headerSize) / 64 == groups - 1 else {
-            throw .wrongSize(expected: groups > (1 << 40) ? Int.max : Bao.outboardSize(length: header), actual: outboard.count)
+            throw .wrongSize(expected: Bao.outboardSize(length: header), actual: outboard.count)
         }
         var values = [UInt8](repeating: 0, count: groups == 1 ? 0 : groups * 32)
         if groups > 1 {

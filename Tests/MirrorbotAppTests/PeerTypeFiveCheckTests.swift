@@ -35,7 +35,7 @@ struct PeerTypeFiveCheckTests {
             "/bad": .corrupted(Self.body), "/deaf": .ignoringRange(Self.body), "/shifted": .wrongRange(Self.body, shift: 7),
             "/short.obao": .bytes(Array(outboard.dropLast())), "/long.obao": .bytes(outboard + [0]),
             "/foreign.obao": .bytes(otherHasher.finalize().outboard()), "/garbage.obao": .bytes(crawlSample(outboard.count, seed: 3)),
-            "/gzip.obao": .encoded(outboard, encoding: "gzip"), "/gone.obao": .status(404),
+            "/gzip.obao": .encoded(try gzipped(outboard), encoding: "gzip"), "/gone.obao": .status(404),
         ])
         let checker = ProviderCheck(
             engine: try checkEngine(allowPrivate: true), store: nil, allowPrivateAddresses: true,
@@ -53,7 +53,7 @@ struct PeerTypeFiveCheckTests {
 
         let cases: [(String, String, ProviderCheckOutcome.Kind)] = [
             ("/bad", "/good.obao", .wrongGroup), ("/deaf", "/good.obao", .rangeBroken),
-            ("/shifted", "/good.obao", .rangeBroken), ("/good", "/short.obao", .wrongOutboard),
+            ("/shifted", "/good.obao", .wrongGroup), ("/good", "/short.obao", .wrongOutboard),
             ("/good", "/long.obao", .wrongOutboard), ("/good", "/foreign.obao", .wrongOutboard),
             ("/good", "/garbage.obao", .wrongOutboard), ("/good", "/gzip.obao", .wrongOutboard),
             ("/good", "/gone.obao", .httpError),
@@ -85,4 +85,20 @@ struct PeerTypeFiveCheckTests {
         #expect(server.statistics.totalRequests == 0)
         try await server.shutdown()
     }
+}
+
+/// The bytes compressed by the `gzip` command line tool.
+private func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
+    let input = FileManager.default.temporaryDirectory.appendingPathComponent("obao-\(UUID().uuidString)")
+    try Data(bytes).write(to: input)
+    defer { try? FileManager.default.removeItem(at: input) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-c", input.path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return [UInt8](data)
 }

@@ -128,6 +128,23 @@ struct BaoTests {
                         root: BLAKE3Hasher.hash([1])) == nil)
     }
 
+    @Test("a length header near 2^64 is refused, not trapped on (found by the outboard fuzzer)")
+    func hugeLengthHeader() throws {
+        let crashes = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/crashes").standardizedFileURL
+        let names = try FileManager.default.contentsOfDirectory(atPath: crashes.path).filter { $0.hasPrefix("outboard-") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let bytes = try [UInt8](Data(contentsOf: crashes.appendingPathComponent(name)))
+            #expect(throws: BaoError.self) { try BaoTree(outboard: Array(bytes.dropFirst(32)), root: Array(bytes.prefix(32))) }
+        }
+        let header = [UInt8](repeating: 0xff, count: 8)
+        #expect(throws: BaoError.wrongSize(expected: Bao.outboardSize(length: .max), actual: 72)) {
+            try BaoTree(outboard: header + [UInt8](repeating: 0, count: 64), root: [UInt8](repeating: 0, count: 32))
+        }
+        #expect(Bao.groupCount(length: .max) == 1 << 46)
+    }
+
     @Test("a 1 GiB file's outboard is 262,088 bytes")
     func outboardSizeOfAGibibyte() {
         #expect(Bao.outboardSize(length: 1 << 30) == 262_088)
