@@ -6,7 +6,8 @@ import S5Peer
 import Synchronization
 import Verifier
 
-/// What a request for an outboard gets, decided from its headers alone (``OutboardRoute/decide(length:etag:ifNoneMatch:ifRange:range:)``).
+/// What a request for an outboard gets, decided from its headers alone
+/// (``OutboardRoute/decide(length:etag:ifNoneMatch:ifRange:range:)``).
 public enum OutboardAnswer: Equatable, Sendable {
     /// 200 with the whole outboard.
     case whole
@@ -152,7 +153,8 @@ public enum OutboardRoute {
         } else {
             let tree: BaoTree?
             do { tree = try await store.baoTree(blake3: blake3) } catch {
-                return Response(status: .internalServerError, headers: [.contentType: "text/plain"],
+                return Response(
+                    status: .internalServerError, headers: [.contentType: "text/plain"],
                     body: .init(byteBuffer: ByteBuffer(string: "internal error\n")))
             }
             guard let tree, tree.length == size else { return notFound() }

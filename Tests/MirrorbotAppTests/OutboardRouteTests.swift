@@ -44,18 +44,13 @@ struct RawHTTPResponse {
     var body: [UInt8]
 }
 
-/// Sends one request to 127.0.0.1:`port` over a plain socket (`Connection: close`) and reads the answer to the end,
-/// so the test sees exactly the status, header fields and body bytes the server sent.
-func rawHTTP(port: Int, _ method: String, _ path: String, headers: [(String, String)] = []) async throws
-    -> RawHTTPResponse
-{
-    struct Failed: Error, CustomStringConvertible { var description: String }
-    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
-    for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    request += "\r\n"
-    let bytes = try await Task.detached { () throws -> [UInt8] in
+struct RawHTTPFailure: Error, CustomStringConvertible { var description: String }
+
+/// Sends `request` (raw HTTP/1.1 text) to 127.0.0.1:`port` over a plain socket and reads until the server closes.
+func rawExchange(port: Int, _ request: String) async throws -> [UInt8] {
+    try await Task.detached { () throws -> [UInt8] in
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failed(description: "socket") }
+        guard descriptor >= 0 else { throw RawHTTPFailure(description: "socket") }
         defer { _ = Glibc.close(descriptor) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -68,29 +63,43 @@ func rawHTTP(port: Int, _ method: String, _ path: String, headers: [(String, Str
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { throw Failed(description: "connect") }
+        guard connected == 0 else { throw RawHTTPFailure(description: "connect") }
         let out = Array(request.utf8)
         guard out.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, 0) }) == out.count else {
-            throw Failed(description: "send")
+            throw RawHTTPFailure(description: "send")
         }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count >= 0 else { throw Failed(description: "recv (timeout?)") }
+            guard count >= 0 else { throw RawHTTPFailure(description: "recv (timeout?)") }
             if count == 0 { break }
             received += buffer[0..<count]
         }
         return received
     }.value
+}
+
+/// The text of one request; `close` asks the server to close the connection after answering.
+func rawRequest(_ method: String, _ path: String, port: Int, headers: [(String, String)] = [], close: Bool = true)
+    -> String
+{
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+    if close { request += "Connection: close\r\n" }
+    for (name, value) in headers { request += "\(name): \(value)\r\n" }
+    return request + "\r\n"
+}
+
+/// Splits off one answer's head: status, fields, and the bytes after the blank line.
+func parseHead(_ bytes: ArraySlice<UInt8>) throws -> RawHTTPResponse {
     let separator: [UInt8] = Array("\r\n\r\n".utf8)
     guard let end = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
-        throw Failed(description: "no header end in \(bytes.count) bytes")
+        throw RawHTTPFailure(description: "no header end in \(bytes.count) bytes")
     }
     let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
     let statusParts = lines[0].split(separator: " ")
     guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-        throw Failed(description: "status line \(lines[0])")
+        throw RawHTTPFailure(description: "status line \(lines[0])")
     }
     var fields: [String: String] = [:]
     for line in lines.dropFirst() {
@@ -98,6 +107,14 @@ func rawHTTP(port: Int, _ method: String, _ path: String, headers: [(String, Str
         fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
     return RawHTTPResponse(status: status, headers: fields, body: Array(bytes[(end + 4)...]))
+}
+
+/// Sends one request to 127.0.0.1:`port` (`Connection: close`) and reads the answer to the end, so the test sees
+/// exactly the status, header fields and body bytes the server sent.
+func rawHTTP(port: Int, _ method: String, _ path: String, headers: [(String, String)] = []) async throws
+    -> RawHTTPResponse
+{
+    try parseHead(try await rawExchange(port: port, rawRequest(method, path, port: port, headers: headers))[...])
 }
 
 @Suite("Outboard route: decisions")
@@ -268,7 +285,7 @@ struct OutboardRouteTests {
         return (records, store)
     }
 
-    @Test("GET serves the outboard byte-exact with the vectors and tree.outboard(), with cache headers; HEAD the same head")
+    @Test("GET serves the outboard byte-exact with the vectors and tree.outboard(), with cache headers; HEAD alike")
     func servesOutboards() async throws {
         let (records, store) = try await offering()
         try await withNode(records, store) { port in
@@ -344,6 +361,18 @@ struct OutboardRouteTests {
             #expect(headRange.status == 206 && headRange.body.isEmpty)
             #expect(headRange.headers["content-range"] == "bytes 8-71/200")
             #expect(headRange.headers["content-length"] == "64")
+
+            // Bodiless answers (HEAD, 304) leave a kept-alive connection usable: the next answer follows at once.
+            for (method, headers) in [("HEAD", []), ("GET", [("If-None-Match", etag)])] {
+                let bytes = try await rawExchange(
+                    port: port,
+                    rawRequest(method, path(large), port: port, headers: headers, close: false)
+                        + rawRequest("GET", path(large), port: port, headers: [("Range", "bytes=0-7")]))
+                let first = try parseHead(bytes[...])
+                #expect(first.status == (method == "HEAD" ? 200 : 304))
+                let second = try parseHead(first.body[...])
+                #expect(second.status == 206 && second.body == Array(outboard[0..<8]))
+            }
         }
     }
 

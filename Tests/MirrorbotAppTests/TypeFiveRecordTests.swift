@@ -97,7 +97,8 @@ struct TypeFiveMirrors {
         try await store.saveBaoTree(tree(otherBytes), now: 1)
         let now = Int64(Date().timeIntervalSince1970)
         try await store.recordRangeSupport(
-            origin: try #require(MirrorOrigin.of(rangedLarge)), RangeSupport(honours: true, reason: "206", checkedAt: now))
+            origin: try #require(MirrorOrigin.of(rangedLarge)),
+            RangeSupport(honours: true, reason: "206", checkedAt: now))
         try await store.recordRangeSupport(
             origin: try #require(MirrorOrigin.of(plainLarge)),
             RangeSupport(honours: false, reason: "answered 200 with the whole file", checkedAt: now))
@@ -122,7 +123,8 @@ struct TypeFiveRecordTests {
         let tasks = LoopTasks()
         do {
             let (settings, largeTree) = try await mirrors.crawlAndRecord()
-            let port = Int.random(in: 20000..<30000)  // below the ephemeral range (32768-60999): no outgoing connection holds it
+            // Below the ephemeral range (32768-60999): no outgoing connection holds it.
+            let port = Int.random(in: 20000..<30000)
             var configuration = loopConfiguration(database: settings.databasePath)
             configuration.p2p.listen = .init(host: "127.0.0.1", port: port)
             #expect(configuration.publicBaseURL == "http://127.0.0.1:\(port)")
@@ -179,8 +181,9 @@ struct TypeFiveRecordTests {
             let outboard = try await fetcher.fetchDocument(url: outboardURL, maxBytes: 1 << 20)
             #expect(outboard == largeTree.outboard())
             #expect(hexString(OpenSSLHasher.hash(.sha256, outboard)) == mirrors.large.outboard_sha256)
-            #expect(try BaoTree(outboard: outboard, root: largeTree.root, length: UInt64(mirrors.largeBytes.count))
-                == largeTree)
+            #expect(
+                try BaoTree(outboard: outboard, root: largeTree.root, length: UInt64(mirrors.largeBytes.count))
+                    == largeTree)
             let smallOutboard = try await fetcher.fetchDocument(
                 url: try #require(smallBoth.first?.parts.last), maxBytes: 1 << 20)
             #expect(smallOutboard == [0xa0, 0x86, 0x01, 0, 0, 0, 0, 0])  // 100,000 little-endian
@@ -256,7 +259,8 @@ struct TypeFiveRecordTests {
         let withoutBase = OwnRecords(keyPair: keys, ttl: 3600)
         withoutBase.replace(with: [link("https://a.example/f", full: true)])
         #expect(withoutBase.records(for: Multihash(blake3: blake3), types: [5], now: now).isEmpty)
-        #expect(withoutBase.records(for: Multihash(blake3: blake3), types: [3, 5], now: now).map(\.locationType) == [3])
+        #expect(
+            withoutBase.records(for: Multihash(blake3: blake3), types: [3, 5], now: now).map(\.locationType) == [3])
 
         let records = OwnRecords(keyPair: keys, ttl: 3600, outboardBase: "https://node.example/")
         #expect(records.outboardURL(blake3: blake3) == "https://node.example/s5/bao/\(Multihash(blake3: blake3)).obao")
@@ -267,10 +271,14 @@ struct TypeFiveRecordTests {
         records.replace(with: [link("https://a.example/f", full: true)])
         let both = records.records(for: Multihash(sha256: sha256), types: [3, 5], now: now)
         #expect(both.map(\.locationType) == [5, 3])
-        #expect(both.first?.parts == ["https://a.example/f", "https://node.example/s5/bao/\(Multihash(blake3: blake3)).obao"])
+        #expect(
+            both.first?.parts == [
+                "https://a.example/f", "https://node.example/s5/bao/\(Multihash(blake3: blake3)).obao",
+            ])
         #expect(both.allSatisfy { $0.multihash == Multihash(sha256: sha256) && $0.provider == keys.nodeID })
         #expect(both.allSatisfy { (try? ProvideRecord(verifying: $0.bytes)) == $0 })
-        #expect(records.records(for: Multihash(blake3: blake3), types: [5, 3], now: now).map(\.locationType) == [5, 3])
+        #expect(
+            records.records(for: Multihash(blake3: blake3), types: [5, 3], now: now).map(\.locationType) == [5, 3])
         #expect(records.recordsToAnnounce(now: now).map(\.locationType) == [5, 5])
         #expect(records.offeredSize(blake3: blake3, now: now) == 1 << 30)
         #expect(records.offeredSize(blake3: sha256, now: now) == nil)

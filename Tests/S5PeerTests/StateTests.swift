@@ -182,7 +182,8 @@ final class SigningProvider: LocalProvider {
         if types.contains(3) {
             records.append(
                 ProvideRecord.sign(
-                    multihash: multihash, locationType: 3, expiry: unixNow() + 60, parts: ["http://s/f"], with: keyPair))
+                    multihash: multihash, locationType: 3, expiry: unixNow() + 60, parts: ["http://s/f"], with: keyPair)
+            )
         }
         return records
     }
@@ -215,7 +216,8 @@ final class SigningProvider: LocalProvider {
             #expect(record?.provider == key.nodeID)
             #expect(record?.locationType == 3)
             #expect(record?.parts == ["http://s/f"])
-            let other = await first(of: await nodes[1].node.query(randomHash(), types: [3, 5]), within: .milliseconds(300))
+            let other = await first(
+                of: await nodes[1].node.query(randomHash(), types: [3, 5]), within: .milliseconds(300))
             #expect(other == nil)
         }
     }
@@ -250,7 +252,8 @@ func collect<T: Sendable>(_ count: Int, of stream: AsyncStream<T>, within timeou
         let provider = InMemoryLocalProvider()
         provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://s/f"], expiry: unixNow() + 600))
         provider.provide(
-            [hash], at: LocalLocation(locationType: 5, parts: ["http://s/f", "http://o/f.obao"], expiry: unixNow() + 600))
+            [hash],
+            at: LocalLocation(locationType: 5, parts: ["http://s/f", "http://o/f.obao"], expiry: unixNow() + 600))
         try await withNodes(
             2,
             configure: { i, earlier in
