@@ -165,6 +165,8 @@ public enum OutboardRoute {
         var headers: HTTPFields = [
             .contentType: "application/octet-stream", .eTag: etag,
             .cacheControl: "public, max-age=31536000, immutable", .acceptRanges: "bytes",
+            // S5 readers in browsers fetch outboards across origins; the outboard is public and carries no secret.
+            .accessControlAllowOrigin: "*", .accessControlExposeHeaders: "Content-Length, Content-Range, ETag",
         ]
         let ifNoneMatch = request.headers[values: .ifNoneMatch]
         let range = request.headers[values: .range]

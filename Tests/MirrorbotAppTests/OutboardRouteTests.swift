@@ -300,6 +300,7 @@ struct OutboardRouteTests {
             #expect(answer.headers["etag"] == etag)
             #expect(answer.headers["cache-control"] == "public, max-age=31536000, immutable")
             #expect(answer.headers["accept-ranges"] == "bytes")
+            #expect(answer.headers["access-control-allow-origin"] == "*")
 
             // Again (now from the cache), and under the legacy 0x1f prefix: the same bytes.
             #expect(try await rawHTTP(port: port, "GET", path(large)).body == answer.body)
