@@ -50,8 +50,10 @@ public struct GetProgress: Sendable, Equatable {
         guard room >= 10 else { return String(text.prefix(max(0, width - 1))) }
         let cells = min(room, 40)
         let full = Int(share * Double(cells))
-        let received = min(cells - full, Int(Double(seen - min(seen, verifiedBytes)) / Double(max(1, totalBytes)) * Double(cells)))
-        let bar = String(repeating: "#", count: full) + String(repeating: "-", count: received)
+        let received = min(
+            cells - full, Int(Double(seen - min(seen, verifiedBytes)) / Double(max(1, totalBytes)) * Double(cells)))
+        let bar =
+            String(repeating: "#", count: full) + String(repeating: "-", count: received)
             + String(repeating: " ", count: cells - full - received)
         return "[\(bar)] " + text
     }

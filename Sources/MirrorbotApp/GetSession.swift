@@ -29,7 +29,8 @@ public final class GetSession: Sendable {
         async throws
     {
         try await self.init(
-            configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger, adjustFetch: { _ in })
+            configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger,
+            adjustFetch: { _ in })
     }
 
     /// Sets up a session whose fetch settings `adjustFetch` may change (tests: name resolution pinned to loopback).

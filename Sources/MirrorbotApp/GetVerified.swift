@@ -56,7 +56,8 @@ enum GetVerified {
                 seen.insert(node).inserted
             else { continue }
             let outboard = result.urls.count > 1 ? result.urls[1] : file + ".obao"
-            ranked.append((VerifiedSource(provider: node, fileURL: file, outboardURL: outboard), scores.score(for: node)))
+            ranked.append(
+                (VerifiedSource(provider: node, fileURL: file, outboardURL: outboard), scores.score(for: node)))
         }
         ranked.sort { $0.score != $1.score ? $0.score > $1.score : "\($0.source.provider)" < "\($1.source.provider)" }
         return ranked.map(\.source)
@@ -102,7 +103,8 @@ enum GetVerified {
                 outcome.excluded.insert(source.provider)
                 if let up = refusal.up { context.scores.vote(source.provider, up: up) }
                 context.logger.notice(
-                    "Type-5 record refused", metadata: ["provider": "\(source.provider)", "reason": "\(refusal.detail)"])
+                    "Type-5 record refused",
+                    metadata: ["provider": "\(source.provider)", "reason": "\(refusal.detail)"])
             } else {
                 candidates.append(source)
             }
@@ -144,7 +146,8 @@ enum GetVerified {
             switch ProviderCheck.linkRefusal(url, allowPrivateAddresses: allowPrivateAddresses) {
             case .badLink(let why): return ProviderCheckOutcome(kind: .badLink, detail: "\(what): \(why)")
             case .privateAddress(let host):
-                return ProviderCheckOutcome(kind: .privateAddress, detail: "\(what) into private address space: \(host)")
+                return ProviderCheckOutcome(
+                    kind: .privateAddress, detail: "\(what) into private address space: \(host)")
             case nil: continue
             }
         }
@@ -168,7 +171,9 @@ enum GetVerified {
             FetchRequest(url: source.outboardURL, bodyFile: scratch, maxBodyBytes: Int64(limit)))
         if let failure = result.failure {
             if case .bodyTooLarge = failure {
-                return .refused(ProviderCheckOutcome(kind: .wrongBytes, bytes: result.bytesReceived, detail: "outboard too long: \(bound)"))
+                return .refused(
+                    ProviderCheckOutcome(
+                        kind: .wrongBytes, bytes: result.bytesReceived, detail: "outboard too long: \(bound)"))
             }
             try checkDisk(failure, scratch: scratch, output: context.name)
             var problem = ProviderCheck.outcome(of: result, multihash: context.hash)
@@ -249,10 +254,13 @@ enum GetVerified {
                 case .wake(let at):
                     if let timer, timer.at <= at { continue }
                     timer?.task.cancel()
-                    timer = (at, Task {
-                        try? await Task.sleep(until: at)
-                        sink.yield(.tick)
-                    })
+                    timer = (
+                        at,
+                        Task {
+                            try? await Task.sleep(until: at)
+                            sink.yield(.tick)
+                        }
+                    )
                 case .complete, .exhausted:
                     finished = true
                 }
@@ -264,6 +272,7 @@ enum GetVerified {
         }
 
         perform(scheduler.start(now: .now))
+        if finished, tasks.isEmpty { sink.finish() }  // nothing to wait for: the loop below ends at once
         for await event in events {
             switch event {
             case .tick:
@@ -318,7 +327,8 @@ enum GetVerified {
             outcome.attempts.append(
                 attempt(
                     source, context,
-                    ProviderCheckOutcome(kind: complete ? .match : .notChecked, bytes: Int64(served[index]), detail: detail),
+                    ProviderCheckOutcome(
+                        kind: complete ? .match : .notChecked, bytes: Int64(served[index]), detail: detail),
                     url: source.fileURL))
         }
         outcome.complete = complete
@@ -336,14 +346,16 @@ enum GetVerified {
         let first = tree.groupRange(run.groups.lowerBound).lowerBound
         let last = tree.groupRange(run.groups.upperBound - 1).upperBound - 1
         truncate(scratch, 0)  // so the progress bar does not count the previous run's bytes
-        let result = await context.engine.fetch(FetchRequest(url: source.fileURL, bodyFile: scratch, range: first...last))
+        let result = await context.engine.fetch(
+            FetchRequest(url: source.fileURL, bodyFile: scratch, range: first...last))
         var report = RunReport(run: run, scratch: scratch, end: .verified, verifiedBytes: 0)
         var verified: [Int]
         if let failure = result.failure {
             let cancelled = failure == .other("cancelled")
             // Groups received whole before the failure still count once checked (a cancelled run's are being
             // delivered by the run that overtook it).
-            let whole = cancelled ? 0 : Int(min(UInt64(run.groups.count), UInt64(result.bytesReceived) / UInt64(Bao.groupSize)))
+            let whole =
+                cancelled ? 0 : Int(min(UInt64(run.groups.count), UInt64(result.bytesReceived) / UInt64(Bao.groupSize)))
             verified = await offload {
                 (run.groups.lowerBound..<(run.groups.lowerBound + whole)).filter { group in
                     let range = tree.groupRange(group)
@@ -369,14 +381,16 @@ enum GetVerified {
             if let bad = wrong.first {
                 let range = tree.groupRange(bad)
                 let more = wrong.count > 1 ? " and \(wrong.count - 1) more" : ""
+                let bytes = "bytes \(range.lowerBound)-\(range.upperBound - 1)"
                 report.problem = ProviderCheckOutcome(
                     kind: .wrongBytes, bytes: result.bytesReceived,
-                    detail: "group \(bad) (bytes \(range.lowerBound)-\(range.upperBound - 1))\(more) does not match the hash")
+                    detail: "group \(bad) (\(bytes))\(more) does not match the hash")
                 report.end = .badGroups(wrong)
             }
         }
         do throws(GetError) {
-            try await copy(verified, tree: tree, runStart: first, from: scratch, to: context.temporary, output: context.name)
+            try await copy(
+                verified, tree: tree, runStart: first, from: scratch, to: context.temporary, output: context.name)
         } catch {
             report.writeError = error
             return report
@@ -415,12 +429,17 @@ enum GetVerified {
                     while written < got {
                         // The buffer is 1 MiB, never empty, so it has a base address.
                         let n = buffer.withUnsafeBytes {
-                            pwrite(outputFD, $0.baseAddress! + written, got - written, off_t(range.lowerBound + done) + off_t(written))
+                            pwrite(
+                                outputFD, $0.baseAddress! + written, got - written,
+                                off_t(range.lowerBound + done) + off_t(written))
                         }
                         if n < 0, errno == EINTR { continue }
                         guard n > 0 else {
                             let code = errno
-                            if let reason = DiskSpace.shortOfSpace(near: temporary) ?? (code == ENOSPC || code == EFBIG || code == EDQUOT ? String(cString: strerror(code)) : nil) {
+                            if let reason = DiskSpace.shortOfSpace(near: temporary)
+                                ?? (code == ENOSPC || code == EFBIG || code == EDQUOT
+                                    ? String(cString: strerror(code)) : nil)
+                            {
                                 var error = GetError("cannot write \(output): disk full (\(reason))")
                                 error.diskFull = true
                                 return .failure(error)
@@ -466,7 +485,9 @@ enum GetVerified {
         var done = 0
         while done < count {
             // `bytes` is not empty here (done < count), so it has a base address.
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { break }
             done += n
@@ -485,7 +506,8 @@ enum GetVerified {
         _ source: VerifiedSource, _ context: Context, _ outcome: ProviderCheckOutcome, url: String
     ) -> GetReport.Attempt {
         GetReport.Attempt(
-            provider: "\(source.provider)", url: url, score: context.scoresBefore[source.provider] ?? context.scores.score(for: source.provider),
+            provider: "\(source.provider)", url: url,
+            score: context.scoresBefore[source.provider] ?? context.scores.score(for: source.provider),
             outcome: outcome)
     }
 

@@ -22,7 +22,9 @@ struct GroupScheduler: Sendable {
         /// The groups asked for, contiguous.
         let groups: Range<Int>
 
-        var description: String { "run \(id): provider \(provider), groups \(groups.lowerBound)..<\(groups.upperBound)" }
+        var description: String {
+            "run \(id): provider \(provider), groups \(groups.lowerBound)..<\(groups.upperBound)"
+        }
     }
 
     /// What to do.
@@ -201,7 +203,8 @@ struct GroupScheduler: Sendable {
             if let groups = nextPending() {
                 actions.append(.fetch(begin(provider: provider, groups: groups, now: now, duplicating: nil)))
             } else if let victim = stealable(now: now, by: provider) {
-                actions.append(.fetch(begin(provider: provider, groups: victim.groups, now: now, duplicating: victim.id)))
+                actions.append(
+                    .fetch(begin(provider: provider, groups: victim.groups, now: now, duplicating: victim.id)))
             } else {
                 break
             }

@@ -92,7 +92,8 @@ struct GetCommand: AsyncParsableCommand {
         do {
             report = try await session.get(
                 hash: target.hash, size: target.size, output: output, peers: peers,
-                timeout: .milliseconds(Int(timeout * 1000)), parallel: parallel, progress: bar.map { bar in bar.update })
+                timeout: .milliseconds(Int(timeout * 1000)), parallel: parallel, progress: bar.map { bar in bar.update }
+            )
             bar?.finish()
         } catch {
             bar?.finish()

@@ -89,7 +89,8 @@ private func full(_ parts: [String]) -> LocalLocation {
 }
 
 private func fileOnly(_ url: String) -> LocalLocation {
-    LocalLocation(locationType: ProvideRecord.typeFile, parts: [url], expiry: UInt32(Date().timeIntervalSince1970) + 600)
+    LocalLocation(
+        locationType: ProvideRecord.typeFile, parts: [url], expiry: UInt32(Date().timeIntervalSince1970) + 600)
 }
 
 private func client(_ network: String) throws -> Configuration {
@@ -238,7 +239,8 @@ struct GetVerifiedTests {
 
         static let all: [Hostile] = [
             Hostile(
-                name: "outboard short", routes: { b, o, _ in ["/f": .bytes(b), "/f.obao": .bytes(Array(o.dropLast(64)))] },
+                name: "outboard short",
+                routes: { b, o, _ in ["/f": .bytes(b), "/f.obao": .bytes(Array(o.dropLast(64)))] },
                 sized: true, kind: .wrongBytes, reason: "outboard: outboard is 4040 bytes, expected 4104"),
             Hostile(
                 name: "outboard short, size unknown",
@@ -246,18 +248,22 @@ struct GetVerifiedTests {
                 kind: .wrongBytes, reason: "outboard: outboard is 1000 bytes, expected 4104"),
             Hostile(
                 name: "outboard long", routes: { b, o, _ in ["/f": .bytes(b), "/f.obao": .bytes(o + o.prefix(64))] },
-                sized: true, kind: .wrongBytes, reason: "outboard too long: the outboard of 16778216 bytes is 4104 bytes"),
+                sized: true, kind: .wrongBytes,
+                reason: "outboard too long: the outboard of 16778216 bytes is 4104 bytes"),
             Hostile(
                 name: "outboard long, size unknown",
                 routes: { b, o, _ in ["/f": .bytes(b), "/f.obao": .bytes(o + o.prefix(64))] }, sized: false,
                 kind: .wrongBytes, reason: "outboard: outboard is 4168 bytes, expected 4104"),
             Hostile(
                 name: "outboard garbage",
-                routes: { b, o, _ in ["/f": .bytes(b), "/f.obao": .bytes(Array(o.prefix(8)) + sample(o.count - 8, seed: 9))] },
+                routes: { b, o, _ in
+                    ["/f": .bytes(b), "/f.obao": .bytes(Array(o.prefix(8)) + sample(o.count - 8, seed: 9))]
+                },
                 sized: true, kind: .wrongBytes, reason: "outboard: outboard node at byte 8 does not match the hash"),
             Hostile(
                 name: "outboard of another file",
-                routes: { b, _, _ in ["/f": .bytes(b), "/f.obao": .bytes(GetVerifiedTests.otherOutboard)] }, sized: true,
+                routes: { b, _, _ in ["/f": .bytes(b), "/f.obao": .bytes(GetVerifiedTests.otherOutboard)] },
+                sized: true,
                 kind: .wrongBytes, reason: "outboard: outboard node at byte 8 does not match the hash"),
             Hostile(
                 name: "outboard gzip-encoded",
@@ -277,14 +283,20 @@ struct GetVerifiedTests {
                 name: "shifted range", routes: { b, o, _ in ["/f": .wrongRange(b, shift: 512), "/f.obao": .bytes(o)] },
                 sized: true, kind: .wrongBytes, reason: "group 0 (bytes 0-262143) and 63 more does not match the hash"),
             Hostile(
-                name: "416", routes: { _, o, _ in ["/f": .status(416, headers: ["Content-Range": "bytes */5"]), "/f.obao": .bytes(o)] },
+                name: "416",
+                routes: { _, o, _ in
+                    ["/f": .status(416, headers: ["Content-Range": "bytes */5"]), "/f.obao": .bytes(o)]
+                },
                 sized: true, kind: .httpError, reason: "bytes 0-16777215: HTTP 416"),
             Hostile(
-                name: "short range body", routes: { b, o, _ in ["/f": .bytes(Array(b.prefix(1 << 20))), "/f.obao": .bytes(o)] },
-                sized: true, kind: .unreachable, reason: "bytes 0-16777215: rangeMismatch(asked bytes 0-16777215, got 0-1048575)"),
+                name: "short range body",
+                routes: { b, o, _ in ["/f": .bytes(Array(b.prefix(1 << 20))), "/f.obao": .bytes(o)] },
+                sized: true, kind: .unreachable,
+                reason: "bytes 0-16777215: rangeMismatch(asked bytes 0-16777215, got 0-1048575)"),
             Hostile(
                 name: "bytes switched after the first run",
-                routes: { b, o, other in ["/f": .sequence([.bytes(b), .bytes(other)]), "/f.obao": .bytes(o)] }, sized: true,
+                routes: { b, o, other in ["/f": .sequence([.bytes(b), .bytes(other)]), "/f.obao": .bytes(o)] },
+                sized: true,
                 kind: .wrongBytes, reason: "group 64 (bytes 16777216-16778215) does not match the hash"),
         ]
     }
@@ -347,7 +359,9 @@ struct GetVerifiedTests {
                 configuration: try client("getv-private"), store: nil, allowPrivate: false, logger: samplerTestLogger(),
                 adjustFetch: { fetch in
                     fetch.resolveOverrides = ["mirror.example.com:\(mirror.port):127.0.0.1"]
-                    fetch.privateAddressExemptions = [SocketAddress(address: [127, 0, 0, 1], port: UInt16(mirror.port))]
+                    fetch.privateAddressExemptions = [
+                        SocketAddress(address: [127, 0, 0, 1], port: UInt16(mirror.port))
+                    ]
                 })
             // The refused ones rank first.
             for key in keys.prefix(3) { session.scores.vote(key.nodeID, up: true) }
@@ -356,7 +370,8 @@ struct GetVerifiedTests {
                 hash: hash, size: UInt64(body.count), output: output, peers: uris, timeout: .seconds(5))
             await session.close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(body))
-            let byProvider = Dictionary(report.attempts.map { ($0.provider, $0.outcome) }, uniquingKeysWith: { a, _ in a })
+            let byProvider = Dictionary(
+                report.attempts.map { ($0.provider, $0.outcome) }, uniquingKeysWith: { a, _ in a })
             #expect(byProvider["\(keys[0].nodeID)"]?.kind == .privateAddress)
             #expect(byProvider["\(keys[0].nodeID)"]?.detail == "outboard URL into private address space: 127.0.0.1")
             #expect(byProvider["\(keys[1].nodeID)"]?.kind == .badLink)
@@ -468,7 +483,8 @@ struct GetVerifiedTests {
 
             let bad = try await run(["get", otherHash.base64URL, "-o", "bad.bin"] + arguments, in: dir)
             #expect(bad.status == 1, "\(bad.out) \(bad.err)")
-            #expect(bad.out.contains("wrong_bytes (group 6 (bytes 1572864-1835007) does not match the hash"), "\(bad.out)")
+            #expect(
+                bad.out.contains("wrong_bytes (group 6 (bytes 1572864-1835007) does not match the hash"), "\(bad.out)")
             #expect(bad.out.contains("no provider served the right bytes; nothing written"))
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.bin").path))
 
@@ -481,11 +497,56 @@ struct GetVerifiedTests {
         try await mirror.shutdown()
     }
 
-    /// Runs the built binary in `directory`; exit status (nil on timeout), stdout, stderr.
-    private func run(_ arguments: [String], in directory: URL) async throws -> (status: Int32?, out: String, err: String) {
+    /// At the file size limit (the disk is full for us), a verified download stops at once with exit status 3
+    /// and one line, leaves no file and no scratch file, and does not go on to the next provider; with room, the
+    /// same command works.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary) && DiskFullTests.canLimitFileSize))
+    func aFullDiskStopsTheDownloadWithoutBlamingProviders() async throws {
+        let body = sample(3 << 20, seed: 111)
+        let ob = outboard(of: body)
+        let dir = try folder()
+        let files = try folder()
+        defer { for url in [dir, files] { try? FileManager.default.removeItem(at: url) } }
+        let one = try await MirrorServer.start(routes: ["/f": try fileRoute(body, in: files), "/f.obao": .bytes(ob)])
+        let two = try await MirrorServer.start(routes: ["/g": try fileRoute(body, in: files), "/g.obao": .bytes(ob)])
+        let hash = Multihash(blake3: BLAKE3Hasher.hash(body))
+        let offers = [[(hash, full([one.url("/f"), one.url("/f.obao")]))], [(hash, full([two.url("/g")]))]]
+        try await withTypeFiveProviders(offers, network: nil) { uris, _ in
+            let arguments =
+                [
+                    "get", hash.base64URL, "-o", "file.bin", "--allow-private", "--timeout", "10", "--config",
+                    "absent.toml",
+                ]
+                + uris.flatMap { ["--peer", $0] }
+            let limit = [
+                "-c", "trap '' XFSZ; exec \"$0\" --fsize=1048576 \"$@\"", DiskFullTests.prlimit ?? "prlimit",
+                CLI.binary,
+            ]
+            let limited = try await run(arguments, in: dir, program: "/bin/sh", prefix: limit)
+            #expect(limited.status == 3, "\(limited.out) \(limited.err)")
+            #expect(limited.err.hasPrefix("mirrorbot get: cannot write file.bin: disk full (no space: the file size"))
+            #expect(limited.err.split(separator: "\n").count == 1, "\(limited.err)")
+            #expect(limited.out.isEmpty)
+            #expect(listing(dir).filter { $0.hasSuffix(".bin") || $0.contains("mirrorbot-") }.isEmpty)
+            let asked = (one.statistics.requests["/f"] ?? 0) + (two.statistics.requests["/g"] ?? 0)
+            #expect(asked == 1)
+
+            let room = try await run(arguments, in: dir)
+            #expect(room.status == 0, "\(room.err)")
+            #expect(try Data(contentsOf: dir.appendingPathComponent("file.bin")) == Data(body))
+        }
+        try await one.shutdown()
+        try await two.shutdown()
+    }
+
+    /// Runs the built binary (or `program` with `prefix` before the arguments) in `directory`; exit status (nil on
+    /// timeout), stdout, stderr.
+    private func run(
+        _ arguments: [String], in directory: URL, program: String = CLI.binary, prefix: [String] = []
+    ) async throws -> (status: Int32?, out: String, err: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = prefix + arguments
         process.currentDirectoryURL = directory
         let name = UUID().uuidString
         let out = directory.appendingPathComponent("\(name).out")
@@ -621,7 +682,10 @@ struct GetVerifiedTests {
         #expect(fetches(after) == [.init(id: 3, provider: 2, groups: 0..<1)])
         #expect(s.providers[1] == .retired)
         // The original ends first now: the second copy is cancelled.
-        #expect(s.runEnded(first[0].id, .verified, now: t0 + .seconds(2)) == [.cancel(.init(id: 3, provider: 2, groups: 0..<1)), .complete])
+        #expect(
+            s.runEnded(first[0].id, .verified, now: t0 + .seconds(2)) == [
+                .cancel(.init(id: 3, provider: 2, groups: 0..<1)), .complete,
+            ])
     }
 
     @Test func oneProviderNeverRunsTwice() {
@@ -633,7 +697,8 @@ struct GetVerifiedTests {
     @Test func aCancelledRunKeepsItsVerifiedGroupsAndTheProvider() {
         var s = GroupScheduler(groupCount: 10, providers: 1, parallel: 1)
         _ = s.start(now: t0)
-        #expect(s.runEnded(0, .cancelled(verified: [0, 1]), now: t0) == [.fetch(.init(id: 1, provider: 0, groups: 2..<10))])
+        #expect(
+            s.runEnded(0, .cancelled(verified: [0, 1]), now: t0) == [.fetch(.init(id: 1, provider: 0, groups: 2..<10))])
         #expect(s.isVerified(1) && !s.isVerified(2))
     }
 }
