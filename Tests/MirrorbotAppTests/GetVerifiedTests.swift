@@ -702,3 +702,31 @@ struct GetVerifiedTests {
         #expect(s.isVerified(1) && !s.isVerified(2))
     }
 }
+
+// MARK: - The progress line
+
+@Suite struct GetProgressTests {
+    @Test func lineShowsBytesRateProvidersAndBadGroups() {
+        let progress = GetProgress(
+            verifiedBytes: 1 << 20, receivingBytes: 512 << 10, totalBytes: 2 << 20, providersInUse: 2, badGroups: 1,
+            elapsed: .seconds(1))
+        let line = progress.line(width: 100)
+        #expect(line.hasPrefix("["))
+        #expect(line.contains(" 50% 1.0 MiB/2.0 MiB 1.5 MiB/s 2 providers 1 bad group"), "\(line)")
+        #expect(line.count <= 100)
+        // The bar: verified cells, then received cells, then the rest.
+        let bar = line.dropFirst().prefix { $0 != "]" }
+        #expect(bar.filter { $0 == "#" }.count == bar.count / 2)
+        #expect(bar.contains("-"))
+    }
+
+    @Test func narrowTerminalsGetTheTextOnly() {
+        let progress = GetProgress(
+            verifiedBytes: 0, receivingBytes: 0, totalBytes: 10, providersInUse: 1, badGroups: 0, elapsed: .zero)
+        let line = progress.line(width: 30)
+        #expect(!line.hasPrefix("["))
+        #expect(line.count < 30)
+        #expect(progress.line(width: 80).contains("  0% 0 B/10 B 0 B/s 1 provider"))
+        #expect(!progress.line(width: 80).contains("bad"))
+    }
+}
