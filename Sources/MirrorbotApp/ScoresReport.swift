@@ -6,7 +6,8 @@ import Verifier
 /// The persistent score book is the peer node's score book: `serve` hands it to the `PeerNode`.
 extension StoreScoreBook: PeerScoreBook {}
 
-/// What `mirrorbot scores` prints: the votes on other nodes and the standing of mirror hosts.
+/// What `mirrorbot scores` prints: the votes on other nodes and the standing of mirrors (scheme, host and port:
+/// two mirrors on one host are two entries).
 public struct ScoresReport: Sendable, Equatable, Codable {
     /// One node's votes.
     public struct Node: Sendable, Equatable, Codable {
@@ -25,22 +26,23 @@ public struct ScoresReport: Sendable, Equatable, Codable {
         }
     }
 
-    /// One mirror host's standing from our crawls.
-    public struct Host: Sendable, Equatable, Codable {
-        public var host: String
+    /// One mirror's standing from our crawls.
+    public struct Mirror: Sendable, Equatable, Codable {
+        /// The mirror: ``MirrorOrigin`` (`https://host:port`).
+        public var mirror: String
         /// Checks counted (runs where our own network failed are left out).
         public var checks: Int
         /// Share of those checks that verified.
         public var verifiedShare: Double
         /// Median download speed of recent downloads, bytes per second.
         public var medianBytesPerSecond: Double?
-        /// Unix seconds of the last check the host answered.
+        /// Unix seconds of the last check the mirror answered.
         public var lastSeen: Int64?
         /// The standing's score in `[0, 1]` (availability × correctness).
         public var score: Double
 
         enum CodingKeys: String, CodingKey {
-            case host, checks, score
+            case mirror, checks, score
             case verifiedShare = "verified_share"
             case medianBytesPerSecond = "median_bytes_per_second"
             case lastSeen = "last_seen"
@@ -48,13 +50,13 @@ public struct ScoresReport: Sendable, Equatable, Codable {
     }
 
     public var nodes: [Node]
-    public var hosts: [Host]
+    public var mirrors: [Mirror]
 
     /// Reads the report from a store.
     /// - Parameters:
     ///   - store: the store.
     ///   - now: the current time (standings decay with age).
-    /// - Returns: nodes with most votes first, hosts best score first.
+    /// - Returns: nodes with most votes first, mirrors best score first.
     /// - Throws: `StoreError`.
     public static func read(from store: Store, now: Date = Date()) async throws(StoreError) -> ScoresReport {
         let book = try await StoreScoreBook.open(store: store)
@@ -62,14 +64,14 @@ public struct ScoresReport: Sendable, Equatable, Codable {
             Node(id: "\($0.nodeID)", good: $0.good, bad: $0.bad, score: $0.score, updatedAt: $0.updatedAt)
         }
         let standings = try await store.mirrorStandings(now: now)
-        let hosts = standings.map { host, s in
-            Host(
-                host: host, checks: s.checks, verifiedShare: s.verifiedShare,
+        let mirrors = standings.map { mirror, s in
+            Mirror(
+                mirror: mirror, checks: s.checks, verifiedShare: s.verifiedShare,
                 medianBytesPerSecond: s.medianBytesPerSecond,
                 lastSeen: s.lastSeen.map { Int64($0.timeIntervalSince1970) }, score: s.score)
         }
-        .sorted { $0.score != $1.score ? $0.score > $1.score : $0.host < $1.host }
-        return ScoresReport(nodes: nodes, hosts: hosts)
+        .sorted { $0.score != $1.score ? $0.score > $1.score : $0.mirror < $1.mirror }
+        return ScoresReport(nodes: nodes, mirrors: mirrors)
     }
 
     /// The report as pretty JSON (sorted keys).
@@ -86,13 +88,13 @@ public struct ScoresReport: Sendable, Equatable, Codable {
         for n in nodes {
             lines.append("  \(n.id)  good \(n.good)  bad \(n.bad)  score \(String(format: "%.3f", n.score))")
         }
-        lines.append("mirror hosts (\(hosts.count))")
-        if hosts.isEmpty { lines.append("  none checked yet") }
-        for h in hosts {
+        lines.append("mirrors (\(mirrors.count))")
+        if mirrors.isEmpty { lines.append("  none checked yet") }
+        for h in mirrors {
             let speed = h.medianBytesPerSecond.map { Self.rate($0) } ?? "-"
             let seen = h.lastSeen.map { Date(timeIntervalSince1970: TimeInterval($0)).ISO8601Format() } ?? "never"
             lines.append(
-                "  \(h.host)  checks \(h.checks)  verified \(String(format: "%.0f%%", h.verifiedShare * 100))"
+                "  \(h.mirror)  checks \(h.checks)  verified \(String(format: "%.0f%%", h.verifiedShare * 100))"
                     + "  median \(speed)  last seen \(seen)  score \(String(format: "%.3f", h.score))")
         }
         return lines.joined(separator: "\n")

@@ -23,7 +23,7 @@ public enum ServeRecords {
             return VerifiedLink(
                 blake3: url.blake3, sha256: url.sha256, size: size, url: url.url,
                 verifiedAt: Date(timeIntervalSince1970: TimeInterval(url.verifiedAt)),
-                mirrorScore: standings[url.host]?.score ?? unknown,
+                mirrorScore: MirrorOrigin.of(url.url).flatMap { standings[$0] }?.score ?? unknown,
                 offersFull: VerifiedLink.canOfferFull(
                     size: size, hasTree: trees.contains(url.blake3), honoursRange: honoursRange))
         }

@@ -60,13 +60,14 @@ extension Store {
         }
     }
 
-    /// The standing of every mirror host from the check history of runs that count: checks of runs marked
-    /// `own_network_failed` are left out, as are checks older than `window`.
+    /// The standing of every mirror (``MirrorOrigin``: scheme, host and port, so two mirrors on one host stay
+    /// apart) from the check history of runs that count: checks of runs marked `own_network_failed` are left out,
+    /// as are checks older than `window`, and at most ``maxStandingChecks`` of the newest checks are read.
     /// - Parameters:
     ///   - now: the current time.
     ///   - window: how far back checks are read (by default eight half-lives: older checks weigh < 0.4 %).
     ///   - halfLife: passed to ``MirrorStanding``.
-    /// - Returns: standings by lowercased host.
+    /// - Returns: standings by ``MirrorOrigin/of(_:)`` of the checked URLs.
     /// - Throws: `StoreError.database`.
     public func mirrorStandings(
         now: Date = Date(), window: TimeInterval = 8 * MirrorStanding.defaultHalfLife,
@@ -74,31 +75,30 @@ extension Store {
     ) async throws(StoreError) -> [String: MirrorStanding] {
         let since = Int64(now.timeIntervalSince1970 - window)
         let checks: [String: [HostCheck]] = try await run { db in
-            let rows = try Row.fetchAll(
+            let (origins, originOfURL) = try Self.urlOrigins(db)
+            let failed = Set(try Int64.fetchAll(db, sql: "SELECT id FROM crawl_run WHERE own_network_failed = 1"))
+            var byOrigin = Array(repeating: [HostCheck](), count: origins.count)
+            // The same read as the status overview's (StoreStatus.swift), so both give the same standings.
+            let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT url.host AS host, h.checked_at AS at, h.verdict AS verdict, h.size AS size,
-                        h.duration_ms AS ms, h.not_modified AS nm
-                    FROM check_history h JOIN url ON url.id = h.url_id
-                    LEFT JOIN crawl_run r ON r.id = h.run_id
-                    WHERE h.checked_at >= ? AND coalesce(r.own_network_failed, 0) = 0
-                    ORDER BY h.checked_at DESC LIMIT ?
+                    SELECT url_id, checked_at, verdict, size, duration_ms, not_modified, run_id
+                    FROM check_history WHERE checked_at >= ? ORDER BY checked_at DESC LIMIT ?
                     """, arguments: [since, Store.maxStandingChecks])
-            var byHost: [String: [HostCheck]] = [:]
-            for row in rows {
-                let verdict: String = row["verdict"]
+            while let row = try cursor.next() {
+                guard let origin = originOfURL[row[0]] else { continue }
+                if let run = row[6] as Int64?, failed.contains(run) { continue }
+                let verdict: String = row[2]
                 guard let outcome = Self.outcome(verdict: verdict) else { continue }
-                let ms: Int64 = row["ms"]
-                let size: Int64 = row["size"]
-                let notModified: Bool = row["nm"]
-                let speed: Double? =
-                    outcome == .verified && !notModified && ms > 0 && size > 0 ? Double(size) * 1000 / Double(ms) : nil
-                let at: Int64 = row["at"]
-                byHost[row["host"], default: []].append(
-                    HostCheck(
-                        at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
+                let speed = StatusSQL.downloadSpeed(
+                    verdict: Verdict(rawValue: verdict), size: row[3], milliseconds: row[4], notModified: row[5])
+                let at: Int64 = row[1]
+                byOrigin[Int(origin)].append(
+                    HostCheck(at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
             }
-            return byHost
+            var result: [String: [HostCheck]] = [:]
+            for (index, list) in byOrigin.enumerated() where !list.isEmpty { result[origins[index]] = list }
+            return result
         }
         return checks.mapValues { MirrorStanding(checks: $0, now: now, halfLife: halfLife) }
     }

@@ -187,15 +187,18 @@ struct GetCommandTests {
         let scores = try await runBinary(["scores", "--json", "--database", path], in: directory)
         #expect(scores.status == 0, "\(scores.err)")
         let json = try JSONSerialization.jsonObject(with: Data(scores.out.utf8)) as? [String: Any]
-        let hosts = try #require(json?["hosts"] as? [[String: Any]])
-        #expect(hosts.compactMap { $0["host"] as? String } == ["good.example", "slow.example", "liar.example"])
+        let mirrors = try #require(json?["mirrors"] as? [[String: Any]])
+        #expect(
+            mirrors.compactMap { $0["mirror"] as? String } == [
+                "http://good.example", "http://slow.example", "http://liar.example",
+            ])
         let nodes = try #require(json?["nodes"] as? [[String: Any]])
         #expect(nodes.first?["id"] as? String == "\(fixture.voted)")
         #expect(nodes.first?["good"] as? Int == 2)
 
         let text = try await runBinary(["scores", "--database", path], in: directory)
         #expect(text.status == 0)
-        #expect(text.out.contains("mirror hosts (3)"))
+        #expect(text.out.contains("mirrors (3)"))
 
         let export = try await runBinary(["export", "--metalink", "distro", "--database", path], in: directory)
         #expect(export.status == 0, "\(export.err)")

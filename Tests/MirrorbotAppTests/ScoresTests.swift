@@ -5,7 +5,7 @@ import Verifier
 
 @testable import MirrorbotApp
 
-/// A store with two feeds, three mirror hosts, a healthy crawl run and one in which our own network failed.
+/// A store with two feeds, three mirrors, a healthy crawl run and one in which our own network failed.
 struct ScoresFixture {
     static let body = crawlSample(1000, seed: 51)
     static let other = crawlSample(2000, seed: 52)
@@ -106,37 +106,38 @@ struct ScoresTests {
         #expect(report.nodes.first?.good == 2)
         #expect(report.nodes.first?.bad == 1)
         #expect(report.nodes.first?.score == s5Score(good: 2, bad: 1))
-        #expect(report.hosts.map(\.host) == ["good.example", "slow.example", "liar.example"])
-        let good = try #require(report.hosts.first)
+        #expect(report.mirrors.map(\.mirror) == ["http://good.example", "http://slow.example", "http://liar.example"])
+        let good = try #require(report.mirrors.first)
         #expect(good.checks == 2)  // a.iso and b.iso of run 1; run 2's error is ours
         #expect(good.verifiedShare == 1)
         #expect(good.medianBytesPerSecond == 10_000)  // 1000 B in 100 ms and 2000 B in 200 ms
         #expect(good.lastSeen == Int64(fixture.now.timeIntervalSince1970) - 99)
-        let slow = report.hosts[1]
+        let slow = report.mirrors[1]
         #expect(slow.checks == 2)
         #expect(slow.verifiedShare == 0.5)
         #expect(slow.medianBytesPerSecond == 1000)
-        let liar = report.hosts[2]
+        let liar = report.mirrors[2]
         #expect(liar.verifiedShare == 0)
         #expect(liar.medianBytesPerSecond == nil)
         #expect(liar.score < slow.score && slow.score < good.score)
 
         let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
-        let hosts = try #require(json?["hosts"] as? [[String: Any]])
-        #expect(hosts.first?["host"] as? String == "good.example")
-        #expect(hosts.first?["verified_share"] as? Double == 1)
-        #expect(hosts.first?["checks"] as? Int == 2)
+        let mirrors = try #require(json?["mirrors"] as? [[String: Any]])
+        #expect(mirrors.first?["mirror"] as? String == "http://good.example")
+        #expect(mirrors.first?["verified_share"] as? Double == 1)
+        #expect(mirrors.first?["checks"] as? Int == 2)
         let nodes = try #require(json?["nodes"] as? [[String: Any]])
         #expect(nodes.first?["id"] as? String == "\(fixture.voted)")
         #expect(nodes.first?["bad"] as? Int == 1)
         let text = report.text()
-        #expect(text.contains("good.example  checks 2  verified 100%  median 9.8 KiB/s"))
+        #expect(text.contains("mirrors (3)"))
+        #expect(text.contains("http://good.example  checks 2  verified 100%  median 9.8 KiB/s"))
         #expect(text.contains("\(fixture.voted)  good 2  bad 1"))
     }
 
     @Test func anEmptyStoreSaysSo() async throws {
         let report = try await ScoresReport.read(from: try Store(path: ":memory:"))
-        #expect(report.nodes.isEmpty && report.hosts.isEmpty)
+        #expect(report.nodes.isEmpty && report.mirrors.isEmpty)
         #expect(report.text().contains("none voted on yet"))
         #expect(throws: StoreLocation.Failure.self) {
             try StoreLocation.open(database: "/nonexistent/\(UUID()).sqlite", config: "/nonexistent.toml")

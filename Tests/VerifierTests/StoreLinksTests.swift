@@ -64,16 +64,38 @@ struct StoreLinksTests {
         #expect(try await store.crawlRunOwnNetworkFailed(id: run2) == true)
         let after = try await store.mirrorStandings(now: now)
         #expect(after == before)
-        #expect((after["a.example"]?.score ?? 0) > MirrorStanding(checks: [], now: now).score)
+        #expect((after["https://a.example"]?.score ?? 0) > MirrorStanding(checks: [], now: now).score)
         // Run 3 counts: host b fails alone and drops below host a.
         let run3 = try await store.beginCrawlRun(startedAt: 96_000)
         _ = try await store.record([check(a, at: 96_010, .verified), check(b, at: 96_010, .mismatch)])
         try await store.finishCrawlRun(id: run3, startedAt: 96_000, finishedAt: 96_020, ownNetworkFailed: false)
         let third = try await store.mirrorStandings(now: now)
-        #expect((third["b.example"]?.score ?? 1) < (third["a.example"]?.score ?? 0))
+        #expect((third["https://b.example"]?.score ?? 1) < (third["https://a.example"]?.score ?? 0))
         let counts = try await store.counts()
         #expect(counts.crawlRuns == 3)
         #expect(counts.urlsByVerdict["verified"] == 1 && counts.urlsByVerdict["mismatch"] == 1)
+    }
+
+    @Test("standings key by mirror (scheme, host and port): two ports on one host stay apart, case and userinfo do not")
+    func standingsByMirror() async throws {
+        let store = try Store(path: ":memory:")
+        let feed = try await store.syncFeed(name: "f", path: "/f", now: 1000)
+        let urls = [
+            "http://h.example:8080/a.iso", "HTTP://user@H.Example:8080/mirror/a.iso", "http://h.example:9090/a.iso",
+            "https://h.example/a.iso",
+        ].map { URLRecord(url: $0, host: "h.example") }
+        let synced = try await store.syncFile(
+            feedID: feed, file: FileRecord(name: "a.iso", size: 5, hashes: [:], urls: urls), now: 1000)
+        func id(_ url: String) throws -> Int64 { try #require(synced.urlIDs[url]) }
+        _ = try await store.record([
+            check(try id(urls[0].url), at: 2000, .verified), check(try id(urls[1].url), at: 2000, .verified),
+            check(try id(urls[2].url), at: 2000, .mismatch), check(try id(urls[3].url), at: 2000, .error),
+        ])
+        let standings = try await store.mirrorStandings(now: Date(timeIntervalSince1970: 3000))
+        #expect(Set(standings.keys) == ["http://h.example:8080", "http://h.example:9090", "https://h.example"])
+        #expect(standings["http://h.example:8080"]?.checks == 2)
+        #expect(standings["http://h.example:9090"]?.checks == 1)
+        #expect((standings["http://h.example:9090"]?.score ?? 1) < (standings["http://h.example:8080"]?.score ?? 0))
     }
 
     @Test("verdicts map onto host outcomes; unconfirmed does not count")
