@@ -119,6 +119,9 @@ public enum Serve {
             scores: options.makeScores(store),
             routes: { router, node in
                 HTTPAPI.install(on: router, node: node, ownRecords: ownRecords, store: store, metrics: metrics)
+                let status = StoreStatusSource(
+                    data: StatusData(store: store), live: { await .of(node, ownRecords: ownRecords) })
+                StatusRoutes.install(on: router, source: status, logger: logger)
             }, logger: logger)
         let announcer = Announcer(node: server.node, records: ownRecords, settings: options.announce, logger: logger)
         var settings = options.crawlSettings ?? configuration.crawlSettings

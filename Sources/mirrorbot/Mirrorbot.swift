@@ -22,6 +22,7 @@ struct Mirrorbot: AsyncParsableCommand {
             GetCommand.self,
             ScoresCommand.self,
             ExportCommand.self,
+            ReportCommand.self,
         ]
     )
 
