@@ -9,7 +9,7 @@ public enum ExportMetalink {
     ///   - store: the store.
     ///   - feed: only this feed; `nil` for all (then a name found in several feeds is prefixed with its feed).
     ///   - now: the current time (standings decay with age).
-    /// - Returns: files with at least one verified URL; each URL's score is its host's standing.
+    /// - Returns: files with at least one verified URL; each URL's score is its mirror's standing.
     /// - Throws: `StoreError`.
     public static func files(from store: Store, feed: String?, now: Date = Date()) async throws(StoreError)
         -> [ExportedFile]
@@ -19,9 +19,10 @@ public enum ExportMetalink {
         let feedsByName = Dictionary(grouping: verified, by: \.name).mapValues { Set($0.map(\.feed)).count }
         return verified.map { file in
             let name = (feedsByName[file.name] ?? 1) > 1 ? "\(file.feed)/\(file.name)" : file.name
-            let mirrors = file.urls.map { url, host in
-                // A host without counted checks gets the standing of no evidence (the prior: 0.25).
-                ExportedFile.Mirror(url: url, score: standings[host]?.score ?? 0.25)
+            let mirrors = file.urls.map { url, _ in
+                // Standings are per mirror (scheme and authority); one without counted checks gets the standing of
+                // no evidence (the prior: 0.25).
+                ExportedFile.Mirror(url: url, score: MirrorOrigin.of(url).flatMap { standings[$0] }?.score ?? 0.25)
             }
             return ExportedFile(
                 name: name, size: UInt64(max(0, file.size)), sha256Hex: hexString(file.sha256), mirrors: mirrors)
