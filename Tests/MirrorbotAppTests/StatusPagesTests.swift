@@ -6,6 +6,25 @@ import Testing
 
 @testable import MirrorbotApp
 
+/// The templates' lookup of a view (`MustacheParent.child(named:)`), seen from the tests.
+protocol MustacheParentLike { func lookup(_ name: String) -> Any? }
+extension ChromeView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension LinkView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension TimeView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension PagerView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension SortLinkView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension SortLinksView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension NodeView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension MirrorRowView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension URLStatusView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension OverviewView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension MirrorView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension ExpectedView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension FileView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension PeerRowView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension PeerCheckView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+extension PeersView: MustacheParentLike { func lookup(_ name: String) -> Any? { child(named: name) } }
+
 @Suite("Status site: SVG charts")
 struct SVGChartTests {
     /// The numbers of every coordinate attribute in an SVG text.
@@ -293,6 +312,30 @@ struct StatusPagesTests {
             #expect(!text.contains("{{="), "\(name): no delimiter changes")
             #expect(!text.contains("<script") && !text.contains("style=\""), "\(name)")
         }
+    }
+
+    @Test("every stored property of every view is found by the templates' lookup")
+    func viewLookupIsComplete() {
+        func check(_ view: Any, _ path: String) {
+            guard let parent = view as? any MustacheParentLike else { return }
+            for child in Mirror(reflecting: view).children {
+                guard let label = child.label else { continue }
+                let value = child.value
+                let isNil = Mirror(reflecting: value).displayStyle == .optional && Mirror(reflecting: value).children.isEmpty
+                #expect(isNil || parent.lookup(label) != nil, "\(path).\(label)")
+                if let array = value as? [Any] {
+                    for element in array { check(element, path + "." + label + "[]") }
+                } else if !isNil {
+                    let unwrapped = Mirror(reflecting: value).displayStyle == .optional
+                        ? Mirror(reflecting: value).children.first!.value : value
+                    check(unwrapped, path + "." + label)
+                }
+            }
+        }
+        check(OverviewView(StatusFixture.overview, links: .served), "overview")
+        check(MirrorView(StatusFixture.mirror, links: .served), "mirror")
+        check(FileView(StatusFixture.file, links: .served), "file")
+        check(PeersView(StatusFixture.peers, links: .served), "peers")
     }
 
     @Test("overview: rows worst first with their numbers, sort links, sparkline, the node's line")
