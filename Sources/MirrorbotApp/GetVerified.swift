@@ -401,60 +401,101 @@ enum GetVerified {
 
     // MARK: - Files
 
-    /// Copies the verified groups from the run's scratch file to their place in the temporary file.
+    /// Copies the verified groups from the run's scratch file to their place in the temporary file: in the kernel
+    /// with `copy_file_range(2)` where the file system allows it, else through a 1 MiB buffer.
     private static func copy(
         _ groups: [Int], tree: BaoTree, runStart: UInt64, from scratch: String, to temporary: String, output: String
     ) async throws(GetError) {
         guard !groups.isEmpty else { return }
-        let result: Result<Void, GetError> = await offload {
+        // Contiguous stretches of verified groups, as byte ranges of the file.
+        var stretches: [Range<UInt64>] = []
+        for group in groups.sorted() {
+            let range = tree.groupRange(group)
+            if let last = stretches.last, last.upperBound == range.lowerBound {
+                stretches[stretches.count - 1] = last.lowerBound..<range.upperBound
+            } else {
+                stretches.append(range)
+            }
+        }
+        let result: Result<Void, GetError> = await offload { [stretches] in
             let input = open(scratch, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { return .failure(GetError("cannot read \(scratch): errno \(errno)")) }
             defer { close(input) }
             let outputFD = open(temporary, O_WRONLY | O_CLOEXEC)
             guard outputFD >= 0 else { return .failure(GetError("cannot write \(output): errno \(errno)")) }
             defer { close(outputFD) }
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            for group in groups {
-                let range = tree.groupRange(group)
-                let length = UInt64(range.count)
-                var done: UInt64 = 0
-                while done < length {
-                    let want = Int(min(UInt64(buffer.count), length - done))
-                    let got = buffer.withUnsafeMutableBytes {
-                        pread(input, $0.baseAddress, want, off_t(range.lowerBound - runStart + done))
+            func writeFailure(_ code: Int32) -> GetError {
+                let full = code == ENOSPC || code == EFBIG || code == EDQUOT
+                if let reason = DiskSpace.shortOfSpace(near: temporary)
+                    ?? (full ? String(cString: strerror(code)) : nil)
+                {
+                    var error = GetError("cannot write \(output): disk full (\(reason))")
+                    error.diskFull = true
+                    return error
+                }
+                return GetError("cannot write \(output): errno \(code)")
+            }
+            var buffer: [UInt8] = []
+            for stretch in stretches {
+                var from = Int64(stretch.lowerBound - runStart)
+                var to = Int64(stretch.lowerBound)
+                var left = Int(stretch.count)
+                while left > 0, let copyFileRange {
+                    let n = copyFileRange(input, &from, outputFD, &to, left, 0)
+                    if n > 0 {
+                        left -= n
+                        continue
                     }
+                    let code = errno
+                    if n < 0, code == EINTR { continue }
+                    if n == 0 { return .failure(GetError("cannot read \(scratch): it ended early")) }
+                    if [ENOSYS, EXDEV, EINVAL, EOPNOTSUPP, EPERM].contains(code) { break }  // not here: copy below
+                    if code == EIO || code == EBADF {
+                        return .failure(GetError("cannot read \(scratch): errno \(code)"))
+                    }
+                    return .failure(writeFailure(code))
+                }
+                if left > 0, buffer.isEmpty { buffer = [UInt8](repeating: 0, count: 1 << 20) }
+                while left > 0 {
+                    let want = min(buffer.count, left)
+                    let got = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress, want, off_t(from)) }
                     if got < 0, errno == EINTR { continue }
                     guard got > 0 else { return .failure(GetError("cannot read \(scratch): errno \(errno)")) }
                     var written = 0
                     while written < got {
                         // The buffer is 1 MiB, never empty, so it has a base address.
                         let n = buffer.withUnsafeBytes {
-                            pwrite(
-                                outputFD, $0.baseAddress! + written, got - written,
-                                off_t(range.lowerBound + done) + off_t(written))
+                            pwrite(outputFD, $0.baseAddress! + written, got - written, off_t(to) + off_t(written))
                         }
                         if n < 0, errno == EINTR { continue }
-                        guard n > 0 else {
-                            let code = errno
-                            if let reason = DiskSpace.shortOfSpace(near: temporary)
-                                ?? (code == ENOSPC || code == EFBIG || code == EDQUOT
-                                    ? String(cString: strerror(code)) : nil)
-                            {
-                                var error = GetError("cannot write \(output): disk full (\(reason))")
-                                error.diskFull = true
-                                return .failure(error)
-                            }
-                            return .failure(GetError("cannot write \(output): errno \(code)"))
-                        }
+                        guard n > 0 else { return .failure(writeFailure(errno)) }
                         written += n
                     }
-                    done += UInt64(got)
+                    from += Int64(got)
+                    to += Int64(got)
+                    left -= got
                 }
             }
             return .success(())
         }
         try result.get()
     }
+
+    private typealias CopyFileRange =
+        @convention(c) (
+            Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32
+        ) -> Int
+
+    /// glibc's `copy_file_range` (2.27 and later), looked up at run time: its declaration needs `_GNU_SOURCE`,
+    /// which Swift's Glibc module is not built with. Nil elsewhere (the buffer copy is used).
+    private static let copyFileRange: CopyFileRange? = {
+        #if os(Linux)
+            // The symbol, when present, is the C function of this exact signature (ssize_t, loff_t *, unsigned).
+            dlsym(nil, "copy_file_range").map { unsafeBitCast($0, to: CopyFileRange.self) }
+        #else
+            nil
+        #endif
+    }()
 
     /// Turns a fetch that could not write its scratch file because the disk is full into ``GetError``.
     private static func checkDisk(_ failure: FetchFailure, scratch: String, output: String) throws(GetError) {
