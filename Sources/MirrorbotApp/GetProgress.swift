@@ -46,9 +46,9 @@ public struct GetProgress: Sendable, Equatable {
         text += "\(Self.bytes(verifiedBytes))/\(Self.bytes(totalBytes)) \(Self.bytes(UInt64(rate)))/s"
         text += " \(providersInUse) provider\(providersInUse == 1 ? "" : "s")"
         if badGroups > 0 { text += " \(badGroups) bad group\(badGroups == 1 ? "" : "s")" }
-        let room = width - text.count - 3
-        guard room >= 10 else { return String(text.prefix(max(0, width - 1))) }
-        let cells = min(room, 40)
+        // The bar's width depends on the terminal's only (the text after it varies), when both fit.
+        let cells = min(30, width - 3 - max(text.count, 60))
+        guard cells >= 10 else { return String(text.prefix(max(0, width - 1))) }
         let full = Int(share * Double(cells))
         let received = min(
             cells - full, Int(Double(seen - min(seen, verifiedBytes)) / Double(max(1, totalBytes)) * Double(cells)))
