@@ -345,7 +345,7 @@ struct StatusPagesTests {
         #expect(html.contains("<link rel=\"stylesheet\" href=\"/status/style.css\">"))
         #expect(html.contains("<tr class=\"bad\""))
         #expect(html.contains("<tr class=\"ok\""))
-        #expect(html.contains("1 of 4 <span class=\"muted\">(of 5 listed)</span>"))
+        #expect(html.contains("1 of 4<br><span class=\"muted\">5 listed</span>"))
         #expect(html.contains("<td class=\"num hot\">2</td>"))
         #expect(html.contains("1.5 MB/s"))
         #expect(html.contains("2 h"))

@@ -152,10 +152,11 @@ public enum StatusPages {
     static func mirrorRowView(_ row: MirrorRow, now: Int64, links: StatusLinks) -> MirrorRowView {
         let range: String
         let rangeClass: String
+        let rangeTitle: String
         switch row.honoursRange {
-        case true?: (range, rangeClass) = ("yes", "range-yes")
-        case false?: (range, rangeClass) = ("no", "range-no v-missing")
-        case nil: (range, rangeClass) = ("not probed", "range-unknown muted")
+        case true?: (range, rangeClass, rangeTitle) = ("yes", "range-yes", "answers Range requests correctly")
+        case false?: (range, rangeClass, rangeTitle) = ("no", "range-no v-missing", "does not honour Range")
+        case nil: (range, rangeClass, rangeTitle) = ("–", "range-unknown muted", "not probed yet")
         }
         let share = row.trend.map { point -> Double? in
             point.counts.total > 0 ? Double(point.counts.verified) / Double(point.counts.total) : nil
@@ -168,6 +169,7 @@ public enum StatusPages {
             errors: "\(row.current.error)", hasErrors: row.current.error > 0,
             lag: row.lagSeconds.map { duration($0) } ?? "–", speed: speed(row.medianBytesPerSecond),
             lastCheck: timeView(row.lastCheck, now: now), score: score(row.score), range: range, rangeClass: rangeClass,
+            rangeTitle: rangeTitle,
             trendSVG: SVGChart.sparkline(
                 share, width: 100, height: 22, top: 1,
                 label: "share of checks verified, one point a day, last \(row.trend.count) days"))
@@ -361,6 +363,7 @@ struct MirrorRowView {
     let score: String
     let range: String
     let rangeClass: String
+    let rangeTitle: String
     /// Made by ``SVGChart`` from numbers only: the one kind of value written with triple braces.
     let trendSVG: String
 }

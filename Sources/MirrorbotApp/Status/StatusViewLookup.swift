@@ -122,6 +122,7 @@ extension MirrorRowView: MustacheParent {
         case "score": score
         case "range": range
         case "rangeClass": rangeClass
+        case "rangeTitle": rangeTitle
         case "trendSVG": trendSVG
         default: nil
         }

@@ -23,13 +23,13 @@ public enum StatusTemplates {
         p.node, p.legend, p.meta { margin: .3em 0; }
         p.legend, footer, .muted { color: var(--muted); }
         table { border-collapse: collapse; width: 100%; background: #fff; }
-        th, td { padding: .3em .5em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
-        th { background: #eceff1; font-weight: 600; white-space: nowrap; }
+        th, td { padding: .3em .45em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+        th { background: #eceff1; font-weight: 600; }
         th a { color: #222; }
         th a.active { text-decoration: none; border-bottom: 2px solid #222; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         td.url, td.reason, code { overflow-wrap: anywhere; }
-        td.mirror { min-width: 13em; overflow-wrap: anywhere; }
+        td.mirror { overflow-wrap: break-word; }
         code, .hash { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .92em; }
         tr.bad td { background: var(--bad-bg); }
         tr.bad td:first-child { border-left: 4px solid var(--bad); }
@@ -126,7 +126,7 @@ public enum StatusTemplates {
 
     /// One mirror row's cells after the mirror and feed; rendered with a ``MirrorRowView``.
     static let mirrorCells = """
-        <td class="num">{{verified}} of {{checked}}{{#hasListed}} <span class="muted">(of {{listed}} listed)</span>{{/hasListed}}</td>
+        <td class="num">{{verified}} of {{checked}}{{#hasListed}}<br><span class="muted">{{listed}} listed</span>{{/hasListed}}</td>
         <td class="num{{#hasMismatch}} hot{{/hasMismatch}}">{{mismatch}}</td>
         <td class="num{{#hasMissing}} warm{{/hasMissing}}">{{missing}}</td>
         <td class="num{{#hasErrors}} warm{{/hasErrors}}">{{errors}}</td>
@@ -134,7 +134,7 @@ public enum StatusTemplates {
         <td class="num">{{speed}}</td>
         <td class="num">{{#lastCheck}}{{>time}}{{/lastCheck}}{{^lastCheck}}never{{/lastCheck}}</td>
         <td class="num">{{score}}</td>
-        <td class="{{rangeClass}}">{{range}}</td>
+        <td class="{{rangeClass}}" title="{{rangeTitle}}">{{range}}</td>
         """
 
     /// `/status`; rendered with an ``OverviewView``.
@@ -164,7 +164,7 @@ public enum StatusTemplates {
         <th class="num">{{#sorts.lastCheck}}{{>sortlink}}{{/sorts.lastCheck}}</th>
         <th class="num">{{#sorts.score}}{{>sortlink}}{{/sorts.score}}</th>
         <th>Range</th>
-        <th>Verified, last days</th>
+        <th>Verified per day</th>
         </tr></thead>
         <tbody>
         {{#rows}}
