@@ -543,3 +543,29 @@ struct StatusRoutesTests {
         }
     }
 }
+
+/// Rendering time of the overview (50 and 500 rows with 14-day sparklines): `STATUS_RENDER_BENCH=1`, best of 5, meant
+/// for a release build (`swift build -c release -Xswiftc -enable-testing --build-tests`); skipped otherwise.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["STATUS_RENDER_BENCH"] == "1"))
+func statusRenderBench() {
+    var rows: [MirrorRow] = []
+    for index in 0..<500 {
+        var row = index % 3 == 0 ? StatusFixture.hostileRow : StatusFixture.goodRow
+        row.mirror = "https://mirror\(index).example.org"
+        row.trend = StatusFixture.trend(verified: 30, failed: 2) + StatusFixture.trend(verified: 30, failed: 0)
+        rows.append(row)
+    }
+    for count in [50, 500] {
+        let page = OverviewPage(
+            generatedAt: StatusFixture.now, node: StatusFixture.node, mirrors: Array(rows.prefix(count)),
+            paging: Paging(page: 1, pageCount: 1, perPage: count, total: count), sort: "worst")
+        var best = Duration.seconds(60)
+        var bytes = 0
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            bytes = StatusPages.overview(page, links: .served).utf8.count
+            best = min(best, ContinuousClock.now - start)
+        }
+        print("status render bench: \(count) rows, \(bytes) bytes, best \(best)")
+    }
+}
