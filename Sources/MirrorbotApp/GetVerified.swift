@@ -304,6 +304,9 @@ enum GetVerified {
             }
             if finished, tasks.isEmpty { break }
         }
+        // Left only when this task was cancelled (the stream then ends early): no run may outlive the download.
+        for task in tasks.values { task.cancel() }
+        for task in tasks.values { await task.value }
         timer?.task.cancel()
         sink.finish()
         context.progress?(shown.state.withLock { $0.progress(elapsed: .now - started) })
