@@ -24,6 +24,7 @@ import Verifier
         var settings = crawlSettings(feeds: feeds, scratch: scratch)
         settings.maxBody = 64 << 20
         settings.fetch.maxBodyBytes = 64 << 20
+        settings.fetch.totalDeadline = .seconds(60)
         return settings
     }
 

@@ -31,6 +31,7 @@ struct TypeFiveEndToEndTests {
         // 1. The crawl: the good mirror verified, the corrupt one a mismatch; the tree kept, Range probed.
         var settings = crawlSettings(feeds: [feed], scratch: scratch)
         settings.maxBody = 64 << 20
+        settings.fetch.totalDeadline = .seconds(60)  // 20 MiB on a loaded 2-core machine
         let report = try await crawl(settings)
         #expect(report.result(good.url("/pub/f.bin"))?.verdict == .verified)
         #expect(report.result(bad.url("/pub/f.bin"))?.verdict == .mismatch)
