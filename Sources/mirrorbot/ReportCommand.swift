@@ -36,8 +36,9 @@ struct ReportCommand: AsyncParsableCommand {
         } catch {
             throw NodeCommandError("cannot read the store: \(error)")
         }
+        func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
         print(
-            "wrote \(summary.pages) pages (\(summary.mirrors) mirrors, \(summary.files) files) to \(html)"
-                + (summary.removed > 0 ? ", removed \(summary.removed) stale files" : ""))
+            "wrote \(count(summary.pages, "page")) (\(count(summary.mirrors, "mirror")), \(count(summary.files, "file"))) "
+                + "to \(html)" + (summary.removed > 0 ? ", removed \(count(summary.removed, "stale file"))" : ""))
     }
 }

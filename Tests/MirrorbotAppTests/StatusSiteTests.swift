@@ -131,6 +131,24 @@ struct StatusSiteTests {
         #expect(overview.node.filesOffered == 1)
     }
 
+    @Test("mirrorbot report --html: writes the pages and says so; usage errors exit 2, a missing store 1")
+    func reportCommand() async throws {
+        let mirrors = try await LoopMirrors.start(seed: 43)
+        defer { mirrors.scratch.cleanup() }
+        let settings = mirrors.settings()
+        _ = try await crawl(settings)
+        let directory = mirrors.scratch.path + "/site"
+        let run = try CLI.run(["report", "--html", directory, "--database", settings.databasePath])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.hasPrefix("wrote ") && run.out.contains("(2 mirrors, 1 file)"), "\(run.out)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/index.html"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/style.css"))
+        #expect(try CLI.run(["report", "--database", settings.databasePath]).status == 2)
+        let missing = try CLI.run(["report", "--html", directory, "--database", mirrors.scratch.path + "/none.sqlite"])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("no store at"))
+    }
+
     @Test("report: hostile names from a source become safe file names inside DIR")
     func staticReportHostileNames() async throws {
         let scratch = try Scratch()
