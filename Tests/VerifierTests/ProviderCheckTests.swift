@@ -38,7 +38,8 @@ import Testing
         let up = ProviderCheckOutcome.Kind.allCases.filter { ProviderCheckOutcome(kind: $0).up == true }
         let down = ProviderCheckOutcome.Kind.allCases.filter { ProviderCheckOutcome(kind: $0).up == false }
         #expect(up == [.match])
-        #expect(Set(down) == [.wrongBytes, .httpError, .timeout, .unreachable, .badLink])
+        #expect(
+            Set(down) == [.wrongBytes, .httpError, .timeout, .unreachable, .badLink, .wrongOutboard, .wrongGroup, .rangeBroken])
         #expect(ProviderCheckOutcome(kind: .privateAddress).up == nil)
         #expect(ProviderCheckOutcome(kind: .tooLarge).up == nil)
     }
