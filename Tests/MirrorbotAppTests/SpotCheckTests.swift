@@ -25,6 +25,7 @@ import Verifier
         settings.maxBody = 64 << 20
         settings.fetch.maxBodyBytes = 64 << 20
         settings.fetch.totalDeadline = .seconds(60)
+        settings.fetch.lowSpeedWindow = .seconds(15)
         return settings
     }
 

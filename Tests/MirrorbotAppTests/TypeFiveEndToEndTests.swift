@@ -32,6 +32,7 @@ struct TypeFiveEndToEndTests {
         var settings = crawlSettings(feeds: [feed], scratch: scratch)
         settings.maxBody = 64 << 20
         settings.fetch.totalDeadline = .seconds(60)  // 20 MiB on a loaded 2-core machine
+        settings.fetch.lowSpeedWindow = .seconds(15)
         let report = try await crawl(settings)
         #expect(report.result(good.url("/pub/f.bin"))?.verdict == .verified)
         #expect(report.result(bad.url("/pub/f.bin"))?.verdict == .mismatch)
