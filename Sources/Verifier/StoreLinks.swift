@@ -62,7 +62,8 @@ extension Store {
 
     /// The standing of every mirror (``MirrorOrigin``: scheme, host and port, so two mirrors on one host stay
     /// apart) from the check history of runs that count: checks of runs marked `own_network_failed` are left out,
-    /// as are checks older than `window`, and at most ``maxStandingChecks`` of the newest checks are read.
+    /// as are checks older than `window`, and at most ``maxStandingChecks`` of the newest checks are read (the same
+    /// read as the status overview's, so both give the same standings).
     /// - Parameters:
     ///   - now: the current time.
     ///   - window: how far back checks are read (by default eight half-lives: older checks weigh < 0.4 %).
@@ -78,20 +79,15 @@ extension Store {
             let (origins, originOfURL) = try Self.urlOrigins(db)
             let failed = Set(try Int64.fetchAll(db, sql: "SELECT id FROM crawl_run WHERE own_network_failed = 1"))
             var byOrigin = Array(repeating: [HostCheck](), count: origins.count)
-            // The same read as the status overview's (StoreStatus.swift), so both give the same standings.
             let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT url_id, checked_at, verdict, size, duration_ms, not_modified, run_id
-                    FROM check_history WHERE checked_at >= ? ORDER BY checked_at DESC LIMIT ?
-                    """, arguments: [since, Store.maxStandingChecks])
+                db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
             while let row = try cursor.next() {
                 guard let origin = originOfURL[row[0]] else { continue }
                 if let run = row[6] as Int64?, failed.contains(run) { continue }
-                let verdict: String = row[2]
-                guard let outcome = Self.outcome(verdict: verdict) else { continue }
+                guard let verdict = StatusSQL.verdict(code: row[2]), let outcome = Self.outcome(verdict: verdict.rawValue)
+                else { continue }
                 let speed = StatusSQL.downloadSpeed(
-                    verdict: Verdict(rawValue: verdict), size: row[3], milliseconds: row[4], notModified: row[5])
+                    verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
                 let at: Int64 = row[1]
                 byOrigin[Int(origin)].append(
                     HostCheck(at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))

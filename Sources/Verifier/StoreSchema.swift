@@ -197,6 +197,17 @@ enum StoreSchema {
             ) STRICT;
             """
         ),
+        (
+            "0005-status",
+            """
+            -- The status pages and the mirror standings read the newest checks of a window (WHERE checked_at >= ?
+            -- ORDER BY checked_at DESC LIMIT ?). Without this index SQLite scans the whole history and sorts the
+            -- window in a temporary B-tree: for 100,000 checks that sort alone cost more than the rest of the status
+            -- overview. It also spares the end of every crawl run a scan of the whole history (UPDATE check_history
+            -- SET run_id = ? WHERE run_id IS NULL AND checked_at >= ?).
+            CREATE INDEX check_history_checked_at ON check_history(checked_at);
+            """
+        ),
     ]
 
     static func migrator() -> DatabaseMigrator {

@@ -249,6 +249,17 @@ public enum StatusSQL {
     }
 
     static func verdict(code: Int) -> Verdict? { code >= 0 && code < 5 ? VerdictTally.byCode[code] : nil }
+
+    /// The checks of a window, newest first, at most a limit (arguments: since, since, limit), as the standings and
+    /// the status overview read them. Ids count up as checks are appended, so the window is read as one range of
+    /// rowids, in order, instead of one table seek per entry of the `checked_at` index; the index only finds the
+    /// range's start (index entries carry the rowid). "Newest" is the order checks were appended.
+    static let historyWindowSQL = """
+        SELECT url_id, checked_at, \(verdictCode("verdict")), size, duration_ms, not_modified, run_id
+        FROM check_history
+        WHERE id >= (SELECT coalesce(min(id), 0) FROM check_history WHERE checked_at >= ?) AND +checked_at >= ?
+        ORDER BY id DESC LIMIT ?
+        """
 }
 
 extension MirrorOrigin {
@@ -330,22 +341,19 @@ extension Store {
     /// - Returns: the data.
     /// - Throws: `StoreError.database`.
     public func statusOverview(buckets: TimeBuckets, now: Date) async throws(StoreError) -> StatusOverviewData {
-        try await run { db in
-            var streamed = try Self.streamCurrent(db, sql: Self.currentSQL(where: ""), arguments: [], buckets: buckets)
+        try await run { db in try Self.mapped(db) {
+            var streamed = try Self.streamCurrent(
+                db, sql: "SELECT id, file_id, url, NULL, NULL FROM url ORDER BY file_id", arguments: [],
+                buckets: buckets, states: try Self.allStates(db))
             let failed = try Self.failedRuns(db)
             let since = min(Int64(now.timeIntervalSince1970 - Self.statusStandingWindow), buckets.start)
             var checks = Array(repeating: [HostCheck](), count: streamed.origins.names.count)
             let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT url_id, checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified,
-                        run_id
-                    FROM check_history WHERE checked_at >= ? ORDER BY checked_at DESC LIMIT ?
-                    """, arguments: [since, Store.maxStandingChecks])
+                db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
             let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
             while let row = try cursor.next() {
                 guard let group = streamed.groupOfURL[row[0]] else { continue }
-                if let run = row[6] as Int64?, failed.contains(run) { continue }
+                if !failed.isEmpty, let run = row[6] as Int64?, failed.contains(run) { continue }
                 let at: Int64 = row[1]
                 let verdict = StatusSQL.verdict(code: row[2])
                 let speed = StatusSQL.downloadSpeed(
@@ -368,7 +376,7 @@ extension Store {
             return StatusOverviewData(
                 tallies: streamed.tallies.sorted { ($0.feed, $0.mirror) < ($1.feed, $1.mirror) },
                 standings: standings, ranges: try Self.ranges(db), latestRun: try Self.latestRun(db))
-        }
+        } }
     }
 
     /// One mirror: its feeds' tallies over `buckets`, its URLs that are not verified, its standing (from its own
@@ -384,7 +392,7 @@ extension Store {
         async throws(StoreError) -> StatusMirrorData?
     {
         guard let host = MirrorOrigin.hostName(of: origin) else { return nil }
-        return try await run { db in
+        return try await run { db in try Self.mapped(db) {
             var streamed = try Self.streamCurrent(
                 db, sql: Self.currentSQL(where: "WHERE u.host = ?"), arguments: [host], buckets: buckets,
                 only: origin)
@@ -398,7 +406,7 @@ extension Store {
                     SELECT checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id
                     FROM check_history WHERE url_id = ? AND checked_at >= ?
                     """)
-            for (urlID, group) in streamed.groupOfURL {
+            for (urlID, group) in streamed.members {
                 let cursor = try Row.fetchCursor(statement, arguments: [urlID, since])
                 while let row = try cursor.next() {
                     if let run = row[5] as Int64?, failed.contains(run) { continue }
@@ -429,7 +437,7 @@ extension Store {
                 // Newest first, as the overview reads them: the same checks in the same order give the same sums.
                 standing: checks.isEmpty ? nil : MirrorStanding(checks: checks.sorted { $0.at > $1.at }, now: now),
                 range: try Self.ranges(db)[origin])
-        }
+        } }
     }
 
     /// One file: its size, expected hashes and every URL's state.
@@ -531,61 +539,144 @@ extension Store {
         var tallies: [MirrorFeedTally] = []
         /// Per tally, its mirror's index in `origins`.
         var originOfGroup: [Int32] = []
-        var groupOfURL: [Int64: Int32] = [:]
+        var groupOfURL: URLGroups
+        /// The URLs streamed and their tallies (kept for one mirror's page only).
+        var members: [(url: Int64, group: Int32)] = []
     }
 
-    private struct GroupKey: Hashable {
-        var feed: Int64
-        var origin: Int32
+    /// Each URL's tally, by URL row id: an array while ids are dense (they are: SQLite's rowids count up), so the
+    /// history pass costs no hashing per check.
+    struct URLGroups {
+        static let denseLimit: Int64 = 1 << 24
+        private var dense: [Int32]
+        private var sparse: [Int64: Int32] = [:]
+
+        init(maxID: Int64) { dense = Array(repeating: -1, count: Int(min(max(0, maxID), Self.denseLimit)) + 1) }
+
+        subscript(id: Int64) -> Int32? {
+            get {
+                if id >= 0, id < dense.count { return dense[Int(id)] < 0 ? nil : dense[Int(id)] }
+                return sparse[id]
+            }
+            set {
+                if id >= 0, id < dense.count { dense[Int(id)] = newValue ?? -1 } else { sparse[id] = newValue }
+            }
+        }
+    }
+
+    /// Runs `body` with the database file memory-mapped on this connection, then restores the setting: the status
+    /// reads touch every page of `url`, `url_state` and the history window, and through SQLite's small page cache
+    /// each page would be copied in by a `pread` on every read (a fifth of the overview's time).
+    private static func mapped<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let previous = try Int64.fetchOne(db, sql: "PRAGMA mmap_size") ?? 0
+        try db.execute(sql: "PRAGMA mmap_size = \(Self.statusMmapSize)")
+        defer { try? db.execute(sql: "PRAGMA mmap_size = \(previous)") }
+        return try body()
+    }
+
+    /// The most of the database file mapped for the status reads.
+    static let statusMmapSize: Int64 = 1 << 30
+
+    /// Every URL's current verdict (as ``StatusSQL/verdictCode(_:)``) and check time, by URL row id, read in rowid
+    /// order: cheaper than a seek into `url_state` for each URL.
+    struct URLStates {
+        var code: [Int8]
+        var checkedAt: [Int64]
+        var sparse: [Int64: (code: Int8, checkedAt: Int64)] = [:]
+
+        subscript(id: Int64) -> (code: Int8, checkedAt: Int64)? {
+            if id >= 0, id < code.count { return code[Int(id)] == -2 ? nil : (code[Int(id)], checkedAt[Int(id)]) }
+            return sparse[id]
+        }
+    }
+
+    private static func allStates(_ db: Database) throws -> URLStates {
+        let maxID = min(try Int64.fetchOne(db, sql: "SELECT max(url_id) FROM url_state") ?? 0, URLGroups.denseLimit)
+        var states = URLStates(
+            code: Array(repeating: -2, count: Int(max(0, maxID)) + 1),
+            checkedAt: Array(repeating: 0, count: Int(max(0, maxID)) + 1))
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT url_id, \(StatusSQL.verdictCode("verdict")), checked_at FROM url_state")
+        while let row = try cursor.next() {
+            let id: Int64 = row[0]
+            let code = Int8(row[1] as Int)
+            let at: Int64 = row[2]
+            if id >= 0, id < states.code.count {
+                states.code[Int(id)] = code
+                states.checkedAt[Int(id)] = at
+            } else {
+                states.sparse[id] = (code, at)
+            }
+        }
+        return states
     }
 
     private static func currentSQL(where filter: String) -> String {
         // Ordered by file, so each file's URLs come together and files are counted without a set per mirror.
         """
-        SELECT u.id, u.file_id, f.feed_id, u.url, \(StatusSQL.verdictCode("s.verdict")), s.checked_at
-        FROM url u JOIN file f ON f.id = u.file_id LEFT JOIN url_state s ON s.url_id = u.id
+        SELECT u.id, u.file_id, u.url, \(StatusSQL.verdictCode("s.verdict")), s.checked_at
+        FROM url u LEFT JOIN url_state s ON s.url_id = u.id
         \(filter) ORDER BY u.file_id
         """
     }
 
     /// Streams URLs with their current verdicts into one tally per feed and mirror.
     private static func streamCurrent(
-        _ db: Database, sql: String, arguments: StatementArguments, buckets: TimeBuckets, only: String? = nil
+        _ db: Database, sql: String, arguments: StatementArguments, buckets: TimeBuckets, only: String? = nil,
+        states: URLStates? = nil
     ) throws -> Streamed {
         var feeds: [Int64: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, name FROM feed") { feeds[row[0]] = row[1] }
-        var streamed = Streamed()
-        var groups: [GroupKey: Int32] = [:]
+        var feedOfFile: [Int64: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, feed_id FROM file") { feedOfFile[row[0]] = row[1] }
+        let maxURL = try Int64.fetchOne(db, sql: "SELECT max(id) FROM url") ?? 0
+        var streamed = Streamed(groupOfURL: URLGroups(maxID: only == nil ? maxURL : 0))
+        // Per feed, each mirror's tally (-1: none yet); the rows of one file (one feed) come together.
+        var groupsOfFeed: [Int64: [Int32]] = [:]
+        var current: (file: Int64, feed: Int64, groups: [Int32]) = (-1, -1, [])
         // Per tally: the last file counted as listed, checked and verified.
         var lastFile: [(listed: Int64, checked: Int64, verified: Int64)] = []
         let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try cursor.next() {
-            let url: String = row[3]
+            let url: String = row[2]
             guard let origin = streamed.origins.index(of: url) else { continue }
             if let only, streamed.origins.names[Int(origin)] != only { continue }
-            let feedID: Int64 = row[2]
-            let key = GroupKey(feed: feedID, origin: origin)
-            let group: Int32
-            if let known = groups[key] {
-                group = known
-            } else {
+            let fileID: Int64 = row[1]
+            if fileID != current.file {
+                if current.feed >= 0 { groupsOfFeed[current.feed] = current.groups }
+                let feedID = feedOfFile[fileID] ?? -1
+                current = (fileID, feedID, groupsOfFeed[feedID] ?? [])
+            }
+            if current.groups.count <= Int(origin) {
+                current.groups += Array(repeating: -1, count: Int(origin) + 1 - current.groups.count)
+            }
+            var group = current.groups[Int(origin)]
+            if group < 0 {
                 group = Int32(streamed.tallies.count)
-                groups[key] = group
+                current.groups[Int(origin)] = group
                 streamed.tallies.append(
                     MirrorFeedTally(
-                        feed: feeds[feedID] ?? "", mirror: streamed.origins.names[Int(origin)],
+                        feed: feeds[current.feed] ?? "", mirror: streamed.origins.names[Int(origin)],
                         bucketCount: buckets.count))
                 streamed.originOfGroup.append(origin)
                 lastFile.append((-1, -1, -1))
             }
             let g = Int(group)
-            streamed.groupOfURL[row[0]] = group
-            let fileID: Int64 = row[1]
+            let urlID: Int64 = row[0]
+            streamed.groupOfURL[urlID] = group
+            if only != nil { streamed.members.append((urlID, group)) }
             if lastFile[g].listed != fileID {
                 lastFile[g].listed = fileID
                 streamed.tallies[g].filesListed += 1
             }
-            guard let verdict = StatusSQL.verdict(code: row[4]) else { continue }
+            let state: (code: Int, checkedAt: Int64?)
+            if let states {
+                let found = states[urlID]
+                state = (found.map { Int($0.code) } ?? -1, found?.checkedAt)
+            } else {
+                state = (row[3] ?? -1, row[4])
+            }
+            guard let verdict = StatusSQL.verdict(code: state.code) else { continue }
             streamed.tallies[g].current.add(verdict)
             if lastFile[g].checked != fileID {
                 lastFile[g].checked = fileID
@@ -595,7 +686,7 @@ extension Store {
                 lastFile[g].verified = fileID
                 streamed.tallies[g].filesVerified += 1
             }
-            if let at = row[5] as Int64? { streamed.tallies[g].lastCheck = max(streamed.tallies[g].lastCheck ?? at, at) }
+            if let at = state.checkedAt { streamed.tallies[g].lastCheck = max(streamed.tallies[g].lastCheck ?? at, at) }
         }
         return streamed
     }

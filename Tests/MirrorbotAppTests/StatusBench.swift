@@ -11,7 +11,7 @@ import Verifier
 /// The store is filled with direct SQL: `STATUS_BENCH_URLS` URLs (default 100,000) as 5 feeds x 20 mirrors (10 hosts,
 /// each on two ports) x the files that makes, each URL with its current state and `STATUS_BENCH_CHECKS` checks in
 /// its history (default 1: a store after one crawl), one a day going back, a full download every 7th day and a
-/// 304 between, in crawl runs that count. Verdicts: 90 % verified, 3 % mismatch, 4 % missing, 2 % error, 1 %
+/// 304 between, in crawl runs that count, appended in time order as crawls append them. Verdicts: 90 % verified, 3 % mismatch, 4 % missing, 2 % error, 1 %
 /// unconfirmed (the same pseudo-random sequence every time). Then it times ``StatusData/overview`` (the first page,
 /// worst first) `STATUS_BENCH_RUNS` times (default 5), and a mirror page, and prints the best and all times; with
 /// `STATUS_BENCH_OUT` it appends one JSON line there.
@@ -125,6 +125,8 @@ struct StatusBench {
                         duration_ms, run_id)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
+            // URLs with their current state; then the history appended as crawls append it, oldest day first.
+            var urlsWritten: [(id: Int64, verdict: String, status: Int, size: Int64, checkedAt: Int64)] = []
             var fileID: Int64 = 0
             var urlID: Int64 = 0
             for feed in 1...feeds {
@@ -147,16 +149,20 @@ struct StatusBench {
                             urlID, current, "bench", status, url, size, checkedAt,
                             current == "verified" ? checkedAt : nil, checkedAt + 3600,
                         ])
-                        for k in 0..<max(1, checksPerURL) {
-                            let v = k == 0 ? current : verdict()
-                            let full = k % 7 == 0 || v != "verified"
-                            try insertCheck.execute(arguments: [
-                                urlID, k == 0 ? checkedAt : checkedAt - Int64(k) * day, v, "bench", full ? status : 304,
-                                size, full ? 0 : 1, Int64(50 + next() % 5000), k + 1,
-                            ])
-                            history += 1
-                        }
+                        urlsWritten.append((urlID, current, status, size, checkedAt))
                     }
+                }
+            }
+            for k in (0..<max(1, checksPerURL)).reversed() {
+                for url in urlsWritten {
+                    let v = k == 0 ? url.verdict : verdict()
+                    let status = v == "missing" ? 404 : v == "error" ? 0 : 200
+                    let full = k % 7 == 0 || v != "verified"
+                    try insertCheck.execute(arguments: [
+                        url.id, url.checkedAt - Int64(k) * day, v, "bench", full ? status : 304, url.size,
+                        full ? 0 : 1, Int64(50 + next() % 5000), k + 1,
+                    ])
+                    history += 1
                 }
             }
         }

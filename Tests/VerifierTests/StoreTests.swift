@@ -22,12 +22,12 @@ import Testing
         do {
             let store = try Store(path: path)
             let applied = try await store.appliedMigrations()
-            #expect(applied == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges"])
+            #expect(applied == StoreTestsMigrations.all)
             #expect(try await store.journalMode() == "wal")
             _ = try await store.syncFeed(name: "demo", path: "demo.txt", now: 1)
         }
         let reopened = try Store(path: path)
-        #expect(try await reopened.appliedMigrations() == ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges"])
+        #expect(try await reopened.appliedMigrations() == StoreTestsMigrations.all)
         #expect(try await reopened.syncFeed(name: "demo", path: "demo.txt", now: 2) == 1)
     }
 
@@ -91,7 +91,7 @@ import Testing
             try old.close()
         }
         let store = try Store(path: path)
-        #expect(try await store.appliedMigrations().last == "0004-bao-and-ranges")
+        #expect(try await store.appliedMigrations().last == "0005-status")
         let stored = try #require(try await store.storedFiles(feedID: 1)["f.iso"])
         #expect(stored.hashes[.sha256] == ExpectedDigest(digest: digest, strength: .feed, source: "SUMS:1"))
         let state = try #require(stored.states["https://a.example/f.iso"])
@@ -200,4 +200,9 @@ import Testing
         #expect(state?.judgement == Judgement(.verified, "agreement"))
         #expect(state?.verifiedAt == 3)
     }
+}
+
+/// Every migration, in order.
+enum StoreTestsMigrations {
+    static let all = ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges", "0005-status"]
 }
