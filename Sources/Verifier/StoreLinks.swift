@@ -84,13 +84,15 @@ extension Store {
             while let row = try cursor.next() {
                 guard let origin = originOfURL[row[0]] else { continue }
                 if let run = row[6] as Int64?, failed.contains(run) { continue }
-                guard let verdict = StatusSQL.verdict(code: row[2]), let outcome = Self.outcome(verdict: verdict.rawValue)
-                else { continue }
+                guard let verdict = StatusSQL.verdict(code: row[2]), let outcome = StatusSQL.outcome(verdict) else {
+                    continue
+                }
                 let speed = StatusSQL.downloadSpeed(
                     verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
                 let at: Int64 = row[1]
                 byOrigin[Int(origin)].append(
-                    HostCheck(at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
+                    HostCheck(
+                        at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
             }
             var result: [String: [HostCheck]] = [:]
             for (index, list) in byOrigin.enumerated() where !list.isEmpty { result[origins[index]] = list }
@@ -103,13 +105,7 @@ extension Store {
     /// - Parameter verdict: the verdict's raw value.
     /// - Returns: the outcome.
     public static func outcome(verdict: String) -> HostCheck.Outcome? {
-        switch Verdict(rawValue: verdict) {
-        case .verified: .verified
-        case .mismatch: .wrongBytes
-        case .missing: .missing
-        case .error: .unreachable
-        case .unconfirmed, nil: nil
-        }
+        Verdict(rawValue: verdict).flatMap(StatusSQL.outcome)
     }
 
     /// The id of the newest check in the history (0 when empty): unchanged means no check was recorded since.

@@ -250,6 +250,17 @@ public enum StatusSQL {
 
     static func verdict(code: Int) -> Verdict? { code >= 0 && code < 5 ? VerdictTally.byCode[code] : nil }
 
+    /// ``Store/outcome(verdict:)`` of a parsed verdict.
+    static func outcome(_ verdict: Verdict) -> HostCheck.Outcome? {
+        switch verdict {
+        case .verified: .verified
+        case .mismatch: .wrongBytes
+        case .missing: .missing
+        case .error: .unreachable
+        case .unconfirmed: nil
+        }
+    }
+
     /// The checks of a window, newest first, at most a limit (arguments: since, since, limit), as the standings and
     /// the status overview read them. Ids count up as checks are appended, so the window is read as one range of
     /// rowids, in order, instead of one table seek per entry of the `checked_at` index; the index only finds the
@@ -341,42 +352,45 @@ extension Store {
     /// - Returns: the data.
     /// - Throws: `StoreError.database`.
     public func statusOverview(buckets: TimeBuckets, now: Date) async throws(StoreError) -> StatusOverviewData {
-        try await run { db in try Self.mapped(db) {
-            var streamed = try Self.streamCurrent(
-                db, sql: "SELECT id, file_id, url, NULL, NULL FROM url ORDER BY file_id", arguments: [],
-                buckets: buckets, states: try Self.allStates(db))
-            let failed = try Self.failedRuns(db)
-            let since = min(Int64(now.timeIntervalSince1970 - Self.statusStandingWindow), buckets.start)
-            var checks = Array(repeating: [HostCheck](), count: streamed.origins.names.count)
-            let cursor = try Row.fetchCursor(
-                db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
-            let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
-            while let row = try cursor.next() {
-                guard let group = streamed.groupOfURL[row[0]] else { continue }
-                if !failed.isEmpty, let run = row[6] as Int64?, failed.contains(run) { continue }
-                let at: Int64 = row[1]
-                let verdict = StatusSQL.verdict(code: row[2])
-                let speed = StatusSQL.downloadSpeed(
-                    verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
-                if let bucket = buckets.index(of: at), let verdict {
-                    streamed.tallies[Int(group)].buckets[bucket].add(verdict)
-                    if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
+        try await run { db in
+            try Self.mapped(db) {
+                var streamed = try Self.streamCurrent(
+                    db, sql: "SELECT id, file_id, url, NULL, NULL FROM url ORDER BY file_id", arguments: [],
+                    buckets: buckets, states: try Self.allStates(db))
+                let failed = try Self.failedRuns(db)
+                let since = min(Int64(now.timeIntervalSince1970 - Self.statusStandingWindow), buckets.start)
+                var checks = Array(repeating: [HostCheck](), count: streamed.origins.names.count)
+                let cursor = try Row.fetchCursor(
+                    db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
+                let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
+                while let row = try cursor.next() {
+                    guard let group = streamed.groupOfURL[row[0]] else { continue }
+                    if !failed.isEmpty, let run = row[6] as Int64?, failed.contains(run) { continue }
+                    let at: Int64 = row[1]
+                    let verdict = StatusSQL.verdict(code: row[2])
+                    let speed = StatusSQL.downloadSpeed(
+                        verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
+                    if let bucket = buckets.index(of: at), let verdict {
+                        streamed.tallies[Int(group)].buckets[bucket].add(verdict)
+                        if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
+                    }
+                    if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
+                        let origin = Int(streamed.originOfGroup[Int(group)])
+                        checks[origin].append(
+                            HostCheck(
+                                at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
+                                bytesPerSecond: speed))
+                    }
                 }
-                if at >= standingSince, let verdict, let outcome = Self.outcome(verdict: verdict.rawValue) {
-                    let origin = Int(streamed.originOfGroup[Int(group)])
-                    checks[origin].append(
-                        HostCheck(
-                            at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome, bytesPerSecond: speed))
+                var standings: [String: MirrorStanding] = [:]
+                for (index, list) in checks.enumerated() where !list.isEmpty {
+                    standings[streamed.origins.names[index]] = MirrorStanding(checks: list, now: now)
                 }
+                return StatusOverviewData(
+                    tallies: streamed.tallies.sorted { ($0.feed, $0.mirror) < ($1.feed, $1.mirror) },
+                    standings: standings, ranges: try Self.ranges(db), latestRun: try Self.latestRun(db))
             }
-            var standings: [String: MirrorStanding] = [:]
-            for (index, list) in checks.enumerated() where !list.isEmpty {
-                standings[streamed.origins.names[index]] = MirrorStanding(checks: list, now: now)
-            }
-            return StatusOverviewData(
-                tallies: streamed.tallies.sorted { ($0.feed, $0.mirror) < ($1.feed, $1.mirror) },
-                standings: standings, ranges: try Self.ranges(db), latestRun: try Self.latestRun(db))
-        } }
+        }
     }
 
     /// One mirror: its feeds' tallies over `buckets`, its URLs that are not verified, its standing (from its own
@@ -392,52 +406,57 @@ extension Store {
         async throws(StoreError) -> StatusMirrorData?
     {
         guard let host = MirrorOrigin.hostName(of: origin) else { return nil }
-        return try await run { db in try Self.mapped(db) {
-            var streamed = try Self.streamCurrent(
-                db, sql: Self.currentSQL(where: "WHERE u.host = ?"), arguments: [host], buckets: buckets,
-                only: origin)
-            guard !streamed.tallies.isEmpty else { return nil }
-            let failed = try Self.failedRuns(db)
-            let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
-            let since = min(standingSince, buckets.start)
-            var checks: [HostCheck] = []
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id
-                    FROM check_history WHERE url_id = ? AND checked_at >= ?
-                    """)
-            for (urlID, group) in streamed.members {
-                let cursor = try Row.fetchCursor(statement, arguments: [urlID, since])
-                while let row = try cursor.next() {
-                    if let run = row[5] as Int64?, failed.contains(run) { continue }
-                    let at: Int64 = row[0]
-                    let verdict = StatusSQL.verdict(code: row[1])
-                    let speed = StatusSQL.downloadSpeed(
-                        verdict: verdict, size: row[2], milliseconds: row[3], notModified: row[4])
-                    if let bucket = buckets.index(of: at), let verdict {
-                        streamed.tallies[Int(group)].buckets[bucket].add(verdict)
-                        if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
-                    }
-                    if at >= standingSince, let verdict, let outcome = Self.outcome(verdict: verdict.rawValue) {
-                        checks.append(
-                            HostCheck(
+        return try await run { db in
+            try Self.mapped(db) {
+                var streamed = try Self.streamCurrent(
+                    db, sql: Self.currentSQL(where: "WHERE u.host = ?"), arguments: [host], buckets: buckets,
+                    only: origin)
+                guard !streamed.tallies.isEmpty else { return nil }
+                let failed = try Self.failedRuns(db)
+                let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
+                let since = min(standingSince, buckets.start)
+                var checks: [(id: Int64, check: HostCheck)] = []
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id,
+                            id
+                        FROM check_history WHERE url_id = ? AND checked_at >= ?
+                        """)
+                for (urlID, group) in streamed.members {
+                    let cursor = try Row.fetchCursor(statement, arguments: [urlID, since])
+                    while let row = try cursor.next() {
+                        if let run = row[5] as Int64?, failed.contains(run) { continue }
+                        let at: Int64 = row[0]
+                        let verdict = StatusSQL.verdict(code: row[1])
+                        let speed = StatusSQL.downloadSpeed(
+                            verdict: verdict, size: row[2], milliseconds: row[3], notModified: row[4])
+                        if let bucket = buckets.index(of: at), let verdict {
+                            streamed.tallies[Int(group)].buckets[bucket].add(verdict)
+                            if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
+                        }
+                        if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
+                            let check = HostCheck(
                                 at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
-                                bytesPerSecond: speed))
+                                bytesPerSecond: speed)
+                            checks.append((row[6], check))
+                        }
                     }
                 }
+                let problems = try Self.urlStatuses(
+                    db,
+                    sql: Self.urlStatusSQL(
+                        where: "WHERE u.host = ? AND s.verdict IS NOT NULL AND s.verdict <> 'verified'", limit: true),
+                    arguments: [host, max(0, problemLimit)]
+                ).filter { $0.mirror == origin }
+                return StatusMirrorData(
+                    tallies: streamed.tallies.sorted { $0.feed < $1.feed }, problems: problems,
+                    // Newest first as the overview reads them (by id): the same checks in the same order give the
+                    // same floating-point sums, so the page's score is the overview's.
+                    standing: checks.isEmpty
+                        ? nil : MirrorStanding(checks: checks.sorted { $0.id > $1.id }.map(\.check), now: now),
+                    range: try Self.ranges(db)[origin])
             }
-            let problems = try Self.urlStatuses(
-                db,
-                sql: Self.urlStatusSQL(
-                    where: "WHERE u.host = ? AND s.verdict IS NOT NULL AND s.verdict <> 'verified'", limit: true),
-                arguments: [host, max(0, problemLimit)]
-            ).filter { $0.mirror == origin }
-            return StatusMirrorData(
-                tallies: streamed.tallies.sorted { $0.feed < $1.feed }, problems: problems,
-                // Newest first, as the overview reads them: the same checks in the same order give the same sums.
-                standing: checks.isEmpty ? nil : MirrorStanding(checks: checks.sorted { $0.at > $1.at }, now: now),
-                range: try Self.ranges(db)[origin])
-        } }
+        }
     }
 
     /// One file: its size, expected hashes and every URL's state.
@@ -527,7 +546,8 @@ extension Store {
     public func verifiedBodyCount() async throws(StoreError) -> Int {
         try await run { db in
             try Int.fetchOne(
-                db, sql: "SELECT count(DISTINCT sha256) FROM url_state WHERE verdict = 'verified' AND sha256 IS NOT NULL"
+                db,
+                sql: "SELECT count(DISTINCT sha256) FROM url_state WHERE verdict = 'verified' AND sha256 IS NOT NULL"
             ) ?? 0
         }
     }

@@ -12,7 +12,8 @@ import Verifier
 @Suite("Status data: sorting, paging, medians, buckets")
 struct StatusDecisionTests {
     func row(
-        _ mirror: String, feed: String = "f", failed: Int = 0, verified: Int = 0, checked: Int = 0, speed: Double? = nil,
+        _ mirror: String, feed: String = "f", failed: Int = 0, verified: Int = 0, checked: Int = 0,
+        speed: Double? = nil,
         score: Double = 0.5, lastCheck: Int64? = nil
     ) -> MirrorRow {
         MirrorRow(
@@ -168,7 +169,10 @@ struct StatusStoreFixture {
         let store = try Store(path: path)
         let t0 = today - 20 * day
         func digest(_ bytes: [UInt8]) -> [HashKind: ExpectedDigest] {
-            [.sha256: ExpectedDigest(digest: OpenSSLHasher.hash(.sha256, bytes), strength: .feed, source: "SHA256SUMS:1")]
+            [
+                .sha256: ExpectedDigest(
+                    digest: OpenSSLHasher.hash(.sha256, bytes), strength: .feed, source: "SHA256SUMS:1")
+            ]
         }
         func file(_ name: String, _ bytes: [UInt8], _ mirrors: [String]) -> FileRecord {
             FileRecord(
@@ -225,7 +229,8 @@ struct StatusStoreFixture {
             fixture.check(hostileURL, .mismatch, body, ms: 10, at: at + 4, reason: hostileReason),
             fixture.check("javascript:alert(1)", .error, body, ms: 1, at: at + 5),
         ])
-        try await store.finishCrawlRun(id: run3, startedAt: yesterday + 50, finishedAt: at + 10, ownNetworkFailed: false)
+        try await store.finishCrawlRun(
+            id: run3, startedAt: yesterday + 50, finishedAt: at + 10, ownNetworkFailed: false)
         return fixture
     }
 
@@ -239,7 +244,8 @@ struct StatusStoreFixture {
         let observation = Observation(
             url: url, httpStatus: status, problem: verdict == .error ? .transport("connect") : nil,
             bytesReceived: complete ? Int64(bytes.count) : 0,
-            digests: complete ? [.sha256: OpenSSLHasher.hash(.sha256, served), .blake3: BLAKE3Hasher.hash(served)] : [:])
+            digests: complete
+                ? [.sha256: OpenSSLHasher.hash(.sha256, served), .blake3: BLAKE3Hasher.hash(served)] : [:])
         return CheckRecord(
             urlID: ids[url] ?? -1, checkedAt: at, observation: observation, judgement: Judgement(verdict, reason),
             notModified: notModified, durationMilliseconds: ms, nextCheck: at + 3600)
@@ -253,7 +259,8 @@ struct StatusStoreFixture {
 @Suite("Status data from a store", .serialized, .timeLimit(.minutes(2)))
 struct StatusDataTests {
     let node = NodeSummary(
-        nodeID: nil, filesOffered: 3, peersConnected: 0, recordsCached: 0, lastCrawlStarted: nil, lastCrawlFinished: nil)
+        nodeID: nil, filesOffered: 3, peersConnected: 0, recordsCached: 0, lastCrawlStarted: nil, lastCrawlFinished: nil
+    )
 
     @Test("two mirrors on one host with different ports stay apart: rows, counts, files, speeds, trends")
     func overviewRows() async throws {
@@ -389,7 +396,10 @@ struct StatusDataTests {
         #expect(page.sha256 == sha)
         #expect(page.blake3 == hexString(blake3))  // from a verified body: the feed states SHA-256 only
         #expect(page.blobID == "\(BlobID(multihash: Multihash(blake3: blake3), size: 1000))")
-        #expect(page.expected == [ExpectedHashStatus(algorithm: "sha256", hex: sha, strength: "feed", source: "SHA256SUMS:1")])
+        #expect(
+            page.expected == [
+                ExpectedHashStatus(algorithm: "sha256", hex: sha, strength: "feed", source: "SHA256SUMS:1")
+            ])
         #expect(
             page.urls.map(\.url) == [
                 F.url(F.port8080, "a.iso"), F.url(F.other, "a.iso"), F.url(F.port9090, "a.iso"),
@@ -470,7 +480,10 @@ struct StatusDataTests {
         let goodRow = try #require(page.peers.first { $0.nodeID == "\(good)" })
         #expect(goodRow.good == 3 && goodRow.bad == 0 && goodRow.score == s5Score(good: 3, bad: 0))
         #expect(goodRow.lastSeen != nil)
-        #expect(page.checks.map(\.url) == ["http://bad.example/<script>", "javascript:alert(\"x\")", "https://good.example/a.iso"])
+        #expect(
+            page.checks.map(\.url) == [
+                "http://bad.example/<script>", "javascript:alert(\"x\")", "https://good.example/a.iso",
+            ])
         #expect(page.checks.map(\.up) == [nil, false, true])
         #expect(page.checks.first?.multihash == multihash.base64URL)
         #expect(page.checks.first?.nodeID == "\(bad)")
@@ -493,7 +506,9 @@ struct StatusCrawlTests {
     func crawledMirrorsStayApart() async throws {
         let good = crawlSample(64 * 1024, seed: 71)
         let other = crawlSample(10 * 1024, seed: 72)
-        let first = try await MirrorServer.start(routes: ["/pub/good.bin": .bytes(good), "/pub/other.bin": .bytes(other)])
+        let first = try await MirrorServer.start(routes: [
+            "/pub/good.bin": .bytes(good), "/pub/other.bin": .bytes(other),
+        ])
         let second = try await MirrorServer.start(routes: [
             "/pub/good.bin": .corrupted(good), "/pub/other.bin": .status(404),
         ])
