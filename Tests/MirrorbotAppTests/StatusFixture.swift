@@ -231,47 +231,10 @@ enum HTMLScan {
     }
 }
 
-/// One request to 127.0.0.1:`port` with `Connection: close`, read to the end, as ``rawHTTP(port:_:_:headers:)`` does,
-/// but with the blocking socket calls on a thread of their own: a blocked `recv` on the cooperative pool (two cores,
-/// two threads) would starve the very server it waits for when two suites run at once.
+/// One request to 127.0.0.1:`port` with `Connection: close`, read to the end (``rawExchange(port:_:)``, whose
+/// blocking socket calls run on a thread of their own).
 func statusHTTP(port: Int, _ method: String, _ path: String, headers: [(String, String)] = []) async throws
     -> RawHTTPResponse
 {
-    let request = rawRequest(method, path, port: port, headers: headers)
-    let bytes = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
-        Thread { continuation.resume(with: Result { try blockingExchange(port: port, request) }) }.start()
-    }
-    return try parseHead(bytes[...])
-}
-
-/// Sends `request` and reads until the server closes (10 s receive timeout). Blocks its thread.
-private func blockingExchange(port: Int, _ request: String) throws -> [UInt8] {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw RawHTTPFailure(description: "socket") }
-    defer { _ = Glibc.close(descriptor) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard connected == 0 else { throw RawHTTPFailure(description: "connect") }
-    let out = Array(request.utf8)
-    guard out.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, 0) }) == out.count else {
-        throw RawHTTPFailure(description: "send")
-    }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count >= 0 else { throw RawHTTPFailure(description: "recv (timeout?)") }
-        if count == 0 { break }
-        received += buffer[0..<count]
-    }
-    return received
+    try parseHead(try await rawExchange(port: port, rawRequest(method, path, port: port, headers: headers))[...])
 }
