@@ -193,20 +193,6 @@ public enum SVGChart {
         return magnitude % 10 == 0 ? "\(sign)\(magnitude / 10)" : "\(sign)\(magnitude / 10).\(magnitude % 10)"
     }
 
-    /// Escapes text for SVG (XML) content and attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for char in text {
-            switch char {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(char)
-            }
-        }
-        return out
-    }
+    /// Escapes text for SVG (XML) content and attribute values: the Metalink writer's XML escape.
+    static func escape(_ text: String) -> String { MetalinkExport.escape(text) }
 }
