@@ -33,6 +33,9 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CDistroFormats",
+            providers: [.apt(["liblzma-dev", "zlib1g-dev", "libzstd-dev", "libarchive-dev"])]),
 
         // Our own BLAKE3 compression kernels (portable, SSE4.1, AVX2, AVX-512; picked at run time).
         // Always optimised: it is the crawler's hot path, even in debug builds.
@@ -66,10 +69,15 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
+        // Distribution indexes (apt, RPM, Arch), their compression, mirror lists and signatures: formats, no network.
+        .target(
+            name: "Distro",
+            dependencies: ["CDistroFormats"]
+        ),
         .target(
             name: "Crawler",
             dependencies: [
-                "S5Core", "Fetch",
+                "S5Core", "Fetch", "Distro",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -129,10 +137,17 @@ let package = Package(
             ],
             path: "bench/peer/peerbench"
         ),
+        // Parses a distribution index file the way a crawl does (bench/distro/run.sh drives it).
+        .executableTarget(
+            name: "distrobench",
+            dependencies: ["Distro"],
+            path: "bench/distro/distrobench"
+        ),
 
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
+        .testTarget(name: "DistroTests", dependencies: ["Distro"]),
         .testTarget(
             name: "VerifierTests",
             dependencies: ["Verifier", "S5Core", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the distro bench driver.
+print("distrobench")
