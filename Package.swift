@@ -147,7 +147,9 @@ let package = Package(
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
-        .testTarget(name: "DistroTests", dependencies: ["Distro"]),
+        // Test fixtures for distribution repositories (signing keys, apt/RPM/Arch repositories on disk): tests only.
+        .target(name: "DistroFixtures", dependencies: ["Distro"], path: "Tests/DistroFixtures"),
+        .testTarget(name: "DistroTests", dependencies: ["Distro", "DistroFixtures"]),
         .testTarget(
             name: "VerifierTests",
             dependencies: ["Verifier", "S5Core", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -161,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "MirrorbotAppTests",
             dependencies: [
-                "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer",
+                "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer", "DistroFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
