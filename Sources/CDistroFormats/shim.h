@@ -12,4 +12,9 @@
 static inline int cdistro_inflate_init2(z_stream *stream, int window_bits) {
     return inflateInit2(stream, window_bits);
 }
+
+/* liblzma's LZMA_CONCATENATED is UINT32_C(0x08), a macro Swift does not import. */
+static inline uint32_t cdistro_lzma_concatenated(void) {
+    return LZMA_CONCATENATED;
+}
 #endif
