@@ -20,6 +20,8 @@ public struct ChecksumFeedParser: Sendable {
     public var loader: DocumentLoader
     /// The largest checksum file accepted.
     public var maxChecksumBytes: Int
+    /// Reads `[[apt]]`, `[[rpm]]` and `[[arch]]` repositories.
+    public var distros: DistroFeedLoader
 
     /// Creates a parser.
     /// - Parameters:
@@ -28,16 +30,17 @@ public struct ChecksumFeedParser: Sendable {
     public init(maxChecksumBytes: Int = 8 << 20, loader: @escaping DocumentLoader) {
         self.loader = loader
         self.maxChecksumBytes = maxChecksumBytes
+        self.distros = DistroFeedLoader(loader: loader)
     }
 
     /// Parses a TOML checksum feed.
     /// - Parameters:
     ///   - text: the TOML text.
     ///   - path: the feed's path; relative checksum paths are resolved against its directory.
-    /// - Returns: the feed's name, its tasks and the issues of skipped entries.
-    /// - Throws: `FeedError.invalid` when the TOML does not parse or has no `[[source]]`.
+    /// - Returns: the feed's name, its tasks, the issues of skipped entries and the mirrors' index reports.
+    /// - Throws: `FeedError.invalid` when the TOML does not parse or has neither `[[source]]` nor a repository.
     public func parse(_ text: String, path: String) async throws(FeedError)
-        -> (name: String?, tasks: [FileTask], issues: [FeedIssue])
+        -> (name: String?, tasks: [FileTask], issues: [FeedIssue], reports: [MirrorIndexReport])
     {
         if let line = TOMLGuard.firstAbortingLine(in: text) {
             throw .invalid(path: path, reason: "line \(line): TOML: malformed table header or array item")
@@ -52,11 +55,29 @@ public struct ChecksumFeedParser: Sendable {
             throw .invalid(path: path, reason: "TOML: \(error)")
         }
         let name = table["name"]?.string
-        guard let sources = table["source"]?.array else {
-            throw .invalid(path: path, reason: "no [[source]] table")
+        let (distros, distroIssues) = DistroSource.parseAll(table, path: path)
+        let hasDistros = !distros.isEmpty || !distroIssues.isEmpty
+        let sources = table["source"]?.array
+        if sources == nil && !hasDistros {
+            throw .invalid(path: path, reason: "no [[source]], [[apt]], [[rpm]] or [[arch]] table")
         }
         var builder = TaskBuilder()
-        var issues: [FeedIssue] = []
+        var issues: [FeedIssue] = distroIssues
+        var reports: [MirrorIndexReport] = []
+        // Repositories first: their signed hashes are the strongest, and a checksum file never overrides them.
+        for distro in distros {
+            let loaded = await self.distros.load(distro)
+            issues += loaded.issues
+            reports += loaded.reports
+            for task in loaded.tasks {
+                if let conflict = builder.add(
+                    name: task.name, size: task.size, hashes: task.hashes, candidates: task.candidates)
+                {
+                    issues.append(FeedIssue(location: task.hashes.first?.origin.location ?? distro.location, message: conflict))
+                }
+            }
+        }
+        guard let sources else { return (name, builder.tasks, issues, reports) }
         for index in 0..<sources.count {
             let here = "\(path) (source[\(index + 1)])"
             guard let source = sources[index].table else {
@@ -65,7 +86,7 @@ public struct ChecksumFeedParser: Sendable {
             }
             await parseSource(source, here: here, feedPath: path, into: &builder, issues: &issues)
         }
-        return (name, builder.tasks, issues)
+        return (name, builder.tasks, issues, reports)
     }
 
     private func parseSource(

@@ -45,8 +45,10 @@ public struct FeedLoader: Sendable {
             throw .invalid(path: path, reason: "the feed is not UTF-8 text")
         }
         if Self.looksLikeTOML(text) {
-            let (name, tasks, issues) = try await checksumFeeds.parse(text, path: path)
-            return Feed(name: name ?? defaultName, path: path, format: .checksumMirrors, tasks: tasks, issues: issues)
+            let (name, tasks, issues, reports) = try await checksumFeeds.parse(text, path: path)
+            var feed = Feed(name: name ?? defaultName, path: path, format: .checksumMirrors, tasks: tasks, issues: issues)
+            feed.indexReports = reports
+            return feed
         }
         let (tasks, issues) = URLListParser.parse(text, path: path)
         return Feed(name: defaultName, path: path, format: .urlList, tasks: tasks, issues: issues)

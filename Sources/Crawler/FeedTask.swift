@@ -65,6 +65,22 @@ public struct HashOrigin: Sendable, Hashable, CustomStringConvertible {
         case metalink
         /// A `sha256=`/`blake3=` token in a URL list.
         case urlList = "url-list"
+        /// A distribution index read from the origin without a signature check (RPM or Arch without a key, apt
+        /// with `trusted = true`): as strong as a checksum file.
+        case distroIndex = "distro-index"
+        /// A distribution index under a signature `gpgv` checked (apt `Packages` listed in `InRelease`, RPM
+        /// `primary.xml` under a signed `repomd.xml`): the strongest source.
+        case signedIndex = "signed-index"
+
+        /// How much a hash from this kind of source is trusted: signed index > Metalink > checksum file or URL
+        /// list. A stronger source's hash replaces a weaker one's; a weaker one never overrides a stronger one.
+        public var trust: Int {
+            switch self {
+            case .signedIndex: 4
+            case .metalink: 3
+            case .checksumFile, .urlList, .distroIndex: 2
+            }
+        }
     }
 
     /// The kind of document.
@@ -115,6 +131,9 @@ public struct Candidate: Sendable, Hashable {
     public var priority: Int
     /// Where the feed lists it (`file:line` or an XML path).
     public var location: String
+    /// For distribution mirrors that lag behind the origin or are caught mid-sync: what explains a file they lack
+    /// or serve in an older version.
+    public var freshness: CandidateFreshness?
 
     /// Creates a candidate.
     /// - Parameters:
@@ -122,11 +141,52 @@ public struct Candidate: Sendable, Hashable {
     ///   - host: its lowercased host.
     ///   - priority: lower is preferred.
     ///   - location: where the feed lists it.
-    public init(url: String, host: String, priority: Int = 0, location: String) {
+    ///   - freshness: for lagging distribution mirrors, what explains stale files.
+    public init(
+        url: String, host: String, priority: Int = 0, location: String, freshness: CandidateFreshness? = nil
+    ) {
         self.url = url
         self.host = host
         self.priority = priority
         self.location = location
+        self.freshness = freshness
+    }
+}
+
+/// Why a distribution mirror may lack a file or serve an older version of it: it lags behind the origin (its
+/// signed index is older), or it is caught mid-sync.
+public struct CandidateFreshness: Sendable, Hashable {
+    /// How far the mirror's index lags behind the origin's, in seconds (nil when unknown).
+    public var lagSeconds: Int64?
+    /// The mirror shows a sync in progress (Debian's `Archive-Update-in-Progress-*`).
+    public var midSync: Bool
+    /// Within the feed's lag window, or mid-sync: failures it explains are `stale`, not punished.
+    public var excused: Bool
+    /// The file as the mirror's own (verified) index lists it: nil when that index was not read; `listed` false
+    /// when the mirror's index does not have the file yet.
+    public var ownIndex: OwnIndexEntry?
+    /// How the lag was measured, for reasons (`InRelease Date 2026-12-03 08:00 UTC vs the origin's 14:00 UTC`).
+    public var note: String
+
+    /// The mirror's own index entry of a file.
+    public struct OwnIndexEntry: Sendable, Hashable {
+        /// Whether the mirror's index lists the file at all.
+        public var listed: Bool
+        /// The SHA-256 it lists (nil when not listed).
+        public var sha256: [UInt8]?
+
+        public init(listed: Bool, sha256: [UInt8]?) {
+            self.listed = listed
+            self.sha256 = sha256
+        }
+    }
+
+    public init(lagSeconds: Int64?, midSync: Bool, excused: Bool, ownIndex: OwnIndexEntry?, note: String) {
+        self.lagSeconds = lagSeconds
+        self.midSync = midSync
+        self.excused = excused
+        self.ownIndex = ownIndex
+        self.note = note
     }
 }
 
@@ -197,7 +257,7 @@ public enum FeedFormat: String, Sendable, Hashable {
     case metalink4
     /// Metalink 3 (metalinker.org).
     case metalink3
-    /// A TOML feed joining checksum files with mirror base URLs.
+    /// A TOML feed joining checksum files with mirror base URLs, and distribution repositories with their mirrors.
     case checksumMirrors = "checksum-mirrors"
 }
 
@@ -213,6 +273,8 @@ public struct Feed: Sendable {
     public var tasks: [FileTask]
     /// Broken entries that were skipped.
     public var issues: [FeedIssue]
+    /// For distribution repositories: how each mirror's index chain checked out (signature, freshness, lag).
+    public var indexReports: [MirrorIndexReport] = []
 
     /// Creates a feed.
     /// - Parameters:

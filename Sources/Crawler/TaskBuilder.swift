@@ -18,11 +18,29 @@ struct TaskBuilder {
             return nil
         }
         var task = tasks[index]
+        let knownTrust = task.hashes.map(\.origin.kind.trust).max() ?? 0
+        let newTrust = hashes.map(\.origin.kind.trust).max() ?? 0
+        if newTrust > knownTrust, !task.hashes.isEmpty {
+            // A stronger source (a signed index over a checksum file) replaces what a weaker one stated.
+            let contradicted = hashes.contains { hash in task.hash(hash.algorithm).map { $0.digest != hash.digest } ?? false }
+                || (size != nil && task.size != nil && size != task.size)
+            let replaced = task.hashes.first.map(\.origin.location) ?? ""
+            task.hashes = hashes
+            task.size = size ?? task.size
+            for candidate in candidates where urlsByName[name]?.insert(candidate.url).inserted ?? false {
+                task.candidates.append(candidate)
+            }
+            tasks[index] = task
+            return contradicted ? "the weaker \(replaced) contradicts \(hashes[0].origin.kind.rawValue) \(hashes[0].origin.location) for \(name); the stronger source stands" : nil
+        }
         if let size, let known = task.size, size != known {
             return "size \(size) contradicts size \(known) stated earlier for \(name)"
         }
         for hash in hashes {
             if let known = task.hash(hash.algorithm), known.digest != hash.digest {
+                if hash.origin.kind.trust < known.origin.kind.trust {
+                    return "\(hash.algorithm.rawValue) contradicts the stronger \(known.origin.kind.rawValue) \(known.origin.location) for \(name); the stronger source stands"
+                }
                 return "\(hash.algorithm.rawValue) contradicts the one stated at \(known.origin.location) for \(name)"
             }
         }

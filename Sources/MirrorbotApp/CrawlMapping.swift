@@ -29,11 +29,38 @@ enum CrawlMapping {
         return result
     }
 
+    /// How strongly the store trusts a hash from this kind of source.
+    static func strength(_ kind: HashOrigin.Kind) -> HashStrength {
+        switch kind {
+        case .signedIndex: .signedIndex
+        case .metalink: .metalink
+        case .checksumFile, .urlList, .distroIndex: .feed
+        }
+    }
+
+    /// What a lagging distribution mirror's freshness explains, for `Freshness.adjust`.
+    static func hint(_ freshness: CandidateFreshness?) -> StaleHint? {
+        guard let freshness else { return nil }
+        return StaleHint(
+            excused: freshness.excused, ownIndex: freshness.ownIndex.map { ($0.listed, $0.sha256) },
+            midSync: freshness.midSync, note: freshness.note)
+    }
+
+    /// A mirror's index report as the store keeps it.
+    static func indexRow(_ report: MirrorIndexReport, feed: String, now: Int64) -> MirrorIndexRow {
+        MirrorIndexRow(
+            feed: feed, repository: report.repository, mirror: report.mirror, kind: report.kind.rawValue,
+            origin: MirrorOrigin.of(report.mirror) ?? report.mirror, status: report.status.rawValue,
+            reason: report.reason, indexDate: report.indexDate.map { Int64($0.timeIntervalSince1970) },
+            originDate: report.originDate.map { Int64($0.timeIntervalSince1970) }, lagSeconds: report.lagSeconds,
+            punished: report.punished, files: report.files, checkedAt: now)
+    }
+
     static func record(_ task: FileTask) -> FileRecord {
         var hashes: [HashKind: ExpectedDigest] = [:]
         for hash in task.hashes {
             hashes[kind(hash.algorithm)] = ExpectedDigest(
-                digest: hash.digest, strength: .feed, source: hash.origin.location)
+                digest: hash.digest, strength: strength(hash.origin.kind), source: hash.origin.location)
         }
         return FileRecord(
             name: task.name, size: task.size, hashes: hashes,

@@ -1,3 +1,4 @@
+import Crawler
 import Foundation
 import S5Core
 import Verifier
@@ -68,6 +69,31 @@ public struct CrawlReport: Sendable {
     public var elapsed: Duration = .zero
     /// What this pass's `Range` probes found, by mirror (`scheme://host:port`).
     public var rangeFindings: [String: RangeSupport] = [:]
+    /// How each distribution mirror's index chain checked out, by feed.
+    public var indexReports: [(feed: String, report: MirrorIndexReport)] = []
+    /// Per mirror (`scheme://host:port`), the due URLs left for later passes by its byte budget.
+    public var deferred: [String: Int] = [:]
+    /// URLs never checked yet (left by a byte budget, this pass or an earlier one).
+    public var pending = 0
+
+    /// How many of a distribution mirror's files are verified now (from this pass's results).
+    public func verifiedCount(feed: String, mirror: String) -> Int {
+        results.reduce(0) { count, result in
+            count + (result.feed == feed && result.verdict == .verified && result.url.hasPrefix(mirror) ? 1 : 0)
+        }
+    }
+
+    /// One line per distribution mirror: its index verdict, lag, and how much of it is verified.
+    public var indexLines: [String] {
+        indexReports.map { feed, report in
+            let verified = verifiedCount(feed: feed, mirror: report.mirror)
+            let share = report.files == 0 ? 0 : Double(verified) * 100 / Double(report.files)
+            let lag = report.lagSeconds.map { $0 > 0 ? ", lag \(Lag.text($0))" : "" } ?? ""
+            return "\(feed) \(report.repository) \(report.mirror): index \(report.status.rawValue)\(lag)"
+                + "\(report.punished ? " (counts against it)" : ""); \(verified) of \(report.files) files verified ("
+                + String(format: "%.1f%%", share) + "): \(report.reason)"
+        }
+    }
 
     /// One line per mirror probed this pass, e.g. `https://m.example ignores Range: answered 200 ...`.
     public var rangeLines: [String] {
@@ -85,9 +111,12 @@ public struct CrawlReport: Sendable {
         return counts
     }
 
-    /// 0 when every URL is verified, 1 otherwise.
+    /// 0 when every URL checked is verified (or stale within its mirror's lag window) and no distribution mirror's
+    /// index counts against it; 1 otherwise.
     public var exitCode: Int32 {
-        results.allSatisfy { $0.verdict == .verified } ? 0 : 1
+        let filesGood = results.allSatisfy { $0.verdict == .verified || $0.verdict == .stale }
+        let indexesGood = indexReports.allSatisfy { !$0.report.punished }
+        return filesGood && indexesGood ? 0 : 1
     }
 
     /// The `--json` document: `results` (one object per URL), `summary` (counts per verdict), `issues` and `ranges`
@@ -119,7 +148,21 @@ public struct CrawlReport: Sendable {
         out += rangeFindings.sorted { $0.key < $1.key }.map { origin, support in
             Self.quoted(origin) + ": {\"honours\": \(support.honours), \"reason\": " + Self.quoted(support.reason) + "}"
         }.joined(separator: ", ")
-        out += "}\n}"
+        out += "},\n  \"indexes\": [\n"
+        out += indexReports.map { feed, report in
+            let verified = verifiedCount(feed: feed, mirror: report.mirror)
+            var line = "    {\"feed\": " + Self.quoted(feed) + ", \"kind\": " + Self.quoted(report.kind.rawValue)
+            line += ", \"repository\": " + Self.quoted(report.repository) + ", \"mirror\": " + Self.quoted(report.mirror)
+            line += ", \"status\": " + Self.quoted(report.status.rawValue) + ", \"reason\": " + Self.quoted(report.reason)
+            line += ", \"index_date\": " + (report.indexDate.map { "\(Int64($0.timeIntervalSince1970))" } ?? "null")
+            line += ", \"origin_date\": " + (report.originDate.map { "\(Int64($0.timeIntervalSince1970))" } ?? "null")
+            line += ", \"lag_seconds\": " + (report.lagSeconds.map { "\($0)" } ?? "null")
+            line += ", \"punished\": \(report.punished), \"files\": \(report.files), \"verified\": \(verified)}"
+            return line
+        }.joined(separator: ",\n")
+        out += "\n  ],\n  \"deferred\": {"
+        out += deferred.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ": \($0.value)" }.joined(separator: ", ")
+        out += "},\n  \"pending\": \(pending)\n}"
         return out
     }
 

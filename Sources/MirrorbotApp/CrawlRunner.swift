@@ -46,7 +46,7 @@ public struct CrawlRunner: Sendable {
         /// The row ids, once the file is synchronized into the store.
         var ids: FileRowIDs?
         var expectation: FileExpectation
-        var byAgreement: Bool { expectation.strength != .feed }
+        var byAgreement: Bool { expectation.strength?.isFeedStated != true }
     }
 
     /// Writes the files of `tasks` not yet in the store (one transaction per feed) and notes their row ids.
@@ -134,6 +134,10 @@ public struct CrawlRunner: Sendable {
                     throw CrawlError.feed("two feeds are named \(feed.name)")
                 }
                 let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
+                if !feed.indexReports.isEmpty {
+                    try await store.saveMirrorIndexes(
+                        feedID: feedID, feed.indexReports.map { CrawlMapping.indexRow($0, feed: feed.name, now: start) })
+                }
                 feedIDs.append(feedID)
                 // The pass is planned from the states stored so far; the files themselves are written a slice at
                 // a time just before their first fetch, so a large feed does not wait for its whole write.
@@ -153,12 +157,13 @@ public struct CrawlRunner: Sendable {
         for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
 
         phases.mark("pass planned")
-        let jobs = CrawlSchedule.order(works.map(\.task)) { job in
+        let due = CrawlSchedule.order(works.map(\.task)) { job in
             guard !settings.ignoreSchedule else { return true }
             let work = works[job.task]
             guard let state = work.previous[work.task.candidates[job.candidate].url] else { return true }
             return state.nextCheck <= start
         }
+        let (jobs, deferred) = withinBudget(due, works: works)
         var pending: [Int: Int] = [:]
         for job in jobs { pending[job.task, default: 0] += 1 }
         let progress = CrawlProgress(enabled: showProgress)
@@ -229,6 +234,7 @@ public struct CrawlRunner: Sendable {
 
         // Files judged by agreement and not due in this pass still get their verdicts from stored states.
         var results: [CrawlResult] = []
+        var unchecked = 0
         do {
             for (index, work) in works.enumerated() where work.byAgreement && pending[index] == nil {
                 try await settleAgreement(work, store: store)
@@ -256,6 +262,11 @@ public struct CrawlRunner: Sendable {
                     guard let id = ids.urlIDs[candidate.url] else { continue }
                     let touched = tracker.touched(id)
                     let state = states[id]
+                    // Never checked yet (over a host's byte budget): a later pass gets to it.
+                    if touched == nil && state == nil {
+                        unchecked += 1
+                        continue
+                    }
                     results.append(
                         CrawlResult(
                             feed: work.feed, file: work.task.name, url: candidate.url, host: candidate.host,
@@ -285,7 +296,32 @@ public struct CrawlRunner: Sendable {
         }
         var report = CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
         report.rangeFindings = ranges.book.found
+        report.indexReports = feeds.flatMap { feed in feed.indexReports.map { (feed: feed.name, report: $0) } }
+        report.deferred = deferred
+        report.pending = unchecked
         return report
+    }
+
+    /// The due jobs that fit in each mirror's byte budget for this pass, and per mirror how many wait.
+    private func withinBudget(_ jobs: [CrawlJob], works: [Work]) -> (jobs: [CrawlJob], deferred: [String: Int]) {
+        let budget = settings.hostByteBudget
+        guard budget > 0 else { return (jobs, [:]) }
+        let candidates = jobs.map { job in
+            let work = works[job.task]
+            let candidate = work.task.candidates[job.candidate]
+            let state = work.previous[candidate.url]
+            return HostBudget.Candidate(
+                host: MirrorOrigin.of(candidate.url) ?? candidate.host, bytes: work.task.size ?? state?.size ?? 0,
+                verifiedAt: state?.verifiedAt)
+        }
+        var random = SystemRandomNumberGenerator()
+        let (chosen, deferred) = HostBudget.select(candidates, budget: budget, using: &random)
+        for (mirror, count) in deferred.sorted(by: { $0.key < $1.key }) {
+            logger.info(
+                "host byte budget reached: the rest waits for later passes",
+                metadata: ["mirror": "\(mirror)", "deferred": "\(count)", "budget": "\(budget)"])
+        }
+        return (chosen.map { jobs[$0] }, deferred)
     }
 
     /// Fetches, judges and commits one URL; settles the file's agreement when it was the last due URL.
@@ -366,6 +402,10 @@ public struct CrawlRunner: Sendable {
             judgement = Judge.judge(previous.observation(url: candidate.url), against: work.expectation)
         } else if result.notModified {
             judgement = Judgement(.error, "HTTP 304 to an unconditional request")
+        }
+        if let hint = CrawlMapping.hint(candidate.freshness) {
+            let seen = notModified ? previous?.observation(url: candidate.url) ?? observation : observation
+            judgement = Freshness.adjust(judgement, observation: seen, hint: hint)
         }
         if let spotNote {
             judgement.reason = notModified ? "\(judgement.reason); \(spotNote)" : "\(spotNote); full download: \(judgement.reason)"

@@ -20,7 +20,7 @@ public enum Judge {
     ///   - expectation: what the feed (and earlier runs) expect.
     /// - Returns: a judgement per observation and the agreed hashes, if any.
     public static func judgeGroup(_ observations: [Observation], expectation: FileExpectation) -> GroupResult {
-        if expectation.strength == .feed {
+        if expectation.strength?.isFeedStated == true {
             return GroupResult(judgements: observations.map { judge($0, against: expectation) }, agreed: nil)
         }
         // Voters: complete bodies of plausible content (right size when known, not an HTML page for a non-HTML file).

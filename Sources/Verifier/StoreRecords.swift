@@ -154,7 +154,7 @@ public struct StoredFile: Sendable {
     /// agreement hashes beside them, which feed hashes drop), and every URL stored with the same host and priority.
     public func isCurrent(_ record: FileRecord) -> Bool {
         guard self.size == record.size, record.urls.allSatisfy({ self.urls[$0.url] == $0 }) else { return false }
-        if record.hashes.isEmpty { return !self.hashes.values.contains { $0.strength == .feed } }
+        if record.hashes.isEmpty { return !self.hashes.values.contains { $0.strength.isFeedStated } }
         return self.hashes == record.hashes
     }
 }

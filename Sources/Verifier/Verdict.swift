@@ -15,6 +15,9 @@ public enum Verdict: String, Sendable, Hashable, CaseIterable, Codable {
     case error
     /// No expected hash, and fewer than two mirrors agree.
     case unconfirmed
+    /// A distribution mirror lacks the file or serves the version its own older index lists, because it lags behind
+    /// the origin within the feed's lag window or is caught mid-sync: not held against it.
+    case stale
 }
 
 /// What kind of wrong bytes a mismatch served.
@@ -56,8 +59,15 @@ public struct Judgement: Sendable, Hashable {
 public enum HashStrength: Int, Sendable, Hashable, Comparable, Codable {
     /// A strict majority of at least two mirrors served it.
     case agreement = 1
-    /// The feed states it (a checksum file from the origin, a Metalink, a URL-list token).
+    /// The feed states it in a checksum file or a URL list (or an unsigned distribution index from the origin).
     case feed = 2
+    /// A Metalink states it.
+    case metalink = 3
+    /// A distribution index under a signature `gpgv` checked (apt `Packages` listed in a signed `InRelease`).
+    case signedIndex = 4
+
+    /// Stated by the feed (any source but agreement among mirrors).
+    public var isFeedStated: Bool { self >= .feed }
 
     public static func < (lhs: HashStrength, rhs: HashStrength) -> Bool { lhs.rawValue < rhs.rawValue }
 }

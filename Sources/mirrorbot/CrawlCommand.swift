@@ -101,6 +101,11 @@ struct CrawlCommand: AsyncParsableCommand {
             for issue in report.issues { FileHandle.standardError.write(Data("skipped: \(issue)\n".utf8)) }
             for line in report.rangeLines { FileHandle.standardError.write(Data("range: \(line)\n".utf8)) }
             print(report.table())
+            for line in report.indexLines { print("index: \(line)") }
+            for (mirror, count) in report.deferred.sorted(by: { $0.key < $1.key }) {
+                print("budget: \(mirror): \(count) due URLs wait for a later pass (host byte budget reached)")
+            }
+            if report.pending > 0 { print("\(report.pending) URLs not checked yet (host byte budgets)") }
             let seconds =
                 Double(report.elapsed.components.seconds)
                 + Double(report.elapsed.components.attoseconds) / 1e18
