@@ -8,7 +8,9 @@ import Synchronization
 /// memory does not grow with file size. The engine enforces the
 /// limits of its ``FetchConfiguration``, retries transient failures with exponential backoff and jitter
 /// (honouring `Retry-After`), and stops contacting a host that timed out ``FetchConfiguration/breakerThreshold``
-/// times in a row.
+/// times or answered 5xx ``FetchConfiguration/serverErrorBreakerThreshold`` times in a row. Per host it keeps
+/// ``FetchConfiguration/minInterval`` between request starts and pauses the whole host after a 429 or 503
+/// (``HostPace``).
 public final class FetchEngine: Sendable {
     private let configuration: FetchConfiguration
     private let logger: Logger
@@ -24,7 +26,8 @@ public final class FetchEngine: Sendable {
     public init(configuration: FetchConfiguration = FetchConfiguration(), logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.breaker = HostBreaker(threshold: configuration.breakerThreshold)
+        self.breaker = HostBreaker(
+            threshold: configuration.breakerThreshold, serverErrorThreshold: configuration.serverErrorBreakerThreshold)
         self.loop = try MultiLoop(configuration: configuration, logger: logger, breaker: self.breaker)
         self.loop.start()
     }
@@ -41,13 +44,23 @@ public final class FetchEngine: Sendable {
             return FetchResult(url: request.url, failure: .other("not an http(s) URL"))
         }
         var attempt = 1
+        var last: FetchResult?
         while true {
             if self.breaker.isBroken(host) {
+                // The host broke during this request's retries: its own last answer says more than the breaker.
+                if let last { return last }
                 var result = FetchResult(url: request.url, failure: .hostBroken)
-                result.attempts = attempt - 1
+                result.brokenHostReason = self.breaker.reason(host)?.description
                 return result
             }
             let outcome = await self.attempt(request, host: host, attempt: attempt)
+            if outcome.result.failure == .hostBroken {
+                if let last { return last }
+                var result = outcome.result
+                result.brokenHostReason = self.breaker.reason(host)?.description
+                return result
+            }
+            last = outcome.result
             guard let delay = self.retryDelay(after: outcome, attempt: attempt) else { return outcome.result }
             self.logger.debug(
                 "Retrying fetch",
@@ -64,7 +77,11 @@ public final class FetchEngine: Sendable {
     /// The hosts (`scheme://authority`) the breaker currently skips.
     public var brokenHosts: [String] { self.breaker.brokenHosts }
 
-    /// Forgets all timeout counts, e.g. at the start of a new crawl run of a long-lived engine.
+    /// Why each broken host's breaker opened (host → e.g. `5 server errors (5xx) in a row, the last HTTP 500`).
+    public var brokenHostReasons: [String: String] { self.breaker.brokenReasons.mapValues(\.description) }
+
+    /// Forgets all timeout and 5xx counts and opened breakers, e.g. at the start of a new crawl run of a long-lived
+    /// engine.
     public func resetHostBreakers() {
         self.breaker.reset()
     }

@@ -35,6 +35,18 @@ public struct FetchConfiguration: Sendable {
     /// Consecutive timeouts against one host after which its remaining requests fail with
     /// ``FetchFailure/hostBroken`` for the lifetime of the engine.
     public var breakerThreshold = 3
+    /// Consecutive 5xx answers from one host (retries included) after which its remaining requests fail with
+    /// ``FetchFailure/hostBroken`` for the lifetime of the engine; any other answer from the host resets the count.
+    public var serverErrorBreakerThreshold = 5
+    /// Least time between the starts of two requests to one host (the per-host key of ``perHost``); zero: no
+    /// spacing, only the concurrency limit.
+    public var minInterval: Duration = .zero
+    /// The pause of a host after its first 429 or 503 without `Retry-After`; it doubles per such answer in a row
+    /// and falls back to this after any answer below 500 other than 429.
+    public var backoffBaseDelay: Duration = .seconds(1)
+    /// The longest pause of a host after a 429 or 503: no request to it starts before the pause ends, and a
+    /// `Retry-After` asking for more is cut to this.
+    public var maxBackoff: Duration = .seconds(3600)
     /// Sent as `User-Agent`; names the bot and a contact URL.
     public var userAgent: String
     /// When false, connections to loopback, private, link-local, multicast, unspecified and reserved addresses are
@@ -155,7 +167,8 @@ public enum FetchFailure: Error, Equatable, Sendable {
     case truncated(expected: Int64, received: Int64)
     /// The final response had a status other than 2xx or 304.
     case http(status: Int)
-    /// The host timed out too often in this run; it was not contacted.
+    /// The host timed out or answered 5xx too often in this run; it was not contacted
+    /// (``FetchResult/brokenHostReason`` says which).
     case hostBroken
     /// The host resolved to an address that the configuration forbids.
     case privateAddress
@@ -311,6 +324,9 @@ public struct FetchResult: Sendable {
     public var timings: FetchTimings
     /// Why the fetch failed; nil on success (a 304 is a success).
     public var failure: FetchFailure?
+    /// When ``failure`` is ``FetchFailure/hostBroken``: why the host's breaker opened, e.g. `3 timeouts in a row`
+    /// or `5 server errors (5xx) in a row, the last HTTP 503`.
+    public var brokenHostReason: String?
 
     /// How many body bytes ``head`` keeps.
     public static let headLimit = 1024
@@ -343,5 +359,6 @@ public struct FetchResult: Sendable {
         self.notModified = false
         self.timings = FetchTimings()
         self.failure = failure
+        self.brokenHostReason = nil
     }
 }

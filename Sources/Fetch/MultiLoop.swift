@@ -56,6 +56,11 @@ final class MultiLoop: @unchecked Sendable {
     private var activePerHost: [String: Int] = [:]
     private var runnableHosts = FIFO<String>()
     private var runnableSet: Set<String> = []
+    /// Politeness per host, for the hosts it holds back or keeps counting for (the others need none).
+    private var paces: [String: HostPace] = [:]
+    /// Hosts with queued jobs and a free slot that their pace holds back, and when it lets them go.
+    private var heldHosts: [String: ContinuousClock.Instant] = [:]
+    private let pacePolicy: HostPace.Policy
 
     init(configuration: FetchConfiguration, logger: Logger, breaker: HostBreaker) throws(CurlError) {
         try CurlGlobal.ensure()
@@ -63,6 +68,9 @@ final class MultiLoop: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.breaker = breaker
+        self.pacePolicy = HostPace.Policy(
+            minInterval: configuration.minInterval, baseBackoff: configuration.backoffBaseDelay,
+            maxBackoff: configuration.maxBackoff)
         let concurrency = max(1, configuration.concurrency)
         try self.multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrency)
         try self.multi.set(CURLMOPT_MAX_HOST_CONNECTIONS, max(1, configuration.perHost))
@@ -143,13 +151,16 @@ final class MultiLoop: @unchecked Sendable {
             if stopping { break }
             for job in jobs { self.enqueue(job) }
             for id in cancellations { self.abort(id: id, reason: .other("cancelled")) }
+            self.releaseHeldHosts()
             self.startRunnable()
             do {
                 try self.multi.perform()
                 while let (easy, code) = self.multi.nextCompletion() { self.complete(easy: easy, code: code) }
+                self.releaseHeldHosts()
                 self.startRunnable()
-                // With nothing running, sleep until a wakeup; curl_multi_poll also returns for curl's timers.
-                try self.multi.poll(timeoutMilliseconds: 1000)
+                // With nothing running, sleep until a wakeup or the next held host's turn; curl_multi_poll also
+                // returns for curl's timers.
+                try self.multi.poll(timeoutMilliseconds: self.pollTimeout())
             } catch {
                 // Only a broken multi handle (out of memory, internal error) gets here: fail everything, go on.
                 self.logger.error("Fetch loop error", metadata: ["error": "\(error)"])
@@ -169,14 +180,53 @@ final class MultiLoop: @unchecked Sendable {
         guard !self.runnableSet.contains(host), self.activePerHost[host, default: 0] < self.configuration.perHost,
             let queue = self.queues[host], !queue.isEmpty
         else { return }
+        if let until = self.heldUntil(host) {
+            self.heldHosts[host] = until
+            return
+        }
+        self.heldHosts[host] = nil
         self.runnableSet.insert(host)
         self.runnableHosts.push(host)
+    }
+
+    /// When the host's pace lets its next job start, if that is later than now. A broken host is never held: its
+    /// queued jobs fail at once.
+    private func heldUntil(_ host: String) -> ContinuousClock.Instant? {
+        guard let pace = self.paces[host], let earliest = pace.earliestStart, earliest > .now,
+            !self.breaker.isBroken(host)
+        else { return nil }
+        return earliest
+    }
+
+    /// Makes the held hosts whose time has come runnable again.
+    private func releaseHeldHosts() {
+        guard !self.heldHosts.isEmpty else { return }
+        let now = ContinuousClock.now
+        for (host, until) in self.heldHosts where until <= now {
+            self.heldHosts[host] = nil
+            self.markRunnableIfPossible(host)
+        }
+    }
+
+    /// The poll's wait: until the earliest held host's turn (rounded up to whole milliseconds), at most 1 s.
+    private func pollTimeout() -> Int32 {
+        guard let next = self.heldHosts.values.min() else { return 1000 }
+        let wait = next - .now
+        guard wait > .zero else { return 0 }
+        guard wait < .seconds(1) else { return 1000 }
+        let (_, attoseconds) = wait.components  // under a second: all of it is in the attoseconds
+        return Int32((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     /// Starts queued jobs round-robin over hosts, within the global and per-host limits.
     private func startRunnable() {
         while self.active.count < max(1, self.configuration.concurrency), let host = self.runnableHosts.pop() {
             self.runnableSet.remove(host)
+            if let until = self.heldUntil(host) {
+                // An answer since it was marked (a 429 or 503) paused the host.
+                if self.queues[host]?.isEmpty == false { self.heldHosts[host] = until }
+                continue
+            }
             guard let job = self.queues[host]?.pop() else { continue }
             if self.queues[host]?.isEmpty == true { self.queues[host] = nil }
             if self.breaker.isBroken(host) {
@@ -197,6 +247,10 @@ final class MultiLoop: @unchecked Sendable {
             self.active[job.id] = context
             self.byHandle[context.easy.raw] = job.id
             self.activePerHost[job.hostKey, default: 0] += 1
+            if self.pacePolicy.minInterval > .zero || self.paces[job.hostKey] != nil {
+                self.paces[job.hostKey, default: HostPace(policy: self.pacePolicy)].record(
+                    .started, now: context.startedAt)
+            }
         } catch {
             self.resolve(job, Outcome(result: Self.failed(job, .other("\(error)")), retryAfter: nil))
         }
@@ -206,6 +260,7 @@ final class MultiLoop: @unchecked Sendable {
         guard let id = self.byHandle[easy], let context = self.active[id] else { return }
         let outcome = context.finish(code: code)
         self.breaker.record(context.job.hostKey, outcome.result.failure)
+        self.pace(context, outcome)
         self.detach(context)
         let job = context.job
         if outcome.result.failure == nil, !outcome.result.notModified {
@@ -213,6 +268,28 @@ final class MultiLoop: @unchecked Sendable {
         } else {
             self.resolve(job, outcome)
         }
+    }
+
+    /// Tells the host's pace how the attempt was answered (before `detach` considers the host's next job).
+    private func pace(_ context: TransferContext, _ outcome: Outcome) {
+        let host = context.job.hostKey
+        let status = outcome.result.httpStatus
+        let throttled = status == 429 || status == 503
+        guard throttled || self.paces[host] != nil else { return }
+        let now = ContinuousClock.now
+        var pace = self.paces[host] ?? HostPace(policy: self.pacePolicy)
+        pace.record(
+            .answered(status: status, retryAfter: outcome.retryAfter, requestStarted: context.startedAt), now: now)
+        if throttled {
+            self.logger.debug(
+                "Host paused",
+                metadata: [
+                    "host": "\(host)", "status": "\(status)", "strikes": "\(pace.strikes)",
+                    "until": "\(pace.pausedUntil.map { "\($0 - now)" } ?? "-")",
+                ])
+        }
+        // Forget a relaxed host once nothing holds it back: a fresh value decides the same from here on.
+        self.paces[host] = pace.isIdle(now: now) ? nil : pace
     }
 
     private func abort(id: UInt64, reason: FetchFailure) {

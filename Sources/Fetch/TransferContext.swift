@@ -1,4 +1,5 @@
 internal import CCurl
+import Foundation
 import S5Core
 
 #if canImport(Glibc)
@@ -15,6 +16,8 @@ import S5Core
 final class TransferContext {
     let job: MultiLoop.Job
     let easy: EasyHandle
+    /// When the loop started this attempt (for its host's ``HostPace``).
+    let startedAt = ContinuousClock.now
     private let headerList: HeaderList
     private let resolveList: HeaderList
     private let headerLimit: Int
@@ -34,7 +37,8 @@ final class TransferContext {
     private(set) var etag: String?
     private(set) var lastModified: String?
     private(set) var contentType: String?
-    private(set) var retryAfterSeconds: Int?
+    /// The response's `Retry-After` as a delay from its arrival (delay-seconds or an HTTP date).
+    private(set) var retryAfter: Duration?
     private(set) var contentRange: String?
 
     /// Set by a callback that aborts the transfer; wins over libcurl's generic error code.
@@ -218,7 +222,7 @@ final class TransferContext {
             case .lastModified: self.lastModified = value
             case .contentType: self.contentType = value
             case .location: self.hasLocation = true
-            case .retryAfter: self.retryAfterSeconds = Int(value)
+            case .retryAfter: self.retryAfter = RetryAfter.delay(value, now: Date())
             case .contentRange: self.contentRange = value
             }
         }
@@ -254,7 +258,7 @@ final class TransferContext {
         self.etag = nil
         self.lastModified = nil
         self.contentType = nil
-        self.retryAfterSeconds = nil
+        self.retryAfter = nil
         self.contentRange = nil
     }
 
@@ -359,8 +363,7 @@ final class TransferContext {
                 result.notModified = true
             }
         }
-        let retryAfter = self.retryAfterSeconds.map { Duration.seconds(max(0, $0)) }
-        return MultiLoop.Outcome(result: result, retryAfter: retryAfter)
+        return MultiLoop.Outcome(result: result, retryAfter: self.retryAfter)
     }
 
     /// Hands the last bytes to the lane; `completion` gets the outcome with the digests filled in, on the lane's

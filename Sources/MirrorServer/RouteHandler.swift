@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -66,6 +67,7 @@ final class RouteHandler: ChannelInboundHandler {
                 headers[name.lowercased(), default: ""] += headers[name.lowercased()] == nil ? value : ", \(value)"
             }
             let (route, count, remainder) = self.state.beginRequest(path: path, headers: headers)
+            RequestStartLog.record(self.state, path: path)
             self.answering = true
             guard let route else {
                 self.send(context, head, status: 404, body: Array("not found\n".utf8), contentType: "text/plain")
@@ -482,5 +484,48 @@ final class ConnectionCounter: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.state.connectionClosed()
         context.fireChannelInactive()
+    }
+}
+
+// MARK: - Request start times (for the polite-crawling tests)
+
+extension MirrorServer {
+    /// When each request to `path` arrived (the request read in full, on the process's continuous clock, so a test
+    /// can compare it with its own `ContinuousClock.now`), in arrival order.
+    /// - Parameter path: the request path without its query string.
+    /// - Returns: the arrival instants since the server started.
+    public func requestStarts(_ path: String) -> [ContinuousClock.Instant] {
+        RequestStartLog.starts(self.state, path: path)
+    }
+}
+
+/// Arrival instants per server and path. Kept beside ``ServerState`` (keyed by its identity, weakly) so the
+/// server's own state stays as it is; entries of servers that are gone are dropped as new ones are recorded.
+enum RequestStartLog {
+    private struct Entry {
+        weak var state: ServerState?
+        var starts: [String: [ContinuousClock.Instant]] = [:]
+    }
+
+    private static let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    static func record(_ state: ServerState, path: String) {
+        let now = ContinuousClock.now
+        let key = ObjectIdentifier(state)
+        Self.entries.withLock { entries in
+            // A freed server's identity may be reused by a new one: its weak reference is then nil.
+            if entries[key]?.state == nil {
+                entries = entries.filter { $0.value.state != nil }
+                entries[key] = Entry(state: state)
+            }
+            entries[key]?.starts[path, default: []].append(now)
+        }
+    }
+
+    static func starts(_ state: ServerState, path: String) -> [ContinuousClock.Instant] {
+        Self.entries.withLock { entries in
+            guard let entry = entries[ObjectIdentifier(state)], entry.state === state else { return [] }
+            return entry.starts[path] ?? []
+        }
     }
 }

@@ -49,6 +49,9 @@ public enum ConfigFile {
             # feeds = []
             # interval = \(d.crawl.interval)
             # spot_checks = \(d.crawl.spotChecks)       # random 256 KiB groups re-checked with Range between downloads
+            # min_interval = \(d.crawl.minInterval)      # seconds between request starts per host (0: off)
+            # max_backoff = \(d.crawl.maxBackoff)     # longest pause of a host after 429/503, seconds
+            # host_budget = \(d.crawl.hostBudget)   # bytes per host per pass (0: unlimited)
 
             [verifier]
             # allow_private_addresses = \(d.verifier.allowPrivateAddresses)   # only for tests and LANs

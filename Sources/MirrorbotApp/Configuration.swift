@@ -100,6 +100,12 @@ public struct Configuration: Sendable, CustomStringConvertible {
         /// `spot_checks`: random 256 KiB groups of a large file fetched with `Range` to re-check it between full
         /// downloads (0: none, re-crawls use validators only, as before).
         public var spotChecks = 3
+        /// `min_interval`: least seconds between two request starts to one host (0: off, only `per_host` limits).
+        public var minInterval: Double = 0
+        /// `max_backoff`: longest pause, in seconds, of a host that answered 429 or 503 (`Retry-After` included).
+        public var maxBackoff = 3600
+        /// `host_budget`: bytes per host per pass (0: unlimited).
+        public var hostBudget: Int64 = 1 << 30
         /// Defaults.
         public init() {}
     }
@@ -225,6 +231,9 @@ public struct Configuration: Sendable, CustomStringConvertible {
             if let v = try t.strings("feeds") { crawl.feeds = v }
             if let v = try t.int("interval", in: 1...(365 * 24 * 3600)) { crawl.interval = v }
             if let v = try t.int("spot_checks", in: 0...64) { crawl.spotChecks = v }
+            if let v = try t.seconds("min_interval", in: 0...3600) { crawl.minInterval = v }
+            if let v = try t.int("max_backoff", in: 1...(24 * 3600)) { crawl.maxBackoff = v }
+            if let v = try t.int("host_budget", in: 0...Int.max) { crawl.hostBudget = Int64(v) }
             try t.finish()
         }
         if var t = try root.table("verifier") {
@@ -347,6 +356,28 @@ struct TableReader {
             throw .invalidValue(key: name(key), "\(i) out of range (want at least \(range.lowerBound)\(upper))")
         }
         return i
+    }
+
+    /// A number of seconds, integer or float, within `range`.
+    mutating func seconds(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+        guard let v = value(key) else { return nil }
+        let number: Double
+        switch v.type {
+        case .int: number = Double(v.int ?? 0)
+        case .double: number = v.double ?? .nan
+        default: throw .wrongType(key: name(key), expected: "a number of seconds")
+        }
+        guard range.contains(number) else {  // NaN is in no range
+            throw .invalidValue(
+                key: name(key),
+                "\(number) out of range (want \(Self.plain(range.lowerBound)) to \(Self.plain(range.upperBound)) seconds)")
+        }
+        return number
+    }
+
+    /// `3600` rather than `3600.0`.
+    private static func plain(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
     }
 
     mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {

@@ -20,6 +20,13 @@ public struct CrawlSettings: Sendable {
     public var interval: Duration = .seconds(3600)
     /// Random 256 KiB groups of a large file fetched with `Range` on a re-crawl between full downloads.
     public var spotChecks: Int = 3
+    /// Least time between two request starts to one host (zero: off).
+    public var minInterval: Duration = .zero
+    /// Longest pause of a host after a 429 or 503, whatever its `Retry-After` asks.
+    public var maxBackoff: Duration = .seconds(3600)
+    /// Per-host byte budget per pass (0: unlimited): files never verified on a mirror first, then those verified
+    /// longest ago. Carried here for the pass that spends it; nothing limits bytes by it yet.
+    public var hostByteBudget: Int64 = 1 << 30
     /// Check every URL now, whatever its next check time.
     public var ignoreSchedule = false
     /// The fetch engine's limits; `concurrency`, `perHost`, `maxBody` and the contact override its fields.
@@ -42,6 +49,8 @@ public struct CrawlSettings: Sendable {
         configuration.concurrency = concurrency
         configuration.perHost = perHost
         configuration.maxBodyBytes = maxBody
+        configuration.minInterval = minInterval
+        configuration.maxBackoff = maxBackoff
         if let contact, !contact.isEmpty {
             configuration.userAgent = FetchConfiguration.userAgent(contact: contact)
         }
@@ -56,6 +65,11 @@ public struct CrawlSettings: Sendable {
         guard (1...1024).contains(perHost) else { throw .usage("--per-host must be 1...1024") }
         guard maxBody > 0 else { throw .usage("max_body must be positive") }
         guard interval >= .zero, recheckAge >= .zero else { throw .usage("interval and recheck_age must be >= 0") }
+        guard minInterval >= .zero, minInterval <= .seconds(3600) else { throw .usage("min_interval must be 0...3600 s") }
+        guard maxBackoff >= .seconds(1), maxBackoff <= .seconds(24 * 3600) else {
+            throw .usage("max_backoff must be 1...86400 s")
+        }
+        guard hostByteBudget >= 0 else { throw .usage("host_budget must be >= 0 (0: unlimited)") }
     }
 }
 
@@ -95,5 +109,8 @@ extension CrawlSettings {
         recheckAge = .seconds(configuration.crawl.recheckAge)
         interval = .seconds(configuration.crawl.interval)
         spotChecks = configuration.crawl.spotChecks
+        minInterval = .milliseconds(Int64((configuration.crawl.minInterval * 1000).rounded()))
+        maxBackoff = .seconds(configuration.crawl.maxBackoff)
+        hostByteBudget = configuration.crawl.hostBudget
     }
 }

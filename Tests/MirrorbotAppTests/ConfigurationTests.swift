@@ -73,6 +73,15 @@ import Testing
         ("[crawl]\nconcurrency = -1", "crawl.concurrency"),
         ("[crawl]\nfeeds = [1, 2]", "crawl.feeds"),
         ("[crawl]\ncontact = \"bob\"", "crawl.contact"),
+        ("[crawl]\nmin_interval = -0.5", "crawl.min_interval"),
+        ("[crawl]\nmin_interval = 3600.5", "crawl.min_interval"),
+        ("[crawl]\nmin_interval = nan", "crawl.min_interval"),
+        ("[crawl]\nmin_interval = \"1s\"", "crawl.min_interval"),
+        ("[crawl]\nmax_backoff = 0", "crawl.max_backoff"),
+        ("[crawl]\nmax_backoff = 86401", "crawl.max_backoff"),
+        ("[crawl]\nmax_backoff = 1.5", "crawl.max_backoff"),
+        ("[crawl]\nhost_budget = -1", "crawl.host_budget"),
+        ("[crawl]\nhost_budget = \"1G\"", "crawl.host_budget"),
         ("crawl = 3", "crawl"),
     ])
     func badValuesNameTheKey(text: String, key: String) {
@@ -82,6 +91,24 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix(key + ":"), "\(error.description)")
         }
+    }
+
+    @Test func politeCrawlingSettingsHaveDefaultsAndReachTheEngine() throws {
+        let defaults = try Configuration(toml: "")
+        #expect(defaults.crawl.minInterval == 0 && defaults.crawl.maxBackoff == 3600)
+        #expect(defaults.crawl.hostBudget == 1_073_741_824)
+        let defaultSettings = CrawlSettings(configuration: defaults)
+        #expect(defaultSettings.fetchConfiguration.minInterval == .zero)
+        #expect(defaultSettings.fetchConfiguration.maxBackoff == .seconds(3600))
+        #expect(defaultSettings.hostByteBudget == 1 << 30)
+
+        let c = try Configuration(toml: "[crawl]\nmin_interval = 0.25\nmax_backoff = 120\nhost_budget = 0\n")
+        #expect(c.crawl.minInterval == 0.25 && c.crawl.maxBackoff == 120 && c.crawl.hostBudget == 0)
+        let settings = CrawlSettings(configuration: c)
+        #expect(settings.fetchConfiguration.minInterval == .milliseconds(250))
+        #expect(settings.fetchConfiguration.maxBackoff == .seconds(120))
+        #expect(settings.hostByteBudget == 0)
+        #expect(try Configuration(toml: "[crawl]\nmin_interval = 2\n").crawl.minInterval == 2)  // an integer too
     }
 
     @Test func unknownKeysAreNamed() {
@@ -124,6 +151,16 @@ import Testing
         #expect(throws: ConfigurationError.alreadyExists(path)) { try ConfigFile.create(at: path) }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
         #expect(throws: ConfigurationError.self) { try ConfigFile.create(at: "/nonexistent-dir-\(UUID())/m.toml") }
+    }
+
+    @Test func templatesPoliteCrawlingKeysParseAtTheirDefaults() throws {
+        var text = ConfigFile.template(keyPair: KeyPair.generate())
+        for key in ["min_interval", "max_backoff", "host_budget"] {
+            #expect(text.contains("# \(key) = "))
+            text = text.replacingOccurrences(of: "# \(key) = ", with: "\(key) = ")
+        }
+        let c = try Configuration(toml: text)
+        #expect(c.crawl == Configuration.Crawl())
     }
 
     @Test func missingFileIsFineOnlyForClients() throws {
