@@ -456,6 +456,13 @@ public final class Store: Sendable {
                 state.digests[.blake3].map { Data($0) }, state.digests[.sha256].map { Data($0) }, check.notModified,
                 check.durationMilliseconds,
             ])
+        // The status pages' rollup of the history, in the same transaction (StoreRollup.swift).
+        let verdict = state.judgement.verdict
+        try StoreRollup.add(
+            db, urlID: check.urlID, checkedAt: check.checkedAt, verdict: verdict,
+            speed: StatusSQL.downloadSpeed(
+                verdict: verdict, size: state.size, milliseconds: check.durationMilliseconds,
+                notModified: check.notModified))
     }
 
     // MARK: Plumbing

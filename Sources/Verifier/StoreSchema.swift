@@ -208,13 +208,18 @@ enum StoreSchema {
             CREATE INDEX check_history_checked_at ON check_history(checked_at);
             """
         ),
+        (StoreRollup.migrationName, StoreRollup.schemaSQL),
     ]
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         for migration in migrations {
             let sql = migration.sql
-            migrator.registerMigration(migration.name) { db in try db.execute(sql: sql) }
+            let name = migration.name
+            migrator.registerMigration(name) { db in
+                try db.execute(sql: sql)
+                if name == StoreRollup.migrationName { try StoreRollup.rebuild(db) }  // the back-fill, in Swift
+            }
         }
         return migrator
     }

@@ -36,6 +36,8 @@ public struct VerdictTally: Sendable, Equatable {
         case .missing: missing += count
         case .error: error += count
         case .unconfirmed: unconfirmed += count
+        // Not tallied by the status pages yet: StatusSQL.verdictCode gives it no code, so the reads skip it.
+        case .stale: break
         }
     }
 
@@ -258,6 +260,7 @@ public enum StatusSQL {
         case .missing: .missing
         case .error: .unreachable
         case .unconfirmed: nil
+        case .stale: nil  // not held against the mirror (Verdict.stale)
         }
     }
 
@@ -271,6 +274,61 @@ public enum StatusSQL {
         WHERE id >= (SELECT coalesce(min(id), 0) FROM check_history WHERE checked_at >= ?) AND +checked_at >= ?
         ORDER BY id DESC LIMIT ?
         """
+}
+
+/// A mirror's standing as sums: the decayed weights of its checks by outcome (``MirrorStanding``'s `answered`,
+/// `reachable`, `correct`, `judged`) and how many checks, of them verified.
+struct StandingSums {
+    var answered = 0.0
+    var reachable = 0.0
+    var correct = 0.0
+    var judged = 0.0
+    var checks = 0
+    var verified = 0
+
+    /// Adds checks of one verdict (code 0 verified, 1 mismatch, 2 missing, 3 error); negative to take them away.
+    mutating func add(code: Int, weight: Double, count: Int) {
+        reachable += weight
+        if code <= 2 { answered += weight }
+        if code == 0 { correct += weight }
+        if code <= 1 { judged += weight }
+        checks += count
+        if code == 0 { verified += count }
+    }
+
+    /// The standing as ``MirrorStanding/init(checks:now:halfLife:)`` works it out from the same checks (equal up to
+    /// floating-point rounding). The status pages read only its score: `lastSeen` and `medianBytesPerSecond`, which
+    /// the sums do not keep, are nil.
+    func standing(now: Date) -> MirrorStanding {
+        var standing = MirrorStanding(checks: [], now: now)
+        standing.availability = (answered + 1) / (reachable + 2)
+        standing.correctness = (correct + 1) / (judged + 2)
+        standing.score = standing.availability * standing.correctness
+        standing.checks = checks
+        standing.verifiedShare = checks > 0 ? Double(verified) / Double(checks) : 0
+        return standing
+    }
+}
+
+extension VerdictTally {
+    /// One check of a verdict.
+    static func one(_ verdict: Verdict) -> VerdictTally {
+        var tally = VerdictTally()
+        tally.add(verdict)
+        return tally
+    }
+
+    /// The count of a verdict by its code (``StatusSQL/verdictCode(_:)``).
+    func count(code: Int) -> Int {
+        switch code {
+        case 0: verified
+        case 1: mismatch
+        case 2: missing
+        case 3: error
+        case 4: unconfirmed
+        default: 0
+        }
+    }
 }
 
 extension MirrorOrigin {
@@ -305,6 +363,9 @@ struct OriginTable {
         byPrefix[Substring(String(prefix))] = found  // a copy: the key must not keep the whole URL alive
         return found < 0 ? nil : found
     }
+
+    /// The index of a mirror already seen.
+    func known(_ origin: String) -> Int32? { byName[origin] }
 
     mutating func intern(_ origin: String) -> Int32 {
         if let known = byName[origin] { return known }
@@ -352,39 +413,25 @@ extension Store {
     /// - Returns: the data.
     /// - Throws: `StoreError.database`.
     public func statusOverview(buckets: TimeBuckets, now: Date) async throws(StoreError) -> StatusOverviewData {
+        try await statusOverview(buckets: buckets, now: now, rollup: true)
+    }
+
+    /// ``statusOverview(buckets:now:)``, with `rollup: false` from the raw history (the tests compare the two).
+    func statusOverview(buckets: TimeBuckets, now: Date, rollup: Bool) async throws(StoreError)
+        -> StatusOverviewData
+    {
         try await run { db in
             try Self.mapped(db) {
                 var streamed = try Self.streamCurrent(
                     db, sql: "SELECT id, file_id, url, NULL, NULL FROM url ORDER BY file_id", arguments: [],
                     buckets: buckets, states: try Self.allStates(db))
-                let failed = try Self.failedRuns(db)
-                let since = min(Int64(now.timeIntervalSince1970 - Self.statusStandingWindow), buckets.start)
-                var checks = Array(repeating: [HostCheck](), count: streamed.origins.names.count)
-                let cursor = try Row.fetchCursor(
-                    db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
-                let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
-                while let row = try cursor.next() {
-                    guard let group = streamed.groupOfURL[row[0]] else { continue }
-                    if !failed.isEmpty, let run = row[6] as Int64?, failed.contains(run) { continue }
-                    let at: Int64 = row[1]
-                    let verdict = StatusSQL.verdict(code: row[2])
-                    let speed = StatusSQL.downloadSpeed(
-                        verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
-                    if let bucket = buckets.index(of: at), let verdict {
-                        streamed.tallies[Int(group)].buckets[bucket].add(verdict)
-                        if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
-                    }
-                    if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
-                        let origin = Int(streamed.originOfGroup[Int(group)])
-                        checks[origin].append(
-                            HostCheck(
-                                at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
-                                bytesPerSecond: speed))
-                    }
-                }
                 var standings: [String: MirrorStanding] = [:]
-                for (index, list) in checks.enumerated() where !list.isEmpty {
-                    standings[streamed.origins.names[index]] = MirrorStanding(checks: list, now: now)
+                if rollup, let sums = try Self.rollupHistory(db, &streamed, buckets: buckets, now: now) {
+                    for (origin, sum) in sums {
+                        standings[streamed.origins.names[origin]] = sum.standing(now: now)
+                    }
+                } else {
+                    standings = try Self.overviewHistory(db, &streamed, buckets: buckets, now: now)
                 }
                 return StatusOverviewData(
                     tallies: streamed.tallies.sorted { ($0.feed, $0.mirror) < ($1.feed, $1.mirror) },
@@ -405,6 +452,13 @@ extension Store {
     public func statusMirror(_ origin: String, buckets: TimeBuckets, now: Date, problemLimit: Int = 100_000)
         async throws(StoreError) -> StatusMirrorData?
     {
+        try await statusMirror(origin, buckets: buckets, now: now, problemLimit: problemLimit, rollup: true)
+    }
+
+    /// ``statusMirror(_:buckets:now:problemLimit:)``, with `rollup: false` from the raw history.
+    func statusMirror(_ origin: String, buckets: TimeBuckets, now: Date, problemLimit: Int, rollup: Bool)
+        async throws(StoreError) -> StatusMirrorData?
+    {
         guard let host = MirrorOrigin.hostName(of: origin) else { return nil }
         return try await run { db in
             try Self.mapped(db) {
@@ -412,35 +466,12 @@ extension Store {
                     db, sql: Self.currentSQL(where: "WHERE u.host = ?"), arguments: [host], buckets: buckets,
                     only: origin)
                 guard !streamed.tallies.isEmpty else { return nil }
-                let failed = try Self.failedRuns(db)
-                let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
-                let since = min(standingSince, buckets.start)
-                var checks: [(id: Int64, check: HostCheck)] = []
-                let statement = try db.cachedStatement(
-                    sql: """
-                        SELECT checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id,
-                            id
-                        FROM check_history WHERE url_id = ? AND checked_at >= ?
-                        """)
-                for (urlID, group) in streamed.members {
-                    let cursor = try Row.fetchCursor(statement, arguments: [urlID, since])
-                    while let row = try cursor.next() {
-                        if let run = row[5] as Int64?, failed.contains(run) { continue }
-                        let at: Int64 = row[0]
-                        let verdict = StatusSQL.verdict(code: row[1])
-                        let speed = StatusSQL.downloadSpeed(
-                            verdict: verdict, size: row[2], milliseconds: row[3], notModified: row[4])
-                        if let bucket = buckets.index(of: at), let verdict {
-                            streamed.tallies[Int(group)].buckets[bucket].add(verdict)
-                            if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
-                        }
-                        if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
-                            let check = HostCheck(
-                                at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
-                                bytesPerSecond: speed)
-                            checks.append((row[6], check))
-                        }
-                    }
+                let standing: MirrorStanding?
+                if rollup, let sums = try Self.rollupHistory(db, &streamed, buckets: buckets, now: now, only: origin)
+                {
+                    standing = sums.values.first?.standing(now: now)
+                } else {
+                    standing = try Self.mirrorHistory(db, &streamed, buckets: buckets, now: now)
                 }
                 let problems = try Self.urlStatuses(
                     db,
@@ -450,10 +481,7 @@ extension Store {
                 ).filter { $0.mirror == origin }
                 return StatusMirrorData(
                     tallies: streamed.tallies.sorted { $0.feed < $1.feed }, problems: problems,
-                    // Newest first as the overview reads them (by id): the same checks in the same order give the
-                    // same floating-point sums, so the page's score is the overview's.
-                    standing: checks.isEmpty
-                        ? nil : MirrorStanding(checks: checks.sorted { $0.id > $1.id }.map(\.check), now: now),
+                    standing: standing,
                     range: try Self.ranges(db)[origin])
             }
         }
@@ -553,6 +581,204 @@ extension Store {
     }
 
     // MARK: Reads shared by the pages
+
+    /// The history of the pages' windows from the check rollup (`StoreRollup.swift`): each tally's checks and speeds
+    /// per bucket, and per mirror (index in `streamed.origins`) the sums of its standing. Rows of the rollup give
+    /// whole days; the checks of runs where our own network failed are subtracted; the day the standings' window
+    /// starts in, and a row with checks after `now`, are read from the history itself. Every row, check and run is
+    /// taken in a fixed order, so the overview and a mirror page (which reads only that mirror's rows) add the same
+    /// numbers in the same order: the page's score is the overview's.
+    /// - Returns: nil when the rollup cannot give the same result: buckets that are not whole UTC days, or a window
+    ///   with ``maxStandingChecks`` checks or more (the raw read keeps only the newest of them).
+    private static func rollupHistory(
+        _ db: Database, _ streamed: inout Streamed, buckets: TimeBuckets, now: Date, only: String? = nil
+    ) throws -> [Int: StandingSums]? {
+        guard buckets.width == StoreRollup.day, StoreRollup.dayStart(buckets.start) == buckets.start else {
+            return nil
+        }
+        let nowSeconds = now.timeIntervalSince1970
+        let standingSince = Int64(nowSeconds - Self.statusStandingWindow)
+        let from = StoreRollup.dayStart(min(standingSince, buckets.start))
+        // Tallies by feed id and mirror index.
+        var feedIDs: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM feed") { feedIDs[row[1]] = row[0] }
+        var groupOf: [Int64: [Int32: Int]] = [:]
+        for (g, tally) in streamed.tallies.enumerated() {
+            guard let feed = feedIDs[tally.feed] else { continue }
+            groupOf[feed, default: [:]][streamed.originOfGroup[g]] = g
+        }
+        struct Group: Hashable {
+            var day: Int64
+            var group: Int
+        }
+        var rows: [(key: StoreRollup.Key, group: Int, entry: StoreRollup.Entry)] = []
+        var windowChecks = 0
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT \(StoreRollup.columns) FROM check_rollup WHERE day >= ?\(only == nil ? "" : " AND mirror = ?")
+                ORDER BY day, feed_id, mirror
+                """, arguments: only.map { [from, $0] } ?? [from])
+        while let row = try cursor.next() {
+            let (key, entry) = StoreRollup.decodeRow(row)
+            guard let origin = streamed.origins.known(key.mirror), let group = groupOf[key.feed]?[origin] else {
+                continue
+            }
+            rows.append((key, group, entry))
+            windowChecks += entry.counts.total
+        }
+        guard windowChecks < Store.maxStandingChecks else { return nil }
+
+        var sums: [Int: StandingSums] = [:]
+        var rawRows = Set<Group>()
+        for (key, group, entry) in rows {
+            if let bucket = buckets.index(of: key.day) {
+                streamed.tallies[group].buckets[bucket].add(entry.counts)
+                streamed.tallies[group].speeds[bucket] += entry.speeds
+            }
+            guard key.day + StoreRollup.day > standingSince else { continue }  // before the standings' window
+            guard key.day >= standingSince, Double(entry.lastAt) <= nowSeconds else {
+                rawRows.insert(Group(day: key.day, group: group))
+                continue
+            }
+            let factor = pow(0.5, (nowSeconds - Double(key.day)) / StoreRollup.halfLife)
+            let origin = Int(streamed.originOfGroup[group])
+            for code in 0..<4 where entry.weights[code] != 0 || entry.counts.count(code: code) > 0 {
+                sums[origin, default: StandingSums()].add(
+                    code: code, weight: factor * entry.weights[code], count: entry.counts.count(code: code))
+            }
+        }
+
+        // Checks of runs in which our own network failed: in the rollup, but counting nowhere.
+        let failed = try Int64.fetchAll(db, sql: "SELECT id FROM crawl_run WHERE own_network_failed = 1 ORDER BY id")
+        let failedSet = Set(failed)
+        let historyColumns = """
+            url_id, checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id
+            """
+        let ofRun = try db.cachedStatement(
+            sql: "SELECT \(historyColumns) FROM check_history WHERE run_id = ? AND checked_at >= ? ORDER BY id")
+        for run in failed {
+            let cursor = try Row.fetchCursor(ofRun, arguments: [run, from])
+            while let row = try cursor.next() {
+                guard let group = streamed.groupOfURL[row[0]].map(Int.init),
+                    let verdict = StatusSQL.verdict(code: row[2])
+                else { continue }
+                let at: Int64 = row[1]
+                let day = StoreRollup.dayStart(at)
+                if let bucket = buckets.index(of: at) {
+                    streamed.tallies[group].buckets[bucket].subtract(VerdictTally.one(verdict))
+                    if let speed = StatusSQL.downloadSpeed(
+                        verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
+                    {
+                        streamed.tallies[group].speeds[bucket] = StoreRollup.removing(
+                            [speed], from: streamed.tallies[group].speeds[bucket])
+                    }
+                }
+                guard day >= standingSince, !rawRows.contains(Group(day: day, group: group)), let code = row[2] as Int?,
+                    code < 4
+                else { continue }
+                let factor = pow(0.5, (nowSeconds - Double(day)) / StoreRollup.halfLife)
+                sums[Int(streamed.originOfGroup[group]), default: StandingSums()].add(
+                    code: code, weight: -factor * StoreRollup.weight(at: at, day: day), count: -1)
+            }
+        }
+
+        // Rows the sums cannot serve: read check by check, as the raw read weighs them.
+        for day in Set(rawRows.map(\.day)).sorted() {
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT \(historyColumns) FROM check_history WHERE checked_at >= ? AND checked_at < ? ORDER BY id",
+                arguments: [max(day, standingSince), day + StoreRollup.day])
+            while let row = try cursor.next() {
+                guard let group = streamed.groupOfURL[row[0]].map(Int.init), rawRows.contains(Group(day: day, group: group))
+                else { continue }
+                if let run = row[6] as Int64?, failedSet.contains(run) { continue }
+                guard let code = row[2] as Int?, code >= 0, code < 4 else { continue }
+                let at: Int64 = row[1]
+                let weight = pow(0.5, max(0, nowSeconds - Double(at)) / StoreRollup.halfLife)
+                sums[Int(streamed.originOfGroup[group]), default: StandingSums()].add(
+                    code: code, weight: weight, count: 1)
+            }
+        }
+        return sums.filter { $0.value.checks > 0 }
+    }
+
+    /// The overview's history read from `check_history` itself: the window's checks, newest first, at most
+    /// ``maxStandingChecks`` (as ``mirrorStandings(now:window:halfLife:)``). Used when the rollup cannot serve.
+    private static func overviewHistory(
+        _ db: Database, _ streamed: inout Streamed, buckets: TimeBuckets, now: Date
+    ) throws -> [String: MirrorStanding] {
+        let failed = try Self.failedRuns(db)
+        let since = min(Int64(now.timeIntervalSince1970 - Self.statusStandingWindow), buckets.start)
+        var checks = Array(repeating: [HostCheck](), count: streamed.origins.names.count)
+        let cursor = try Row.fetchCursor(
+            db, sql: StatusSQL.historyWindowSQL, arguments: [since, since, Store.maxStandingChecks])
+        let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
+        while let row = try cursor.next() {
+            guard let group = streamed.groupOfURL[row[0]] else { continue }
+            if !failed.isEmpty, let run = row[6] as Int64?, failed.contains(run) { continue }
+            let at: Int64 = row[1]
+            let verdict = StatusSQL.verdict(code: row[2])
+            let speed = StatusSQL.downloadSpeed(
+                verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
+            if let bucket = buckets.index(of: at), let verdict {
+                streamed.tallies[Int(group)].buckets[bucket].add(verdict)
+                if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
+            }
+            if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
+                let origin = Int(streamed.originOfGroup[Int(group)])
+                checks[origin].append(
+                    HostCheck(
+                        at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
+                        bytesPerSecond: speed))
+            }
+        }
+        var standings: [String: MirrorStanding] = [:]
+        for (index, list) in checks.enumerated() where !list.isEmpty {
+            standings[streamed.origins.names[index]] = MirrorStanding(checks: list, now: now)
+        }
+        return standings
+    }
+
+    /// One mirror's history read from `check_history` itself, URL by URL. Used when the rollup cannot serve.
+    private static func mirrorHistory(
+        _ db: Database, _ streamed: inout Streamed, buckets: TimeBuckets, now: Date
+    ) throws -> MirrorStanding? {
+        let failed = try Self.failedRuns(db)
+        let standingSince = Int64(now.timeIntervalSince1970 - Self.statusStandingWindow)
+        let since = min(standingSince, buckets.start)
+        var checks: [(id: Int64, check: HostCheck)] = []
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT checked_at, \(StatusSQL.verdictCode("verdict")), size, duration_ms, not_modified, run_id,
+                    id
+                FROM check_history WHERE url_id = ? AND checked_at >= ?
+                """)
+        for (urlID, group) in streamed.members {
+            let cursor = try Row.fetchCursor(statement, arguments: [urlID, since])
+            while let row = try cursor.next() {
+                if let run = row[5] as Int64?, failed.contains(run) { continue }
+                let at: Int64 = row[0]
+                let verdict = StatusSQL.verdict(code: row[1])
+                let speed = StatusSQL.downloadSpeed(
+                    verdict: verdict, size: row[2], milliseconds: row[3], notModified: row[4])
+                if let bucket = buckets.index(of: at), let verdict {
+                    streamed.tallies[Int(group)].buckets[bucket].add(verdict)
+                    if let speed { streamed.tallies[Int(group)].speeds[bucket].append(speed) }
+                }
+                if at >= standingSince, let verdict, let outcome = StatusSQL.outcome(verdict) {
+                    let check = HostCheck(
+                        at: Date(timeIntervalSince1970: TimeInterval(at)), outcome: outcome,
+                        bytesPerSecond: speed)
+                    checks.append((row[6], check))
+                }
+            }
+        }
+        // Newest first as the overview reads them (by id): the same checks in the same order give the same
+        // floating-point sums, so the page's score is the overview's.
+        return checks.isEmpty ? nil : MirrorStanding(checks: checks.sorted { $0.id > $1.id }.map(\.check), now: now)
+    }
+
 
     private struct Streamed {
         var origins = OriginTable()

@@ -91,7 +91,7 @@ import Testing
             try old.close()
         }
         let store = try Store(path: path)
-        #expect(try await store.appliedMigrations().last == "0005-status")
+        #expect(try await store.appliedMigrations().last == StoreTestsMigrations.all.last)
         let stored = try #require(try await store.storedFiles(feedID: 1)["f.iso"])
         #expect(stored.hashes[.sha256] == ExpectedDigest(digest: digest, strength: .feed, source: "SUMS:1"))
         let state = try #require(stored.states["https://a.example/f.iso"])
@@ -204,5 +204,8 @@ import Testing
 
 /// Every migration, in order.
 enum StoreTestsMigrations {
-    static let all = ["0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges", "0005-status"]
+    static let all = [
+        "0001-crawl-state", "0002-score-book", "0003-cheap-checks", "0004-bao-and-ranges", "0005-status",
+        "0006-distro-indexes", "0007-check-rollup",
+    ]
 }
