@@ -208,6 +208,79 @@ enum StoreSchema {
             CREATE INDEX check_history_checked_at ON check_history(checked_at);
             """
         ),
+        (
+            "0006-distro-indexes",
+            """
+            -- Expected hashes gain the stronger sources: 3 = a Metalink, 4 = a distribution index under a checked
+            -- signature (2 stays a checksum file, a URL list or an unsigned index; 1 agreement among mirrors).
+            CREATE TABLE expected_hash_new (
+                file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,
+                algorithm TEXT NOT NULL CHECK (algorithm = 'blake3' OR algorithm = 'sha256' OR algorithm = 'sha512'
+                    OR algorithm = 'sha1' OR algorithm = 'md5'),
+                digest BLOB NOT NULL,
+                strength INTEGER NOT NULL CHECK (strength BETWEEN 1 AND 4),
+                source TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (file_id, algorithm)
+            ) STRICT;
+            INSERT INTO expected_hash_new (file_id, algorithm, digest, strength, source, updated_at)
+            SELECT file_id, algorithm, digest, strength, source, updated_at FROM expected_hash;
+            DROP TABLE expected_hash;
+            ALTER TABLE expected_hash_new RENAME TO expected_hash;
+
+            -- A verdict for distribution mirrors that lag: `stale` (rebuilt as 0003 did: SQLite cannot change a CHECK).
+            CREATE TABLE url_state_new (
+                url_id INTEGER PRIMARY KEY REFERENCES url(id) ON DELETE CASCADE,
+                verdict TEXT NOT NULL CHECK (verdict = 'verified' OR verdict = 'mismatch' OR verdict = 'missing'
+                    OR verdict = 'error' OR verdict = 'unconfirmed' OR verdict = 'stale'),
+                reason TEXT NOT NULL,
+                http_status INTEGER NOT NULL,
+                final_url TEXT NOT NULL,
+                complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+                is_html INTEGER NOT NULL CHECK (is_html IN (0, 1)),
+                size INTEGER NOT NULL,
+                content_length INTEGER,
+                blake3 BLOB,
+                sha256 BLOB,
+                sha512 BLOB,
+                sha1 BLOB,
+                md5 BLOB,
+                etag TEXT,
+                last_modified TEXT,
+                checked_at INTEGER NOT NULL,
+                downloaded_at INTEGER,
+                verified_at INTEGER,
+                next_check INTEGER NOT NULL
+            ) STRICT;
+            INSERT INTO url_state_new (url_id, verdict, reason, http_status, final_url, complete, is_html, size,
+                content_length, blake3, sha256, sha512, sha1, md5, etag, last_modified, checked_at, downloaded_at,
+                verified_at, next_check)
+            SELECT url_id, verdict, reason, http_status, final_url, complete, is_html, size, content_length, blake3,
+                sha256, sha512, sha1, md5, etag, last_modified, checked_at, downloaded_at, verified_at, next_check
+            FROM url_state;
+            DROP TABLE url_state;
+            ALTER TABLE url_state_new RENAME TO url_state;
+            CREATE INDEX url_state_next_check ON url_state(next_check);
+
+            -- How each distribution mirror's index chain checked out in the newest pass: signature, freshness, lag.
+            CREATE TABLE mirror_index (
+                feed_id INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,
+                repository TEXT NOT NULL,
+                mirror TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                index_date INTEGER,
+                origin_date INTEGER,
+                lag_seconds INTEGER,
+                punished INTEGER NOT NULL CHECK (punished = 0 OR punished = 1),
+                files INTEGER NOT NULL CHECK (files >= 0),
+                checked_at INTEGER NOT NULL,
+                PRIMARY KEY (feed_id, repository, mirror)
+            ) STRICT;
+            """
+        ),
         (StoreRollup.migrationName, StoreRollup.schemaSQL),
     ]
 

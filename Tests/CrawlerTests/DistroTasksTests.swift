@@ -91,7 +91,10 @@ import Testing
         #expect(!reports[0].punished)
     }
 
-    @Test(arguments: [(Int64(45), "45 s"), (600, "10 min"), (7200, "2 h"), (7260, "2 h 1 min"), (3 * 86400 + 3600, "3 d 1 h")])
+    @Test(arguments: [
+        (Int64(45), "45 s"), (Int64(600), "10 min"), (Int64(7200), "2 h"), (Int64(7260), "2 h 1 min"),
+        (Int64(3 * 86400 + 3600), "3 d 1 h"),
+    ])
     func lagText(seconds: Int64, text: String) {
         #expect(Lag.text(seconds) == text)
     }
