@@ -184,7 +184,7 @@ public final class Store: Sendable {
             throw StoreError.database("file \(file.name) vanished")
         }
         if file.hashes.isEmpty {
-            try db.run("DELETE FROM expected_hash WHERE file_id = ? AND strength = 2", [fileID])
+            try db.run("DELETE FROM expected_hash WHERE file_id = ? AND strength >= 2", [fileID])
         } else {
             let kept = file.hashes.keys.map(\.rawValue)
             let placeholders = kept.map { _ in "?" }.joined(separator: ",")
@@ -309,7 +309,7 @@ public final class Store: Sendable {
         try await write { db in
             let strongCount =
                 try db.int(
-                    "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength = 2",
+                    "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength >= 2",
                     [fileID]) ?? 0
             if strongCount == 0 {
                 try db.run("DELETE FROM expected_hash WHERE file_id = ?", [fileID])
@@ -341,7 +341,7 @@ public final class Store: Sendable {
             ON CONFLICT (file_id, algorithm) DO UPDATE SET
                 digest = excluded.digest, strength = excluded.strength, source = excluded.source,
                 updated_at = excluded.updated_at
-            WHERE excluded.strength >= expected_hash.strength
+            WHERE excluded.strength >= expected_hash.strength OR excluded.strength >= 2
             """,
             [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
     }
