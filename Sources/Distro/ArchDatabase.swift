@@ -69,7 +69,9 @@ public enum ArchDatabase {
         if filename.contains("/") { return .issue("a %FILENAME% with a '/' (\(clipped(filename)))") }
         if let reason = unsafePathReason(filename) { return .issue("%FILENAME%: \(reason)") }
         guard let sizeText = fields["CSIZE"]?.first else { return .issue("no %CSIZE%") }
-        guard let size = Int64(sizeText), size >= 0 else { return .issue("%CSIZE% is not a size: \(clipped(sizeText))") }
+        guard let size = Int64(sizeText), size >= 0 else {
+            return .issue("%CSIZE% is not a size: \(clipped(sizeText))")
+        }
         guard let hex = fields["SHA256SUM"]?.first else { return .issue("no %SHA256SUM%") }
         guard let digest = DistroXML.sha256(hex) else { return .issue("%SHA256SUM% is not 64 hex digits") }
         return .file(PoolFile(package: name, path: filename, size: size, sha256: digest, location: location))

@@ -139,7 +139,9 @@ public struct Gpgv: Sendable {
         var arguments = ["--homedir", directory.path, "--status-fd", "1", "--keyring"]
         let files: [(String, [UInt8])] = [("keyring.gpg", keyringBytes)] + inputs
         for (name, bytes) in files {
-            guard FileManager.default.createFile(atPath: directory.appendingPathComponent(name).path, contents: Data(bytes))
+            guard
+                FileManager.default.createFile(
+                    atPath: directory.appendingPathComponent(name).path, contents: Data(bytes))
             else { throw .failed("cannot write a temporary file") }
         }
         arguments.append(directory.appendingPathComponent("keyring.gpg").path)
@@ -150,7 +152,9 @@ public struct Gpgv: Sendable {
         let verdict = GpgvStatus(statusText: status.statusText).verdict()
         switch verdict {
         case .failure(let error):
-            if case .failed(let reason) = error, !status.stderr.isEmpty { throw .failed("\(reason) (gpgv: \(clipped(status.stderr)))") }
+            if case .failed(let reason) = error, !status.stderr.isEmpty {
+                throw .failed("\(reason) (gpgv: \(clipped(status.stderr)))")
+            }
             throw error
         case .success(let good):
             var content: [UInt8] = []
@@ -161,7 +165,8 @@ public struct Gpgv: Sendable {
                 }
                 content = bytes
             }
-            return SignatureCheck(content: content, fingerprint: good.fingerprint, keyID: good.keyID, signedAt: good.signedAt)
+            return SignatureCheck(
+                content: content, fingerprint: good.fingerprint, keyID: good.keyID, signedAt: good.signedAt)
         }
     }
 

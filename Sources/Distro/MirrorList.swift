@@ -199,7 +199,9 @@ public struct MirrorList: Sendable {
             }
             collector.add(base, line: line)
         }
-        if !ok {
+        if ok && !handler.rootEnded {
+            collector.issue(line: parser.lineNumber, "the document ends before its root element does")
+        } else if !ok {
             let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "malformed XML"
             collector.issue(line: parser.lineNumber, "not well-formed XML: \(reason)")
         }
@@ -208,13 +210,16 @@ public struct MirrorList: Sendable {
     /// Collects the text of every `<url>` element (Metalink 3 or 4) with its line.
     private final class MetalinkURLs: NSObject, XMLParserDelegate {
         var urls: [(Int, String)] = []
+        var rootEnded = false
         private var current: String?
         private var line = 0
+        private var depth = 0
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
             qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
         ) {
+            depth += 1
             if elementName == "url" && urls.count < 100_000 {
                 current = ""
                 line = parser.lineNumber
@@ -233,6 +238,8 @@ public struct MirrorList: Sendable {
                 urls.append((line, url.trimmingCharacters(in: .whitespacesAndNewlines)))
                 current = nil
             }
+            depth -= 1
+            if depth == 0 { rootEnded = true }
         }
     }
 

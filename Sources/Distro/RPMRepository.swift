@@ -63,6 +63,9 @@ public struct RPMRepomd: Sendable {
         if let problem = reader.problem { throw .malformed(location: location, reason: problem) }
         guard ok else { throw .malformed(location: location, reason: DistroXML.failure(parser)) }
         guard reader.sawRoot else { throw .malformed(location: location, reason: "not a repomd document") }
+        guard reader.path.isEmpty else {
+            throw .malformed(location: location, reason: "the document ends before </repomd> (truncated)")
+        }
         guard let primary = reader.entries.first(where: { $0.type == "primary" }) else {
             throw .malformed(location: location, reason: "no <data type=\"primary\"> entry")
         }
@@ -102,7 +105,7 @@ public struct RPMRepomd: Sendable {
         var problem: String?
         var revision: String?
         var entries: [RawEntry] = []
-        private var path: [String] = []
+        private(set) var path: [String] = []
         private var text = ""
 
         func parser(
@@ -187,6 +190,9 @@ public enum RPMPrimary {
         if let problem = reader.problem { throw .malformed(location: location, reason: problem) }
         guard ok else { throw .malformed(location: location, reason: DistroXML.failure(parser)) }
         guard reader.sawRoot else { throw .malformed(location: location, reason: "not a primary metadata document") }
+        guard reader.depth == 0 else {
+            throw .malformed(location: location, reason: "the document ends before </metadata> (truncated)")
+        }
         return (reader.files, reader.issues.list)
     }
 
@@ -206,7 +212,7 @@ public enum RPMPrimary {
         var problem: String?
         var files: [PoolFile] = []
         var issues = DistroXML.IssueList()
-        private var depth = 0
+        private(set) var depth = 0
         private var package: Package?
         private var field: String?  // the direct child of <package> whose text is collected
 
@@ -356,12 +362,20 @@ enum DistroXML {
             var high: UInt8 = 0xBF
             switch lead {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; low = 0xA0
+            case 0xE0:
+                length = 3
+                low = 0xA0
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; high = 0x9F
-            case 0xF0: length = 4; low = 0x90
+            case 0xED:
+                length = 3
+                high = 0x9F
+            case 0xF0:
+                length = 4
+                low = 0x90
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; high = 0x8F
+            case 0xF4:
+                length = 4
+                high = 0x8F
             default: return false
             }
             guard index + length <= count else { return false }
