@@ -210,11 +210,15 @@ public struct Gpgv: Sendable {
                 let timeout = self.timeout
                 Task {
                     try? await Task.sleep(for: timeout)
-                    if box.terminate() { box.timedOut.withLock { $0 = true } }
+                    guard box.terminate() else { return }
+                    box.timedOut.withLock { $0 = true }
+                    // SIGTERM may be blocked or ignored in the child; SIGKILL is not.
+                    try? await Task.sleep(for: .seconds(1))
+                    box.forceKill()
                 }
             }
         } onCancel: {
-            _ = box.terminate()
+            box.forceKill()
         }
         if let launch { throw .gpgvUnavailable("cannot run \(executable): \(launch)") }
         if box.timedOut.withLock({ $0 }) { throw .failed("gpgv ran longer than \(timeout)") }
@@ -323,6 +327,12 @@ private final class RunningProcess: @unchecked Sendable {
     let timedOut = Mutex(false)
 
     init(_ process: Process) { self.process = process }
+
+    /// Sends SIGKILL when the process still runs (its id is not reused before Foundation has reaped it).
+    func forceKill() {
+        guard process.isRunning else { return }
+        _ = kill(process.processIdentifier, SIGKILL)
+    }
 
     /// Sends SIGTERM when the process still runs.
     /// - Returns: whether it was running.

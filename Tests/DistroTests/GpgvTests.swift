@@ -135,6 +135,24 @@ import Testing
         }
     }
 
+    @Test func hangingGpgvIsStoppedByTheTimeout() async throws {
+        let key = try TestKeyring()
+        let script = key.home.appendingPathComponent("slow-gpgv")
+        try Data("#!/bin/sh\nexec sleep 30\n".utf8).write(to: script)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        let signed = try key.clearsign(release)
+        let started = ContinuousClock.now
+        let error = await signatureError {
+            try await Gpgv(executable: script.path, timeout: .milliseconds(300)).verifyInline(
+                signed, keyring: key.keyringPath)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        guard case .failed(let reason) = error, reason.contains("longer than") else {
+            Issue.record("expected a timeout, got \(String(describing: error))")
+            return
+        }
+    }
+
     @Test func expiredKeyIsRefused() async throws {
         let key = try TestKeyring.expired()
         let signed = try key.clearsign(release)
