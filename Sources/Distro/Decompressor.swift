@@ -132,6 +132,17 @@ public struct Decompressor: ~Copyable {
         if let failure { throw failure }
     }
 
+    /// Feeds compressed bytes from an array.
+    /// - Parameters:
+    ///   - input: the next compressed bytes.
+    ///   - output: receives each decompressed chunk (at most 64 KiB, valid only during the call).
+    /// - Throws: as `feed(_:output:)` with a raw buffer.
+    public mutating func feed(
+        _ input: [UInt8], output: (UnsafeRawBufferPointer) throws(DistroError) -> Void
+    ) throws(DistroError) {
+        try feed(input[...], output: output)
+    }
+
     /// Ends the stream and hands on what the decoder still holds.
     /// - Parameter output: receives each remaining decompressed chunk.
     /// - Throws: `.decompression("truncated ...")` when the compressed stream did not end, `.tooLarge`, or what
