@@ -57,4 +57,15 @@ import Testing
         #expect(remote.issues.count == 1)
         #expect(remote.issues.first?.message.contains("cannot fetch") == true)
     }
+
+    /// Offline, a repository's origin cannot be read: one issue per repository that says so, no task.
+    @Test(arguments: [("debian.toml", "debian"), ("fedora.toml", "fedora"), ("arch.toml", "arch")])
+    func distributionRepositories(file: String, name: String) async throws {
+        let feed = try await load(file)
+        #expect(feed.format == .checksumMirrors)
+        #expect(feed.name == name)
+        #expect(feed.tasks.isEmpty)
+        #expect(feed.issues.count == 1, "\(feed.issues)")
+        #expect(feed.issues.first?.message.contains("index cannot be used") == true, "\(feed.issues)")
+    }
 }

@@ -43,10 +43,11 @@ public struct StatusData: Sendable {
         let buckets = TimeBuckets.days(trendDays, endingAt: seconds)
         let data = try await store.statusOverview(buckets: buckets, now: now)
         let unknown = MirrorStanding(checks: [], now: now).score
+        let lags = StatusMath.lags(try await store.mirrorIndexes())
         let rows = data.tallies.map { tally in
             StatusMath.row(
                 tally, buckets: buckets, trendDays: trendDays, score: data.standings[tally.mirror]?.score ?? unknown,
-                range: data.ranges[tally.mirror])
+                range: data.ranges[tally.mirror], lagSeconds: lags[StatusMath.LagKey(feed: tally.feed, mirror: tally.mirror)])
         }
         let sorted = sort.sorted(rows)
         let (paging, range) = StatusPaging.page(total: sorted.count, page: page, perPage: perPage)
@@ -71,8 +72,11 @@ public struct StatusData: Sendable {
         let buckets = TimeBuckets.days(historyDays, endingAt: seconds)
         guard let data = try await store.statusMirror(origin, buckets: buckets, now: now) else { return nil }
         let score = (data.standing ?? MirrorStanding(checks: [], now: now)).score
+        let lags = StatusMath.lags(try await store.mirrorIndexes())
         let rows = data.tallies.map {
-            StatusMath.row($0, buckets: buckets, trendDays: trendDays, score: score, range: data.range)
+            StatusMath.row(
+                $0, buckets: buckets, trendDays: trendDays, score: score, range: data.range,
+                lagSeconds: lags[StatusMath.LagKey(feed: $0.feed, mirror: $0.mirror)])
         }
         let problems = StatusMath.problemsOrdered(data.problems.map(StatusMath.urlStatus))
         let (paging, range) = StatusPaging.page(total: problems.count, page: page, perPage: perPage)
@@ -249,6 +253,23 @@ public enum StatusMath {
         return points(buckets: buckets, counts: counts, speeds: speeds)
     }
 
+    /// A feed's mirror, as distribution index rows key lags.
+    public struct LagKey: Hashable, Sendable {
+        public var feed: String
+        public var mirror: String
+    }
+
+    /// The largest lag of each feed's mirror (scheme and authority) over its repositories.
+    public static func lags(_ rows: [MirrorIndexRow]) -> [LagKey: Int64] {
+        var lags: [LagKey: Int64] = [:]
+        for row in rows {
+            guard let lag = row.lagSeconds else { continue }
+            let key = LagKey(feed: row.feed, mirror: row.origin)
+            lags[key] = max(lags[key] ?? lag, lag)
+        }
+        return lags
+    }
+
     /// An overview row from a tally whose buckets end with the trend's days.
     /// - Parameters:
     ///   - tally: the feed's URLs on the mirror.
@@ -256,9 +277,11 @@ public enum StatusMath {
     ///   - trendDays: days of the trend and of the median speed's window.
     ///   - score: the mirror's standing.
     ///   - range: its Range finding.
+    ///   - lagSeconds: its lag behind the feed's origin, for distribution feeds.
     /// - Returns: the row.
     public static func row(
-        _ tally: MirrorFeedTally, buckets: TimeBuckets, trendDays: Int, score: Double, range: RangeSupport?
+        _ tally: MirrorFeedTally, buckets: TimeBuckets, trendDays: Int, score: Double, range: RangeSupport?,
+        lagSeconds: Int64? = nil
     ) -> MirrorRow {
         let trend = buckets.suffix(trendDays)
         let counts = Array(tally.buckets.suffix(trend.count))
@@ -266,7 +289,7 @@ public enum StatusMath {
         return MirrorRow(
             mirror: tally.mirror, feed: tally.feed, filesVerified: tally.filesVerified,
             filesChecked: tally.filesChecked, filesListed: tally.filesListed, current: VerdictCounts(tally.current),
-            lagSeconds: nil, medianBytesPerSecond: median(speeds.flatMap { $0 }), lastCheck: tally.lastCheck,
+            lagSeconds: lagSeconds, medianBytesPerSecond: median(speeds.flatMap { $0 }), lastCheck: tally.lastCheck,
             score: score, honoursRange: range?.honours, trend: points(buckets: trend, counts: counts, speeds: speeds))
     }
 
