@@ -25,7 +25,7 @@ public struct CrawlSettings: Sendable {
     /// Longest pause of a host after a 429 or 503, whatever its `Retry-After` asks.
     public var maxBackoff: Duration = .seconds(3600)
     /// Per-host byte budget per pass (0: unlimited): files never verified on a mirror first, then those verified
-    /// longest ago. Carried here for the pass that spends it; nothing limits bytes by it yet.
+    /// longest ago (`[crawl] host_budget`).
     public var hostByteBudget: Int64 = 1 << 30
     /// Check every URL now, whatever its next check time.
     public var ignoreSchedule = false
