@@ -27,7 +27,9 @@ package struct HostPace: Sendable, Equatable {
         ///   - minInterval: least time between request starts (negative counts as zero).
         ///   - baseBackoff: the first pause without `Retry-After`.
         ///   - maxBackoff: the cap on every pause.
-        package init(minInterval: Duration = .zero, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(3600)) {
+        package init(
+            minInterval: Duration = .zero, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(3600)
+        ) {
             self.minInterval = max(.zero, minInterval)
             self.baseBackoff = max(.zero, baseBackoff)
             self.maxBackoff = max(.zero, maxBackoff)

@@ -65,7 +65,9 @@ public struct CrawlSettings: Sendable {
         guard (1...1024).contains(perHost) else { throw .usage("--per-host must be 1...1024") }
         guard maxBody > 0 else { throw .usage("max_body must be positive") }
         guard interval >= .zero, recheckAge >= .zero else { throw .usage("interval and recheck_age must be >= 0") }
-        guard minInterval >= .zero, minInterval <= .seconds(3600) else { throw .usage("min_interval must be 0...3600 s") }
+        guard minInterval >= .zero, minInterval <= .seconds(3600) else {
+            throw .usage("min_interval must be 0...3600 s")
+        }
         guard maxBackoff >= .seconds(1), maxBackoff <= .seconds(24 * 3600) else {
             throw .usage("max_backoff must be 1...86400 s")
         }

@@ -35,43 +35,61 @@ struct HostPaceTests {
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
                 Step(at: 250, event: .start, earliest: 450, strikes: 0),
-                Step(at: 260, event: .answer(status: 200, retryAfterMilliseconds: nil, startedAt: 0), earliest: 450, strikes: 0),
+                Step(
+                    at: 260, event: .answer(status: 200, retryAfterMilliseconds: nil, startedAt: 0), earliest: 450,
+                    strikes: 0),
             ]
         ),
         (
             "no interval, no pause: any time", HostPace.Policy(minInterval: .zero),
             [
                 Step(at: 0, event: .start, earliest: nil, strikes: 0),
-                Step(at: 5, event: .answer(status: 404, retryAfterMilliseconds: nil, startedAt: 0), earliest: nil, strikes: 0),
+                Step(
+                    at: 5, event: .answer(status: 404, retryAfterMilliseconds: nil, startedAt: 0), earliest: nil,
+                    strikes: 0),
             ]
         ),
         (
             "503 with Retry-After pauses the host for it", policy,
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
-                Step(at: 50, event: .answer(status: 503, retryAfterMilliseconds: 1000, startedAt: 0), earliest: 1050, strikes: 1),
+                Step(
+                    at: 50, event: .answer(status: 503, retryAfterMilliseconds: 1000, startedAt: 0), earliest: 1050,
+                    strikes: 1),
             ]
         ),
         (
             "Retry-After is capped by maxBackoff", policy,
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
-                Step(at: 10, event: .answer(status: 429, retryAfterMilliseconds: 3_600_000, startedAt: 0), earliest: 10_010, strikes: 1),
+                Step(
+                    at: 10, event: .answer(status: 429, retryAfterMilliseconds: 3_600_000, startedAt: 0),
+                    earliest: 10_010, strikes: 1),
             ]
         ),
         (
             "without Retry-After: 1 s, 2 s, 4 s, 8 s, then the cap", policy,
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
-                Step(at: 100, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1100, strikes: 1),
+                Step(
+                    at: 100, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1100,
+                    strikes: 1),
                 Step(at: 1100, event: .start, earliest: 1300, strikes: 1),
-                Step(at: 1200, event: .answer(status: 429, retryAfterMilliseconds: nil, startedAt: 1100), earliest: 3200, strikes: 2),
+                Step(
+                    at: 1200, event: .answer(status: 429, retryAfterMilliseconds: nil, startedAt: 1100), earliest: 3200,
+                    strikes: 2),
                 Step(at: 3200, event: .start, earliest: 3400, strikes: 2),
-                Step(at: 3300, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 3200), earliest: 7300, strikes: 3),
+                Step(
+                    at: 3300, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 3200), earliest: 7300,
+                    strikes: 3),
                 Step(at: 7300, event: .start, earliest: 7500, strikes: 3),
-                Step(at: 7400, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 7300), earliest: 15_400, strikes: 4),
+                Step(
+                    at: 7400, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 7300),
+                    earliest: 15_400, strikes: 4),
                 Step(at: 15_400, event: .start, earliest: 15_600, strikes: 4),
-                Step(at: 15_500, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 15_400), earliest: 25_500, strikes: 5),
+                Step(
+                    at: 15_500, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 15_400),
+                    earliest: 25_500, strikes: 5),
             ]
         ),
         (
@@ -80,38 +98,62 @@ struct HostPaceTests {
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
                 Step(at: 200, event: .start, earliest: 400, strikes: 0),
                 Step(at: 400, event: .start, earliest: 600, strikes: 0),
-                Step(at: 500, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1500, strikes: 1),
-                Step(at: 510, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 200), earliest: 1510, strikes: 1),
-                Step(at: 520, event: .answer(status: 429, retryAfterMilliseconds: 300, startedAt: 400), earliest: 1510, strikes: 1),
+                Step(
+                    at: 500, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1500,
+                    strikes: 1),
+                Step(
+                    at: 510, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 200), earliest: 1510,
+                    strikes: 1),
+                Step(
+                    at: 520, event: .answer(status: 429, retryAfterMilliseconds: 300, startedAt: 400), earliest: 1510,
+                    strikes: 1),
             ]
         ),
         (
             "a success relaxes: the next 503 starts at the base again, the running pause stays", policy,
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
-                Step(at: 10, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010, strikes: 1),
+                Step(
+                    at: 10, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010,
+                    strikes: 1),
                 Step(at: 1010, event: .start, earliest: 1210, strikes: 1),
-                Step(at: 1020, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 1010), earliest: 3020, strikes: 2),
-                Step(at: 1030, event: .answer(status: 200, retryAfterMilliseconds: nil, startedAt: 5), earliest: 3020, strikes: 0),
+                Step(
+                    at: 1020, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 1010), earliest: 3020,
+                    strikes: 2),
+                Step(
+                    at: 1030, event: .answer(status: 200, retryAfterMilliseconds: nil, startedAt: 5), earliest: 3020,
+                    strikes: 0),
                 Step(at: 3020, event: .start, earliest: 3220, strikes: 0),
-                Step(at: 3030, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 3020), earliest: 4030, strikes: 1),
+                Step(
+                    at: 3030, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 3020), earliest: 4030,
+                    strikes: 1),
             ]
         ),
         (
             "other 5xx and network failures neither pause nor relax", policy,
             [
                 Step(at: 0, event: .start, earliest: 200, strikes: 0),
-                Step(at: 10, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010, strikes: 1),
-                Step(at: 20, event: .answer(status: 500, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010, strikes: 1),
-                Step(at: 30, event: .answer(status: 0, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010, strikes: 1),
-                Step(at: 40, event: .answer(status: 304, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010, strikes: 0),
+                Step(
+                    at: 10, event: .answer(status: 503, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010,
+                    strikes: 1),
+                Step(
+                    at: 20, event: .answer(status: 500, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010,
+                    strikes: 1),
+                Step(
+                    at: 30, event: .answer(status: 0, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010,
+                    strikes: 1),
+                Step(
+                    at: 40, event: .answer(status: 304, retryAfterMilliseconds: nil, startedAt: 0), earliest: 1010,
+                    strikes: 0),
             ]
         ),
         (
             "Retry-After: 0 is honoured as no pause", HostPace.Policy(minInterval: .zero),
             [
                 Step(at: 0, event: .start, earliest: nil, strikes: 0),
-                Step(at: 10, event: .answer(status: 429, retryAfterMilliseconds: 0, startedAt: 0), earliest: 10, strikes: 1),
+                Step(
+                    at: 10, event: .answer(status: 429, retryAfterMilliseconds: 0, startedAt: 0), earliest: 10,
+                    strikes: 1),
             ]
         ),
     ]
@@ -188,19 +230,39 @@ struct HostPaceTests {
         ("an answer between timeouts resets them", [(.timeout, nil), (.http(status: 404), nil), (.timeout, nil)]),
         ("a 5xx answer also resets timeouts", [(.timeout, nil), (.http(status: 500), nil), (.timeout, nil)]),
         (
-            "5xx in a row", [(.http(status: 500), nil), (.http(status: 502), nil), (.http(status: 503), .serverErrors(3, lastStatus: 503))]
+            "5xx in a row",
+            [
+                (.http(status: 500), nil), (.http(status: 502), nil),
+                (.http(status: 503), .serverErrors(3, lastStatus: 503)),
+            ]
         ),
         (
             "a success between 5xx resets them",
-            [(.http(status: 500), nil), (.http(status: 500), nil), (nil, nil), (.http(status: 500), nil), (.http(status: 500), nil)]
+            [
+                (.http(status: 500), nil), (.http(status: 500), nil), (nil, nil), (.http(status: 500), nil),
+                (.http(status: 500), nil),
+            ]
         ),
-        ("429 is an answer, not a server error", [(.http(status: 500), nil), (.http(status: 500), nil), (.http(status: 429), nil), (.http(status: 500), nil)]),
+        (
+            "429 is an answer, not a server error",
+            [
+                (.http(status: 500), nil), (.http(status: 500), nil), (.http(status: 429), nil),
+                (.http(status: 500), nil),
+            ]
+        ),
         (
             "failures without an answer leave the 5xx run alone",
-            [(.http(status: 500), nil), (.http(status: 500), nil), (.connect, nil), (.timeout, nil), (.other("x"), nil), (.http(status: 504), .serverErrors(3, lastStatus: 504))]
+            [
+                (.http(status: 500), nil), (.http(status: 500), nil), (.connect, nil), (.timeout, nil),
+                (.other("x"), nil), (.http(status: 504), .serverErrors(3, lastStatus: 504)),
+            ]
         ),
         (
-            "a body failure is an answer", [(.http(status: 500), nil), (.http(status: 500), nil), (.truncated(expected: 9, received: 1), nil), (.http(status: 500), nil)]
+            "a body failure is an answer",
+            [
+                (.http(status: 500), nil), (.http(status: 500), nil), (.truncated(expected: 9, received: 1), nil),
+                (.http(status: 500), nil),
+            ]
         ),
     ]
 
@@ -215,6 +277,7 @@ struct HostPaceTests {
 
     @Test func reasonsSaySo() {
         #expect("\(BreakReason.timeouts(3))" == "3 timeouts in a row")
-        #expect("\(BreakReason.serverErrors(5, lastStatus: 500))" == "5 server errors (5xx) in a row, the last HTTP 500")
+        #expect(
+            "\(BreakReason.serverErrors(5, lastStatus: 500))" == "5 server errors (5xx) in a row, the last HTTP 500")
     }
 }

@@ -64,7 +64,8 @@ struct PoliteFetchTests {
             let gaps = Array(zip(a, a.dropFirst())).map { $1 - $0 } + Array(zip(b, b.dropFirst())).map { $1 - $0 }
             // Each host keeps its own interval: the second host's requests do not wait for the first host's, so the
             // two runs of starts interleave (one after the other would take twice as long).
-            let interleaved = b[0] < a[1] && a[0] < b[1] && b[4] < a[4] + .milliseconds(200)
+            let interleaved =
+                b[0] < a[1] && a[0] < b[1] && b[4] < a[4] + .milliseconds(200)
                 && a[4] < b[4] + .milliseconds(200)
             clean = gaps.allSatisfy { $0 >= .milliseconds(200) - Self.slack } && interleaved
             report.append("round \(round): gaps \(gaps), interleaved \(interleaved)")
