@@ -92,13 +92,14 @@ enum CrawlMapping {
         }
         return Observation(
             url: result.url, finalURL: result.finalURL, httpStatus: result.httpStatus,
-            problem: result.failure.map { problem($0, attempts: result.attempts) }, contentLength: result.contentLength,
+            problem: result.failure.map { problem($0, attempts: result.attempts, brokenHost: result.brokenHostReason) },
+            contentLength: result.contentLength,
             bytesReceived: result.bytesReceived, digests: digests,
             isHTML: HTMLSniffer.isHTML(head: result.head, contentType: result.contentType)
                 || (result.head.isEmpty && result.contentType?.lowercased().hasPrefix("text/html") == true))
     }
 
-    static func problem(_ failure: FetchFailure, attempts: Int) -> FetchProblem {
+    static func problem(_ failure: FetchFailure, attempts: Int, brokenHost: String? = nil) -> FetchProblem {
         let tries = attempts > 1 ? " after \(attempts) attempts" : ""
         switch failure {
         case .http(let status):
@@ -114,7 +115,7 @@ enum CrawlMapping {
         case .lowSpeed: return .transport("too slow (stalled below the speed limit)")
         case .tooManyRedirects: return .transport("too many redirects")
         case .redirectLoop: return .transport("redirect loop")
-        case .hostBroken: return .transport("host skipped after repeated timeouts")
+        case .hostBroken: return .transport("host skipped for this pass: \(brokenHost ?? "repeated timeouts")")
         case .privateAddress: return .transport("the host resolves to a private address")
         case .rangeIgnored: return .transport("the mirror ignored Range (answered 200 with the whole file)")
         case .rangeMismatch(let detail): return .transport("wrong range answer: \(detail)")

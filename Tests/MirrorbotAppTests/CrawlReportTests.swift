@@ -21,18 +21,19 @@ import Verifier
         #expect(lines.count == 4)
         #expect(lines[0].hasPrefix("host"))
         #expect(lines[1].hasPrefix("a.example"))
-        #expect(lines[1].split(separator: " ").map(String.init) == ["a.example", "1", "1", "0", "0", "0", "2"])
-        #expect(lines[3].split(separator: " ").map(String.init) == ["total", "2", "1", "0", "1", "0", "4"])
+        #expect(lines[1].split(separator: " ").map(String.init) == ["a.example", "1", "1", "0", "0", "0", "0", "2"])
+        #expect(lines[3].split(separator: " ").map(String.init) == ["total", "2", "1", "0", "1", "0", "0", "4"])
         #expect(report.exitCode == 1)
         #expect(CrawlReport(results: [result("a", .verified)], issues: []).exitCode == 0)
         #expect(CrawlReport(results: [result("a", .unconfirmed)], issues: []).exitCode == 1)
+        #expect(CrawlReport(results: [result("a", .stale), result("b", .verified)], issues: []).exitCode == 0)
     }
 
     @Test func jsonSummaryCountsEveryVerdict() throws {
         let report = CrawlReport(results: [result("a", .missing)], issues: ["feed.txt:3: bad"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
         let summary = try #require(json["summary"] as? [String: Int])
-        #expect(summary == ["verified": 0, "mismatch": 0, "missing": 1, "error": 0, "unconfirmed": 0])
+        #expect(summary == ["verified": 0, "mismatch": 0, "missing": 1, "error": 0, "unconfirmed": 0, "stale": 0])
         #expect((json["issues"] as? [String]) == ["feed.txt:3: bad"])
         let first = try #require((json["results"] as? [[String: Any]])?.first)
         #expect(first["blake3"] is NSNull)
