@@ -75,7 +75,7 @@ Size: 53036
 { printf '\x00'; printf '%s' "$text" | gzip -9n; } > "$corpus/decompress/gzip"
 { printf '\x0c'; printf '%s' "$text" | gzip -1n; printf '\0\0'; printf 'x' | gzip -n; } > "$corpus/decompress/gzip-concat"
 { printf '\x01'; printf '%s' "$text" | xz -6 --check=crc64; } > "$corpus/decompress/xz"
-{ printf '\x1d'; printf '%s' "$text" | xz --check=sha256 -0; printf 'y' | xz --check=none; } > "$corpus/decompress/xz-concat"
+{ printf '\x1c'; printf '%s' "$text" | xz --check=sha256 -0; printf 'y' | xz --check=none; } > "$corpus/decompress/xz-concat"
 { printf '\x02'; printf '%s' "$text" | zstd -q -19 -c; } > "$corpus/decompress/zstd"
 { printf '\xfe'; printf '%s' "$text" | zstd -q -1 -c --no-check; } > "$corpus/decompress/zstd-whole"
 { printf '\x0e'; head -c 4096 /dev/zero | zstd -q -c; } > "$corpus/decompress/zstd-zeros"
