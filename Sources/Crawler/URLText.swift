@@ -1,3 +1,4 @@
+import Distro
 import Foundation
 
 /// Small URL and text helpers shared by the feed parsers.
@@ -125,65 +126,6 @@ enum URLText {
     }
 }
 
-/// A shell-style glob (`*`, `?`, `[abc]`, `[!a-z]`) matched against a whole name. `*` also matches `/`.
-struct Glob: Sendable, Hashable {
-    let pattern: [Character]
-
-    init(_ pattern: String) { self.pattern = Array(pattern) }
-
-    func matches(_ name: String) -> Bool {
-        let text = Array(name)
-        var p = 0
-        var t = 0
-        var starP = -1
-        var starT = 0
-        while t < text.count {
-            if p < pattern.count, pattern[p] == "*" {
-                starP = p
-                starT = t
-                p += 1
-            } else if p < pattern.count, let next = matchOne(at: p, text[t]) {
-                p = next
-                t += 1
-            } else if starP >= 0 {
-                p = starP + 1
-                starT += 1
-                t = starT
-            } else {
-                return false
-            }
-        }
-        while p < pattern.count, pattern[p] == "*" { p += 1 }
-        return p == pattern.count
-    }
-
-    /// Matches one character at pattern position `p`; returns the next pattern position.
-    private func matchOne(at p: Int, _ c: Character) -> Int? {
-        switch pattern[p] {
-        case "?": return p + 1
-        case "[":
-            var i = p + 1
-            var negate = false
-            if i < pattern.count, pattern[i] == "!" || pattern[i] == "^" {
-                negate = true
-                i += 1
-            }
-            var matched = false
-            var first = true
-            while i < pattern.count, pattern[i] != "]" || first {
-                first = false
-                if i + 2 < pattern.count, pattern[i + 1] == "-", pattern[i + 2] != "]" {
-                    if pattern[i] <= c && c <= pattern[i + 2] { matched = true }
-                    i += 3
-                } else {
-                    if pattern[i] == c { matched = true }
-                    i += 1
-                }
-            }
-            guard i < pattern.count else { return pattern[p] == c ? p + 1 : nil }  // no closing ']'
-            return matched != negate ? i + 1 : nil
-        default:
-            return pattern[p] == c ? p + 1 : nil
-        }
-    }
-}
+/// A shell-style glob (`*`, `?`, `[abc]`, `[!a-z]`) matched against a whole name; `*` also matches `/`. The same
+/// patterns as the package filters of distribution feeds.
+typealias Glob = NameGlob
