@@ -134,7 +134,7 @@ printf '%%FILENAME%%\r\nzlib-1:1.3-1-x86_64.pkg.tar.zst\r\n\r\n%%NAME%%\r\nzlib\
     "$h2" > "$work/db/zlib-1:1.3-1/desc"
 printf '%%FILES%%\nusr/\nusr/bin/\n' > "$work/db/nodesc-1-1/files"
 find "$work/db" -exec touch -h -d @1700000000 {} +
-(cd "$work/db" && bsdtar --format=ustar -czf "$corpus/archdb/core.db.tar.gz" hello-2.12-1 zlib-1:1.3-1)
+(cd "$work/db" && bsdtar --format=ustar -cf - hello-2.12-1 zlib-1:1.3-1) | gzip -9n > "$corpus/archdb/core.db.tar.gz"
 (cd "$work/db" && bsdtar --format=ustar --xz -cf "$corpus/archdb/core.db.tar.xz" hello-2.12-1 nodesc-1-1)
 (cd "$work/db" && bsdtar --format=ustar --zstd -cf "$corpus/archdb/core.db.tar.zst" hello-2.12-1)
 (cd "$work/db" && bsdtar --format=ustar -cf "$corpus/archdb/core.db.tar" zlib-1:1.3-1)
