@@ -40,5 +40,5 @@ echo "== real tools on the whole file ($total stanzas, $(stat -c %s "$cache/Pack
 for file in Packages.1of4.xz Packages.1of2.xz Packages.xz; do
     echo
     echo "== distrobench $file (3 runs)"
-    for _ in 1 2 3; do "$bench" "$cache/$file" | tail -2; done
+    for _ in 1 2 3; do "$bench" "$cache/$file" | sed 1d; done
 done
