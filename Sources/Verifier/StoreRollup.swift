@@ -78,7 +78,8 @@ enum StoreRollup {
     static func add(_ db: Database, urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?) throws {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT u.url, f.feed_id FROM url u JOIN file f ON f.id = u.file_id WHERE u.id = ?"),
+                db.cachedStatement(
+                    sql: "SELECT u.url, f.feed_id FROM url u JOIN file f ON f.id = u.file_id WHERE u.id = ?"),
                 arguments: [urlID]),
             let mirror = MirrorOrigin.of(row[0])
         else { return }
@@ -140,7 +141,9 @@ enum StoreRollup {
 
     static func decode(_ data: Data) -> [Double] {
         data.withUnsafeBytes { raw in
-            (0..<raw.count / 8).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            (0..<raw.count / 8).map {
+                Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))
+            }
         }
     }
 
@@ -170,7 +173,8 @@ enum StoreRollup {
     {
         var urls: [Int64: (feed: Int64, mirror: String)?] = [:]
         var origins = OriginTable()
-        let urlCursor = try Row.fetchCursor(db, sql: "SELECT u.id, f.feed_id, u.url FROM url u JOIN file f ON f.id = u.file_id")
+        let urlCursor = try Row.fetchCursor(
+            db, sql: "SELECT u.id, f.feed_id, u.url FROM url u JOIN file f ON f.id = u.file_id")
         while let row = try urlCursor.next() {
             urls[row[0]] = origins.index(of: row[2]).map { (row[1], origins.names[Int($0)]) }
         }
@@ -186,7 +190,8 @@ enum StoreRollup {
             guard let verdict = StatusSQL.verdict(code: row[2]) else { continue }
             let at: Int64 = row[1]
             let key = Key(day: dayStart(at), feed: feed, mirror: mirror)
-            let speed = StatusSQL.downloadSpeed(verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
+            let speed = StatusSQL.downloadSpeed(
+                verdict: verdict, size: row[3], milliseconds: row[4], notModified: row[5])
             result[key, default: Entry(lastAt: at)].add(at: at, day: key.day, verdict: verdict, speed: speed)
         }
         return result

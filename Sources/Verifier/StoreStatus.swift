@@ -467,8 +467,7 @@ extension Store {
                     only: origin)
                 guard !streamed.tallies.isEmpty else { return nil }
                 let standing: MirrorStanding?
-                if rollup, let sums = try Self.rollupHistory(db, &streamed, buckets: buckets, now: now, only: origin)
-                {
+                if rollup, let sums = try Self.rollupHistory(db, &streamed, buckets: buckets, now: now, only: origin) {
                     standing = sums.values.first?.standing(now: now)
                 } else {
                     standing = try Self.mirrorHistory(db, &streamed, buckets: buckets, now: now)
@@ -690,7 +689,8 @@ extension Store {
                 sql: "SELECT \(historyColumns) FROM check_history WHERE checked_at >= ? AND checked_at < ? ORDER BY id",
                 arguments: [max(day, standingSince), day + StoreRollup.day])
             while let row = try cursor.next() {
-                guard let group = streamed.groupOfURL[row[0]].map(Int.init), rawRows.contains(Group(day: day, group: group))
+                guard let group = streamed.groupOfURL[row[0]].map(Int.init),
+                    rawRows.contains(Group(day: day, group: group))
                 else { continue }
                 if let run = row[6] as Int64?, failedSet.contains(run) { continue }
                 guard let code = row[2] as Int?, code >= 0, code < 4 else { continue }
@@ -778,7 +778,6 @@ extension Store {
         // floating-point sums, so the page's score is the overview's.
         return checks.isEmpty ? nil : MirrorStanding(checks: checks.sorted { $0.id > $1.id }.map(\.check), now: now)
     }
-
 
     private struct Streamed {
         var origins = OriginTable()

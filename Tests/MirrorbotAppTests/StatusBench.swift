@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import Testing
-import Verifier
+
+@testable import Verifier
 
 @testable import MirrorbotApp
 
@@ -64,6 +65,17 @@ struct StatusBench {
             _ = try await data.mirror(worst, now: now)
             mirrorTimes.append(Self.milliseconds(clock.now - start))
         }
+        // The same store read from the raw history, as before the rollup (its fallback path), for a figure of the
+        // old code measured beside the new one under the same load.
+        let buckets = TimeBuckets.days(data.trendDays, endingAt: Int64(now.timeIntervalSince1970))
+        var rawTimes: [Double] = []
+        var rawCPUTimes: [Double] = []
+        for _ in 0..<runs {
+            let (start, cpuStart) = (clock.now, Self.processCPUMilliseconds())
+            _ = try await store.statusOverview(buckets: buckets, now: now, rollup: false)
+            rawTimes.append(Self.milliseconds(clock.now - start))
+            rawCPUTimes.append(Self.processCPUMilliseconds() - cpuStart)
+        }
         let best = times.min() ?? 0
         let line =
             "status bench: \(urlCount) URLs, \(history) history rows (\(checksPerURL) per URL), \(rows) rows; "
@@ -71,6 +83,8 @@ struct StatusBench {
             + "(\(times.map { String(format: "%.1f", $0) }.joined(separator: ", ")) ms), "
             + "CPU best \(String(format: "%.1f", cpuTimes.min() ?? 0)) ms; "
             + "mirror page best \(String(format: "%.1f", mirrorTimes.min() ?? 0)) ms; "
+            + "store read from raw history (before the rollup) best \(String(format: "%.1f", rawTimes.min() ?? 0)) ms, "
+            + "CPU \(String(format: "%.1f", rawCPUTimes.min() ?? 0)) ms; "
             + "fill \(String(format: "%.1f", Self.milliseconds(fillTime) / 1000)) s; "
             + "rollup back-fill \(String(format: "%.1f", Self.milliseconds(backFillTime) / 1000)) s"
         print(line)
@@ -81,6 +95,8 @@ struct StatusBench {
                 + "\"overview_cpu_best_ms\":\(String(format: "%.2f", cpuTimes.min() ?? 0)),"
                 + "\"overview_ms\":[\(times.map { String(format: "%.2f", $0) }.joined(separator: ","))],"
                 + "\"mirror_page_best_ms\":\(String(format: "%.2f", mirrorTimes.min() ?? 0)),"
+                + "\"raw_read_best_ms\":\(String(format: "%.2f", rawTimes.min() ?? 0)),"
+                + "\"raw_read_cpu_best_ms\":\(String(format: "%.2f", rawCPUTimes.min() ?? 0)),"
                 + "\"rollup_backfill_ms\":\(String(format: "%.0f", Self.milliseconds(backFillTime)))}\n"
             let handle =
                 FileHandle(forWritingAtPath: out)

@@ -24,7 +24,8 @@ struct StoreRollupTests {
         var ids: [String: Int64] = [:]
         for feed in ["f", "g"] {
             let feedID = try await store.syncFeed(name: feed, path: "/\(feed)", now: 1)
-            let urls = mirrors.map { URLRecord(url: "\($0)/\(feed)/a.iso", host: MirrorOrigin.hostName(of: $0) ?? "") }
+            let urls =
+                mirrors.map { URLRecord(url: "\($0)/\(feed)/a.iso", host: MirrorOrigin.hostName(of: $0) ?? "") }
                 + [URLRecord(url: "ftp://c.example/\(feed)/a.iso", host: "c.example")]
             let synced = try await store.syncFile(
                 feedID: feedID, file: FileRecord(name: "a.iso", size: 1000, hashes: [:], urls: urls), now: 1)
@@ -37,7 +38,8 @@ struct StoreRollupTests {
         _ id: Int64, at: Int64, _ verdict: Verdict, size: Int64 = 1000, ms: Int64 = 100, notModified: Bool = false
     ) -> CheckRecord {
         let digests: [HashKind: [UInt8]] =
-            verdict == .error ? [:] : [.blake3: [UInt8](repeating: 3, count: 32), .sha256: [UInt8](repeating: 2, count: 32)]
+            verdict == .error
+            ? [:] : [.blake3: [UInt8](repeating: 3, count: 32), .sha256: [UInt8](repeating: 2, count: 32)]
         let observation = Observation(
             url: "u", httpStatus: verdict == .error ? 0 : verdict == .missing ? 404 : 200,
             problem: verdict == .error ? .transport("refused") : nil, contentLength: size,
@@ -149,7 +151,9 @@ struct StoreRollupTests {
         #expect(Self.same(try await seeded.store.run { db in try StoreRollup.recompute(db) }, expected))
         // Totals: every history row with a mirror is counted once.
         let rows = try await seeded.store.run { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM check_history h JOIN url u ON u.id = h.url_id WHERE u.url NOT LIKE 'ftp:%'")
+            try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM check_history h JOIN url u ON u.id = h.url_id WHERE u.url NOT LIKE 'ftp:%'")
         }
         #expect(rollup.values.map(\.counts.total).reduce(0, +) == rows)
     }
@@ -184,7 +188,9 @@ struct StoreRollupTests {
                 #expect(page.standing?.score == a.score)
                 #expect(Self.close(rawPage.standing?.score ?? -1, a.score))
                 #expect(page.tallies.map(\.buckets) == rawPage.tallies.map(\.buckets))
-                #expect(page.tallies.map { $0.speeds.map { $0.sorted() } } == rawPage.tallies.map { $0.speeds.map { $0.sorted() } })
+                #expect(
+                    page.tallies.map { $0.speeds.map { $0.sorted() } }
+                        == rawPage.tallies.map { $0.speeds.map { $0.sorted() } })
             }
         }
         // The failed run's errors count nowhere: five days ago every check of a mirror is absent.
@@ -208,7 +214,8 @@ struct StoreRollupTests {
             let queue = try DatabaseQueue(path: path)
             try await queue.write { db in
                 try db.execute(sql: "DROP TABLE check_rollup; DROP INDEX check_history_run")
-                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [StoreRollup.migrationName])
+                try db.execute(
+                    sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [StoreRollup.migrationName])
             }
             try queue.close()
         }
