@@ -25,12 +25,13 @@ import Verifier
     let bash = AptRepositoryFixture.Package(name: "bash", version: "5.2-1", architecture: "amd64", bytes: crawlSample(3000, seed: 4))
 
     /// Writes a repository dated `age` seconds before now and clearsigns its Release into InRelease.
-    func repository(_ packages: [AptRepositoryFixture.Package], age: TimeInterval, signer: TestKeyring, in root: URL)
-        throws
-    {
+    func repository(
+        _ packages: [AptRepositoryFixture.Package], age: TimeInterval, signer: TestKeyring, in root: URL,
+        validFor: TimeInterval = 7 * 86400
+    ) throws {
         var fixture = AptRepositoryFixture(packages: packages)
         fixture.date = now.addingTimeInterval(-age)
-        fixture.validUntil = now.addingTimeInterval(7 * 86400)
+        fixture.validUntil = now.addingTimeInterval(-age + validFor)
         fixture.acquireByHash = true
         fixture.indexCompressions = [.xz, .gzip]
         let written = try fixture.write(to: root)
@@ -87,10 +88,14 @@ import Verifier
         let release = try [UInt8](Data(contentsOf: originDir.appendingPathComponent("dists/bookworm/Release")))
         try Data(try stranger.clearsign(release)).write(to: strangerDir.appendingPathComponent("dists/bookworm/InRelease"))
 
+        // An older index whose Valid-Until has passed: apt refuses it, so does the crawl.
+        let expiredDir = scratch.appendingPathComponent("expired")
+        try repository(older, age: 600 + 2 * 86400, signer: key, in: expiredDir, validFor: 86400)
+
         let origin = try await serve(originDir)
         let mirrors = [
             try await serve(goodDir), try await serve(staleDir), try await serve(veryStaleDir), try await serve(corruptDir),
-            try await serve(midSyncDir), try await serve(forgedDir), try await serve(strangerDir),
+            try await serve(midSyncDir), try await serve(forgedDir), try await serve(strangerDir), try await serve(expiredDir),
         ]
         defer {
             Task {
@@ -132,6 +137,8 @@ import Verifier
         #expect(statuses[forgedMirror.base]?.reason.contains("does not match the signed Release") == true)
         #expect(statuses[strangerMirror.base]?.status == .badIndex)
         #expect(statuses[strangerMirror.base]?.reason.contains("InRelease") == true)
+        #expect(statuses[mirrors[7].base]?.status == .badIndex)
+        #expect(statuses[mirrors[7].base]?.reason.contains("expired: Valid-Until") == true)
 
         // Files: bash is filtered out by the package globs; hello and libfoo1 on every mirror.
         #expect(!report.results.contains { $0.file.contains("bash") })
