@@ -63,6 +63,12 @@ enum StoreRollup {
     /// A check's stored weight within its day's row.
     static func weight(at: Int64, day: Int64) -> Double { pow(2, Double(at - day) / halfLife) }
 
+    /// Speeds kept per row: the first of the day's verified full downloads on a mirror. Appending to a row's blob
+    /// rewrites it, so an unbounded list would cost a write quadratic in a busy day's downloads (a distribution
+    /// mirror may verify tens of thousands of files a day); the median of the first 512 is the day's median speed
+    /// closely enough, and a write stays under 4 KiB.
+    static let maxSpeedsPerRow = 512
+
     /// The verdicts' columns in the order of ``VerdictTally/byCode``.
     static let countColumns = ["verified", "mismatch", "missing", "error", "unconfirmed"]
 
@@ -103,7 +109,7 @@ enum StoreRollup {
             counts.add(verdict)
             if code < 4 { weights[code] += StoreRollup.weight(at: at, day: day) }
             lastAt = max(lastAt, at)
-            if let speed { speeds.append(speed) }
+            if let speed, speeds.count < StoreRollup.maxSpeedsPerRow { speeds.append(speed) }
         }
     }
 
@@ -120,7 +126,8 @@ enum StoreRollup {
             weight_missing = weight_missing + excluded.weight_missing,
             weight_error = weight_error + excluded.weight_error,
             last_at = max(last_at, excluded.last_at),
-            speeds = CASE WHEN length(excluded.speeds) = 0 THEN speeds ELSE CAST(speeds || excluded.speeds AS BLOB) END
+            speeds = CASE WHEN length(excluded.speeds) = 0 OR length(speeds) >= \(8 * maxSpeedsPerRow) THEN speeds
+                ELSE substr(CAST(speeds || excluded.speeds AS BLOB), 1, \(8 * maxSpeedsPerRow)) END
         """
 
     /// Adds `entry` to a row (creating it). The speeds are appended to the row's (`||` joins the bytes as they are

@@ -115,7 +115,7 @@ struct StoreRollupTests {
                 }
                 entry.lastAt = max(entry.lastAt, at)
                 let (size, ms, notModified): (Int64, Int64, Bool) = (row[2], row[3], row[4])
-                if verdict == .verified, !notModified, size > 0, ms > 0 {
+                if verdict == .verified, !notModified, size > 0, ms > 0, entry.speeds.count < 512 {
                     entry.speeds.append(Double(size) * 1000 / Double(ms))
                 }
                 result[key] = entry
@@ -238,6 +238,27 @@ struct StoreRollupTests {
         let rollup = try await Self.rollup(seeded.store)
         #expect(Self.same(rollup, try await Self.expected(seeded.store)))
         #expect(rollup.keys.allSatisfy { $0.day >= Self.now - 11 * Self.day })
+    }
+
+    @Test("a day's row keeps the first 512 speeds, so a busy mirror's writes stay small; the back-fill agrees")
+    func speedsPerRowAreBounded() async throws {
+        let path = NSTemporaryDirectory() + "rollup-cap-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try Store(path: path)
+        let seeded = try await Self.seed(store)
+        let id = try #require(seeded.urls["https://a.example/f/a.iso"])
+        let start = Self.now - Self.now % Self.day
+        for batch in 0..<3 {
+            let checks = (0..<250).map { Self.check(id, at: start + Int64(batch * 250 + $0), .verified, ms: 1 + Int64($0)) }
+            _ = try await store.record(checks)
+        }
+        let rows = try await Self.rollup(store)
+        let row = try #require(rows[StoreRollup.Key(day: start, feed: 1, mirror: "https://a.example")])
+        #expect(row.counts.verified == 750)
+        #expect(row.speeds.count == StoreRollup.maxSpeedsPerRow)
+        #expect(Self.same(rows, try await Self.expected(store)))
+        try await store.write { db in try StoreRollup.rebuild(db) }
+        #expect(Self.same(try await Self.rollup(store), rows))
     }
 
     @Test("speeds survive the blob encoding bit for bit")
