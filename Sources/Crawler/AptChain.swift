@@ -1,5 +1,4 @@
 import Distro
-import Fetch
 import Foundation
 import S5Core
 
@@ -191,15 +190,14 @@ struct DocumentFailure: Error, Sendable {
     static func fetch(_ url: String, limit: Int, loader: DocumentLoader) async -> Result<[UInt8], DocumentFailure> {
         do {
             return .success(try await loader(url, limit))
-        } catch let failure as FetchFailure {
-            switch failure {
-            case .http(let status):
+        } catch let failure as DocumentLoadError {
+            if let status = failure.httpStatus {
                 return .failure(DocumentFailure(url: url, reason: "HTTP \(status)", notFound: status == 404 || status == 410, tooLarge: false))
-            case .bodyTooLarge:
-                return .failure(DocumentFailure(url: url, reason: "larger than \(limit) bytes", notFound: false, tooLarge: true))
-            default:
-                return .failure(DocumentFailure(url: url, reason: "\(failure)", notFound: false, tooLarge: false))
             }
+            if failure.tooLarge {
+                return .failure(DocumentFailure(url: url, reason: "larger than \(limit) bytes", notFound: false, tooLarge: true))
+            }
+            return .failure(DocumentFailure(url: url, reason: failure.description, notFound: false, tooLarge: false))
         } catch {
             return .failure(DocumentFailure(url: url, reason: "\(error)", notFound: false, tooLarge: false))
         }

@@ -1,8 +1,25 @@
 import Foundation
 import TOMLKit
 
-/// Fetches a small document (a remote checksum file) with a body limit.
+/// Fetches a small document (a remote checksum file, a distribution index) with a body limit. It throws a
+/// `DocumentLoadError` when it can say why (an HTTP status, a body over the limit), anything else otherwise.
 public typealias DocumentLoader = @Sendable (_ url: String, _ maxBytes: Int) async throws -> [UInt8]
+
+/// Why a document was not fetched, as far as the feed readers need to know (a 404 is told apart from a failure).
+public struct DocumentLoadError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status of an error answer, nil for other failures.
+    public var httpStatus: Int?
+    /// The body was larger than the limit.
+    public var tooLarge: Bool
+    /// What happened, for humans.
+    public var description: String
+
+    public init(httpStatus: Int? = nil, tooLarge: Bool = false, description: String) {
+        self.httpStatus = httpStatus
+        self.tooLarge = tooLarge
+        self.description = description
+    }
+}
 
 /// Parses TOML feeds that join checksum files with mirror base URLs:
 /// ```toml

@@ -99,7 +99,11 @@ public struct CrawlRunner: Sendable {
         let maxDocument = settings.maxDocumentBytes
         let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
-            try await documents.fetchDocument(url: url, maxBytes: maxBytes)
+            do {
+                return try await documents.fetchDocument(url: url, maxBytes: maxBytes)
+            } catch let failure as FetchFailure {
+                throw Self.documentError(failure)
+            }
         }
         let phases = PhaseTimer(logger: logger)
         var feeds: [Feed] = []
@@ -322,6 +326,15 @@ public struct CrawlRunner: Sendable {
                 metadata: ["mirror": "\(mirror)", "deferred": "\(count)", "budget": "\(budget)"])
         }
         return (chosen.map { jobs[$0] }, deferred)
+    }
+
+    /// A document fetch's failure as the feed readers see it: a 404 told apart from a failure.
+    static func documentError(_ failure: FetchFailure) -> DocumentLoadError {
+        switch failure {
+        case .http(let status): DocumentLoadError(httpStatus: status, description: "\(failure)")
+        case .bodyTooLarge: DocumentLoadError(tooLarge: true, description: "\(failure)")
+        default: DocumentLoadError(description: "\(failure)")
+        }
     }
 
     /// Fetches, judges and commits one URL; settles the file's agreement when it was the last due URL.
