@@ -110,11 +110,11 @@ public struct ChecksumFeedParser: Sendable {
         _ source: TOMLTable, here: String, feedPath: String, into builder: inout TaskBuilder,
         issues: inout [FeedIssue]
     ) async {
-        guard let checksums = stringList(source["checksums"]), !checksums.isEmpty else {
+        guard let checksums = Self.stringList(source["checksums"]), !checksums.isEmpty else {
             issues.append(FeedIssue(location: here, message: "checksums must be a string or a list of strings"))
             return
         }
-        guard let mirrors = stringList(source["mirrors"]), !mirrors.isEmpty else {
+        guard let mirrors = Self.stringList(source["mirrors"]), !mirrors.isEmpty else {
             issues.append(FeedIssue(location: here, message: "mirrors must be a non-empty list of URLs"))
             return
         }
@@ -134,9 +134,9 @@ public struct ChecksumFeedParser: Sendable {
             }
             algorithm = parsed
         }
-        let include = (stringList(source["include"]) ?? []).map(Glob.init)
-        let exclude = (stringList(source["exclude"]) ?? []).map(Glob.init)
-        let alternates = stringList(source["alternates"]) ?? []
+        let include = (Self.stringList(source["include"]) ?? []).map(Glob.init)
+        let exclude = (Self.stringList(source["exclude"]) ?? []).map(Glob.init)
+        let alternates = Self.stringList(source["alternates"]) ?? []
 
         var older: [String: [ExpectedHash]] = [:]
         for reference in alternates {
@@ -218,7 +218,8 @@ public struct ChecksumFeedParser: Sendable {
         return name
     }
 
-    private func stringList(_ value: (any TOMLValueConvertible)?) -> [String]? {
+    /// A TOML string or array of strings as a list; nil for anything else.
+    static func stringList(_ value: (any TOMLValueConvertible)?) -> [String]? {
         guard let value else { return nil }
         if let single = value.string { return [single] }
         guard let array = value.array else { return nil }

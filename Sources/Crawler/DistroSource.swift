@@ -113,7 +113,7 @@ public struct DistroSource: Sendable, Hashable {
         }
         var mirrors: [String] = []
         if let value = entry["mirrors"] {
-            guard let list = strings(value) else { return fail("mirrors must be a list of URLs") }
+            guard let list = ChecksumFeedParser.stringList(value) else { return fail("mirrors must be a list of URLs") }
             for text in list {
                 guard let base = baseURL(text) else { return fail("mirror is not an http(s) URL: \(clip(text))") }
                 if !mirrors.contains(base) { mirrors.append(base) }
@@ -139,10 +139,10 @@ public struct DistroSource: Sendable, Hashable {
             lagWindow = Int64(seconds)
         }
         let listKey = kind == .arch ? "repos" : "suites"
-        let suites = entry[listKey].flatMap(strings) ?? []
-        let components = entry["components"].flatMap(strings) ?? (kind == .apt ? ["main"] : [])
-        let architectures = entry["architectures"].flatMap(strings) ?? []
-        let packages = entry["packages"].flatMap(strings) ?? []
+        let suites = entry[listKey].flatMap(ChecksumFeedParser.stringList) ?? []
+        let components = entry["components"].flatMap(ChecksumFeedParser.stringList) ?? (kind == .apt ? ["main"] : [])
+        let architectures = entry["architectures"].flatMap(ChecksumFeedParser.stringList) ?? []
+        let packages = entry["packages"].flatMap(ChecksumFeedParser.stringList) ?? []
         switch kind {
         case .apt:
             guard !suites.isEmpty else { return fail("suites must name at least one suite") }
@@ -174,16 +174,6 @@ public struct DistroSource: Sendable, Hashable {
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.+".contains($0)) }
     }
 
-    private static func strings(_ value: any TOMLValueConvertible) -> [String]? {
-        if let single = value.string { return [single] }
-        guard let array = value.array else { return nil }
-        var out: [String] = []
-        for index in 0..<array.count {
-            guard let item = array[index].string else { return nil }
-            out.append(item)
-        }
-        return out
-    }
 
     private static func resolve(_ reference: String, feedPath: String) -> String {
         let lower = reference.lowercased()

@@ -78,7 +78,7 @@ enum DistroTasks {
             snapshot.indexDigests[path] == digest
         }
         let lag = lagSeconds(mirror: snapshot.date, origin: origin.date)
-        if sameIndex || (lag == 0 && snapshot.indexDigests == origin.indexDigests) {
+        if sameIndex {
             if snapshot.midSync {
                 let hint = CandidateFreshness(lagSeconds: 0, midSync: true, excused: true, ownIndex: nil, note: "caught mid-sync")
                 return (report(.midSync, "same index as the origin, a sync in progress", date: snapshot.date, lag: 0, punished: false), hint, nil)
