@@ -58,15 +58,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // A small scriptable HTTP/1.1 server on 127.0.0.1 (tests of several modules, `mirrorbot demo`).
+        // The small HTTP/1.1 mirror `mirrorbot demo` runs on 127.0.0.1: files from memory, validators, one Range.
         .target(
-            name: "MirrorServer",
+            name: "DemoMirror",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
         // Distribution indexes (apt, RPM, Arch), their compression, mirror lists and signatures: formats, no network.
@@ -107,7 +105,7 @@ let package = Package(
         .target(
             name: "MirrorbotApp",
             dependencies: [
-                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer", "MirrorServer",
+                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer", "DemoMirror",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -144,8 +142,27 @@ let package = Package(
             path: "bench/distro/distrobench"
         ),
 
+        // Test support, never linked into the product. The scriptable mirror of several modules' tests: hostile
+        // routes, TLS, HTTP/2 (its honest content answers through DemoMirror's ContentAnswer).
+        .target(
+            name: "MirrorServer",
+            dependencies: [
+                "DemoMirror",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ],
+            path: "Tests/MirrorServer"
+        ),
+        // The helpers every test target shares: `eventually`, sample bytes, time limits, loopback peer URIs.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "S5CoreTests", dependencies: ["S5Core"]),
-        .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer"]),
+        .testTarget(
+            name: "DemoMirrorTests", dependencies: ["DemoMirror", .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "S5Core", "MirrorServer", "TestSupport"]),
         .testTarget(name: "CrawlerTests", dependencies: ["Crawler", "S5Core"]),
         // Test fixtures for distribution repositories (signing keys, apt/RPM/Arch repositories on disk): tests only.
         .target(name: "DistroFixtures", dependencies: ["Distro"], path: "Tests/DistroFixtures"),
@@ -156,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "S5PeerTests",
             dependencies: [
-                "S5Peer", "S5Core",
+                "S5Peer", "S5Core", "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
@@ -164,6 +181,7 @@ let package = Package(
             name: "MirrorbotAppTests",
             dependencies: [
                 "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer", "DistroFixtures",
+                "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -1,7 +1,7 @@
+import DemoMirror
 import Fetch
 import Foundation
 import Logging
-import MirrorServer
 import S5Core
 import S5Peer
 import ServiceLifecycle
@@ -42,14 +42,14 @@ public struct Demo: Sendable {
         let files = Self.samples.map { (name: $0.name, bytes: Self.sampleBytes(count: $0.size, seed: UInt64($0.size))) }
 
         // 1. Two mirrors.
-        var goodRoutes: [String: MirrorServer.Route] = [:]
-        var badRoutes: [String: MirrorServer.Route] = [:]
+        var goodFiles: [String: [UInt8]] = [:]
+        var badFiles: [String: [UInt8]] = [:]
         for file in files {
-            goodRoutes["/pub/\(file.name)"] = .bytes(file.bytes)
-            badRoutes["/pub/\(file.name)"] = file.name == Self.corruptedName ? .corrupted(file.bytes) : .bytes(file.bytes)
+            goodFiles["/pub/\(file.name)"] = file.bytes
+            badFiles["/pub/\(file.name)"] = file.name == Self.corruptedName ? Self.corrupted(file.bytes) : file.bytes
         }
-        let mirrorA = try await MirrorServer.start(routes: goodRoutes)
-        let mirrorB = try await MirrorServer.start(routes: badRoutes)
+        let mirrorA = try await DemoMirror.start(files: goodFiles)
+        let mirrorB = try await DemoMirror.start(files: badFiles)
         var nodes: [RunningNode] = []
         defer {
             for node in nodes { node.task.cancel() }  // only on an early error; normally stopped gracefully below
@@ -186,6 +186,13 @@ public struct Demo: Sendable {
 
     /// Deterministic bytes that do not compress: SplitMix64 output.
     static func sampleBytes(count: Int, seed: UInt64) -> [UInt8] {
+    /// The bytes with the middle one flipped: same length, another hash (what a bad mirror serves).
+    static func corrupted(_ bytes: [UInt8]) -> [UInt8] {
+        var copy = bytes
+        if !copy.isEmpty { copy[copy.count / 2] ^= 0xff }
+        return copy
+    }
+
         var random = SplitMix64(seed: seed)
         var out = [UInt8](repeating: 0, count: count)
         for index in stride(from: 0, to: count, by: 8) {

@@ -35,10 +35,6 @@ public struct PeerLimits: Sendable, Equatable {
     /// either is rejected like a forged one. Real records hold one or two URLs in well under 1 KiB.
     public var maxRecordSize: Int = 2048
     public var maxRecordParts: Int = 16
-    /// Our own signed records kept for reuse.
-    public var maxOwnRecords: Int = 10_000
-    /// Our own records are re-signed this long before they expire.
-    public var ownRecordRefreshMargin: UInt32 = 600
     /// Peers listed in one announce peers message that we send.
     public var maxAnnouncedPeers: Int = 64
     /// Dials started because of one received announce peers message.

@@ -49,7 +49,7 @@ extension PeerNode {
                         await self.receive(event, on: id)
                     }
                 } catch {
-                    self.logger.debug("Connection error", metadata: ["connection": "\(id)", "error": "\(error)"])
+                    self.logger.debug("Connection error", metadata: ["connection.id": "\(id)", "error": "\(error)"])
                 }
                 return true
             }
@@ -99,7 +99,7 @@ extension PeerNode {
                 try await group.waitForAll()
             }
         } catch {
-            logger.debug("Dial failed", metadata: ["uri": "\(uri)", "error": "\(error)"])
+            logger.debug("Dial failed", metadata: ["peer.uri": "\(uri)", "error": "\(error)"])
         }
     }
 }

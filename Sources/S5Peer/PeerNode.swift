@@ -81,94 +81,65 @@ enum Asker: Hashable, Sendable {
     case connection(UInt64)
 }
 
+/// What the node's actor hands to its run loop.
+enum NodeWork: Sendable {
+    case dial(PeerURI, target: DialTarget)
+    case wake(at: ContinuousClock.Instant)
+    case stop
+}
+
 /// An S5 peer-to-peer node: handshakes, peer discovery, hash queries and provide records.
 ///
-/// The actor holds all node state and decides; each connection runs in its own task that decodes
-/// and verifies messages before handing them over, and writes what the actor queues for it.
+/// Every decision is made by a ``NodeState`` value; the actor feeds it each event with the time and
+/// carries out the actions it returns. Each connection runs in its own task that decodes and verifies
+/// messages before handing them over, and writes what the actor queues for it. Dials and timers run as
+/// child tasks of the node's run loop (``run()``, or, for a node that is never run, a loop started when
+/// it first dials).
 public actor PeerNode {
-    struct Connection {
-        let id: UInt64
-        let outbound: AsyncStream<OutboundItem>.Continuation
-        var handshake: HandshakeStateMachine
-        let isOutbound: Bool
-        let target: DialTarget?
-        var peerURIs: [String] = []
-        /// The node id this connection was established as; kept apart from the handshake state, which
-        /// a later message may move on (to closed), so that the peer table is always cleaned up.
-        var peer: NodeID?
-        var malformed = 0
-        var closing = false
-        var relay: TokenBucket
-    }
-
-    struct LocalQuery {
-        let hash: Multihash
-        let types: [Int]
-        let raw: [UInt8]
-        let continuation: AsyncStream<ProvideRecord>.Continuation
-    }
-
-    struct OwnRecordKey: Hashable {
-        let multihash: Multihash
-        let locationType: UInt8
-    }
-
     /// This node's id.
     public nonisolated let nodeID: NodeID
     /// This node's configuration.
     public nonisolated let configuration: PeerNodeConfiguration
     /// The votes the node casts and the scores it ranks providers by.
     public nonisolated let scores: any PeerScoreBook
-    nonisolated let localProvider: (any LocalProvider)?
     nonisolated let logger: Logger
-    var ownURIs: [String]
-    nonisolated let initialPeers: [PeerURI]
 
-    var connections: [UInt64: Connection] = [:]
-    var peersByNode: [NodeID: UInt64] = [:]
-    var nextID: UInt64 = 1
-    var cache: RecordCache
-    var routing: RoutingTable<Asker>
-    var ownRecords: [OwnRecordKey: ProvideRecord] = [:]
-    var backoff: ReconnectBackoff<DialTarget>
-    var dialsInProgress: Set<DialTarget> = []
-    var dialTasks: [UInt64: Task<Void, Never>] = [:]
-    /// Dials to announced peers left for now (shared by every announcement).
-    var announceDials: TokenBucket
+    var state: NodeState
+    /// The writers of open connections, by connection id.
+    var writers: [UInt64: AsyncStream<OutboundItem>.Continuation] = [:]
     var subscribers: [UInt64: AsyncStream<ProvideRecord>.Continuation] = [:]
-    var localQueries: [UInt64: LocalQuery] = [:]
-    var stats = PeerNodeStats()
-    var isShutDown = false
-    var lastCacheSweep = ContinuousClock.now
+    var queries: [UInt64: AsyncStream<ProvideRecord>.Continuation] = [:]
+    var nextID: UInt64 = 1
+    /// Outbound messages dropped because a connection's queue was full.
+    var droppedOutbound = 0
+    /// Dials handed to the run loop that have not ended.
+    var dialsRunning = 0
+    /// The run loop's work, and how the actor hands it over.
+    nonisolated let work: AsyncStream<NodeWork>
+    nonisolated let workInput: AsyncStream<NodeWork>.Continuation
+    /// The run loop when it was started on demand (a node whose ``run()`` was not called first).
+    var runner: Task<Void, Never>?
+    var runLoopClaimed = false
+    /// Fired once the node is shut down with no connection or dial left.
+    nonisolated let drained = Signal()
 
     /// Creates a node; it does nothing until connections arrive, ``run()`` starts or ``dial(_:)`` is called.
     /// - Parameters:
     ///   - configuration: identity, network, peers and limits.
-    ///   - localProvider: consulted to answer queries with our own freshly signed records.
+    ///   - localProvider: consulted to answer queries with our own signed records.
     ///   - scores: the score book providers are ranked by and votes go to.
     ///   - logger: where connects and disconnects (info) and routine events (debug) go.
     public init(
         configuration: PeerNodeConfiguration, localProvider: (any LocalProvider)? = nil,
         scores: any PeerScoreBook = InMemoryScoreBook(), logger: Logger
     ) {
-        let limits = configuration.limits
         self.configuration = configuration
         self.nodeID = configuration.keyPair.nodeID
-        self.localProvider = localProvider
         self.scores = scores
         self.logger = logger
-        self.ownURIs = Self.connectionURIs(publicURIs: configuration.publicURIs, nodeID: configuration.keyPair.nodeID)
-        self.initialPeers = configuration.initialPeers.compactMap { try? PeerURI(parsing: $0) }
-        self.cache = RecordCache(
-            perHash: limits.maxRecordsPerHash, total: limits.maxCachedRecords, totalBytes: limits.maxCachedRecordBytes)
-        self.announceDials = TokenBucket(
-            rate: limits.announcedDialsPerSecond, burst: limits.announcedDialBurst, now: .now)
-        self.routing = RoutingTable(
-            capacity: limits.maxPendingQueries, maxAskers: limits.maxAskersPerQuery,
-            lifetime: limits.pendingQueryLifetime)
-        self.backoff = ReconnectBackoff(
-            initial: limits.initialReconnectDelay, maximum: limits.maxReconnectDelay,
-            capacity: limits.maxBackoffEntries)
+        self.state = NodeState(
+            configuration: configuration, localProvider: localProvider, scores: scores, logger: logger, now: .now)
+        (self.work, self.workInput) = AsyncStream<NodeWork>.makeStream()
     }
 
     /// Public URIs with our node id filled in as user info where they lack one.
@@ -184,32 +155,24 @@ public actor PeerNode {
     }
 
     /// The URIs this node advertises in its handshakes.
-    public var connectionURIs: [String] { ownURIs }
+    public var connectionURIs: [String] { state.ownURIs }
 
     /// Replaces the URIs advertised in later handshakes (e.g. once a server bound port 0).
     /// - Parameter uris: the URIs; our node id is added as user info where missing.
     public func advertise(_ uris: [String]) {
-        ownURIs = Self.connectionURIs(publicURIs: uris, nodeID: nodeID)
+        feed(.advertise(uris))
     }
 
     /// The peers that completed a handshake with us.
-    public func connectedPeers() -> [ConnectedPeer] {
-        peersByNode.compactMap { node, id in
-            guard let c = connections[id] else { return nil }
-            return ConnectedPeer(nodeID: node, connectionURIs: c.peerURIs, isOutbound: c.isOutbound)
-        }
-    }
+    public func connectedPeers() -> [ConnectedPeer] { state.connectedPeers }
 
     /// Whether a handshake with `node` completed and its connection is open.
-    public func isConnected(to node: NodeID) -> Bool { peersByNode[node] != nil }
+    public func isConnected(to node: NodeID) -> Bool { state.peersByNode[node] != nil }
 
     /// A snapshot of the node's counters.
     public func statistics() -> PeerNodeStats {
-        var s = stats
-        s.peers = peersByNode.count
-        s.pendingConnections = connections.count - peersByNode.count
-        s.cachedRecords = cache.count
-        s.pendingQueries = routing.count
+        var s = state.statistics
+        s.droppedOutbound = droppedOutbound
         return s
     }
 
@@ -219,7 +182,7 @@ public actor PeerNode {
     ///   - types: wanted storage-location types; empty for all.
     /// - Returns: the verified records, verbatim as received.
     public func cachedRecords(for hash: Multihash, types: [Int] = []) -> [ProvideRecord] {
-        rank(cache.records(for: hash, types: types, now: Self.unixNow()))
+        state.rank(state.cache.records(for: hash, types: types, now: Self.unixNow()))
     }
 
     /// A stream of every newly verified provide record this node receives (answers and pushes).
@@ -230,30 +193,57 @@ public actor PeerNode {
     public func verifiedRecords() -> AsyncStream<ProvideRecord> {
         let (stream, continuation) = AsyncStream<ProvideRecord>.makeStream(
             bufferingPolicy: .bufferingNewest(configuration.limits.recordSubscriberBuffer))
-        guard subscribers.count < configuration.limits.maxRecordSubscribers, !isShutDown else {
-            continuation.finish()
-            return stream
-        }
         let id = takeID()
         subscribers[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.removeSubscriber(id) }
+        feed(.subscribe(id))
+        if subscribers[id] != nil {
+            continuation.onTermination = { [weak self] _ in
+                Task { await self?.feed(.unsubscribe(id)) }
+            }
         }
         return stream
     }
-
-    func removeSubscriber(_ id: UInt64) { subscribers[id] = nil }
 
     func takeID() -> UInt64 {
         defer { nextID &+= 1 }
         return nextID
     }
 
-    func rank(_ records: [ProvideRecord]) -> [ProvideRecord] {
-        records
-            .map { ($0, $0.provider == nodeID ? 1.0 : scores.score(for: $0.provider)) }
-            .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.expiry > $1.0.expiry) }
-            .map(\.0)
+    /// Hands `event` to the state at the current time and carries out what it decides.
+    func feed(_ event: NodeEvent) {
+        execute(state.handle(event, at: .now))
+    }
+
+    /// Carries out the state's actions, in order.
+    func execute(_ actions: [NodeAction]) {
+        for action in actions {
+            switch action {
+            case .send(let bytes, let id):
+                guard let writer = writers[id] else { continue }
+                if case .dropped = writer.yield(.message(bytes)) { droppedOutbound += 1 }
+            case .close(let id, let reason):
+                guard let writer = writers[id] else { continue }
+                writer.yield(.close(reason))
+                writer.finish()
+            case .dial(let uri, let target):
+                dialsRunning += 1
+                startRunLoopIfNeeded()
+                if case .terminated = workInput.yield(.dial(uri, target: target)) { dialEnded(target) }
+            case .wake(let deadline):
+                startRunLoopIfNeeded()
+                workInput.yield(.wake(at: deadline))
+            case .vote(let node, let up):
+                scores.vote(node, up: up)
+            case .publish(let record):
+                for continuation in subscribers.values { continuation.yield(record) }
+            case .answer(let id, let record):
+                queries[id]?.yield(record)
+            case .finishSubscriber(let id):
+                subscribers.removeValue(forKey: id)?.finish()
+            case .finishQuery(let id):
+                queries.removeValue(forKey: id)?.finish()
+            }
+        }
     }
 
     /// Wall-clock Unix seconds, the time base of record expiry.

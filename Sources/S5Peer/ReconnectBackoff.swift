@@ -41,6 +41,9 @@ struct ReconnectBackoff<Target: Hashable> {
         states[target] = nil
     }
 
+    /// When a dial to `target` may start again, if it must wait.
+    func notBefore(_ target: Target) -> ContinuousClock.Instant? { states[target]?.notBefore }
+
     /// The targets whose backoff is remembered.
     var count: Int { states.count }
 

@@ -77,6 +77,9 @@ struct RoutingTable<Asker: Hashable> {
         return askers
     }
 
+    /// When the oldest entry expires (it may already have been dropped), or `nil` when none is held.
+    var nextExpiry: ContinuousClock.Instant? { expiries.first?.expires }
+
     /// Drops expired entries.
     mutating func sweep(now: ContinuousClock.Instant) {
         while let first = expiries.first, first.expires <= now {

@@ -2,6 +2,9 @@ import Logging
 import MirrorServer
 import Testing
 
+// The helpers every test target shares (`sampleBytes`, `eventually`, `withTimeLimit`), for all of this suite's files.
+@_exported import TestSupport
+
 @testable import Fetch
 
 /// Limits for cases that expect an answer: a hostile case still ends within seconds, but a test that waits for
@@ -9,6 +12,7 @@ import Testing
 /// unserved for seconds (2 s windows failed that way).
 func testConfiguration() -> FetchConfiguration {
     var configuration = FetchConfiguration(userAgent: "mirrorbot-tests/0.1 (+https://example.invalid/contact)")
+    configuration.allowPrivateAddresses = true  // the test servers listen on 127.0.0.1
     configuration.connectTimeout = .seconds(10)
     configuration.lowSpeedBytesPerSecond = 1024
     configuration.lowSpeedWindow = .seconds(10)
@@ -32,17 +36,6 @@ func makeEngine(_ configuration: FetchConfiguration = testConfiguration()) throw
     try FetchEngine(configuration: configuration, logger: Logger(label: "fetch-tests"))
 }
 
-/// Deterministic pseudo-random bytes.
-func sampleBytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    return (0..<count).map { _ in
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return UInt8(truncatingIfNeeded: state)
-    }
-}
-
 struct TimedOut: Error {}
 
 /// Runs a fetch and fails the test if it does not finish within `limit` (the fetch is then cancelled). The limit
@@ -53,16 +46,7 @@ func fetch(
 ) async throws -> (result: FetchResult, elapsed: Duration) {
     let clock = ContinuousClock()
     let start = clock.now
-    let result = try await withThrowingTaskGroup(of: FetchResult?.self) { group in
-        group.addTask { await engine.fetch(request) }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else { throw TimedOut() }
-        return result
-    }
+    guard let result = try await withTimeLimit(limit, { await engine.fetch(request) }) else { throw TimedOut() }
     return (result, clock.now - start)
 }
 

@@ -4,18 +4,13 @@ import Logging
 import MirrorServer
 import Testing
 
+// The helpers every test target shares (`sampleBytes`, `eventually`, `withTimeLimit`), for all of this suite's files.
+@_exported import TestSupport
+
 @testable import MirrorbotApp
 
-/// Deterministic pseudo-random bytes.
-func crawlSample(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    return (0..<count).map { _ in
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return UInt8(truncatingIfNeeded: state)
-    }
-}
+/// Deterministic pseudo-random bytes: ``sampleBytes(_:seed:)`` with this suite's default seed.
+func crawlSample(_ count: Int, seed: UInt64 = 7) -> [UInt8] { sampleBytes(count, seed: seed) }
 
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
@@ -37,6 +32,15 @@ struct Scratch {
     func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+extension FetchConfiguration {
+    /// The engine's defaults for test servers on 127.0.0.1: private addresses allowed (the default refuses them).
+    static var loopbackTests: FetchConfiguration {
+        var configuration = FetchConfiguration(userAgent: "mirrorbot-tests")
+        configuration.allowPrivateAddresses = true
+        return configuration
+    }
+}
+
 /// Settings with short limits so every hostile case ends within seconds.
 func crawlSettings(feeds: [String], scratch: Scratch) -> CrawlSettings {
     var settings = CrawlSettings(feeds: feeds)
@@ -44,7 +48,8 @@ func crawlSettings(feeds: [String], scratch: Scratch) -> CrawlSettings {
     settings.concurrency = 32
     settings.perHost = 32
     settings.maxBody = 1 << 20
-    var fetch = FetchConfiguration(userAgent: "mirrorbot-tests/0.1 (+https://example.invalid/contact)")
+    var fetch = FetchConfiguration.loopbackTests
+    fetch.userAgent = "mirrorbot-tests/0.1 (+https://example.invalid/contact)"
     fetch.connectTimeout = .seconds(2)
     fetch.lowSpeedBytesPerSecond = 1024
     fetch.lowSpeedWindow = .seconds(2)
@@ -64,16 +69,8 @@ func crawl(_ settings: CrawlSettings, within limit: Duration = .seconds(40), now
     let runner = CrawlRunner(
         settings: settings, logger: Logger(label: "crawl-tests"),
         now: { now ?? Int64(Date().timeIntervalSince1970) })
-    return try await withThrowingTaskGroup(of: CrawlReport?.self) { group in
-        group.addTask { try await runner.run() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let report = first else { throw CrawlTimedOut() }
-        return report
-    }
+    guard let report = try await withTimeLimit(limit, { try await runner.run() }) else { throw CrawlTimedOut() }
+    return report
 }
 
 extension CrawlReport {

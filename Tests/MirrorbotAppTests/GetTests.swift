@@ -23,7 +23,7 @@ struct GetTests {
             var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"\nnetwork = \"\(network)\"")
             let key = KeyPair.generate()
             configuration.keyPair = key
-            let provider = InMemoryLocalProvider()
+            let provider = InMemoryLocalProvider(keyPair: key)
             let expiry = UInt32(Date().timeIntervalSince1970) + 600
             provider.provide([hash], at: LocalLocation(locationType: 3, parts: [url], expiry: expiry))
             servers.append(

@@ -62,7 +62,7 @@ private func withTypeFiveProviders(
         var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"" + networkLine)
         let key = KeyPair.generate()
         configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: key)
         for (hash, location) in locations { provider.provide([hash], at: location) }
         servers.append(
             NodeServices.makePeerServer(

@@ -63,16 +63,6 @@ final class LoopTasks: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass.
-func eventually(seconds: Double = 5, _ condition: @Sendable () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return await condition()
-}
-
 /// A loopback node configuration on a free port.
 func loopConfiguration(database: String = ":memory:", peers: [String] = []) -> Configuration {
     var configuration = Configuration()
@@ -97,7 +87,7 @@ func loopOptions(settings: CrawlSettings? = nil) -> ServeOptions {
 func startServe(_ node: ServeNode, keys: KeyPair, tasks: LoopTasks) async throws -> String {
     for service in node.services { tasks.run { try await service.run() } }
     let port = try await node.server.boundPort()
-    return "ws://\(keys.nodeID)@127.0.0.1:\(port)/s5/p2p"
+    return loopbackPeerURI(keys.nodeID, port: port)
 }
 
 /// Starts a plain relay/listening node.
@@ -106,5 +96,5 @@ func startPlainNode(keys: KeyPair, peers: [String], tasks: LoopTasks) async thro
         configuration: loopConfiguration(peers: peers), keyPair: keys, logger: Logger(label: "loop-tests"))
     tasks.run { try await server.run() }
     let port = try await server.boundPort()
-    return (server, "ws://\(keys.nodeID)@127.0.0.1:\(port)/s5/p2p")
+    return (server, loopbackPeerURI(keys.nodeID, port: port))
 }

@@ -18,7 +18,7 @@ struct NodeQueryTests {
         var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"\nnetwork = \"query-test\"")
         let key = KeyPair.generate()
         configuration.keyPair = key
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: key)
         let hash = Multihash(blake3: [UInt8](repeating: 3, count: 32))
         let expiry = UInt32(Date().timeIntervalSince1970) + 600
         provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://127.0.0.1/f"], expiry: expiry))

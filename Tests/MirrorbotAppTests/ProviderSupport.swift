@@ -15,7 +15,7 @@ func providerServer(offering offers: [(Multihash, String)], network: String? = n
     var configuration = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"" + networkLine)
     let key = KeyPair.generate()
     configuration.keyPair = key
-    let provider = InMemoryLocalProvider()
+    let provider = InMemoryLocalProvider(keyPair: key)
     let expiry = UInt32(Date().timeIntervalSince1970) + 600
     for (hash, url) in offers {
         provider.provide([hash], at: LocalLocation(locationType: 3, parts: [url], expiry: expiry))

@@ -60,7 +60,7 @@ struct TypeFiveEndToEndTests {
             var careless = try Configuration(toml: "[p2p]\nlisten = \"127.0.0.1:0\"")
             let theirs = KeyPair.generate()
             careless.keyPair = theirs
-            let offers = InMemoryLocalProvider()
+            let offers = InMemoryLocalProvider(keyPair: theirs)
             offers.provide(
                 [hash],
                 at: LocalLocation(

@@ -34,11 +34,11 @@ extension PeerNode {
 
     func tableSizes() -> TableSizes {
         TableSizes(
-            routing: routing.count, backoff: backoff.count, dialsInProgress: dialsInProgress.count,
-            connections: connections.count,
-            pending: connections.values.count { !$0.closing && $0.peer == nil },
-            closing: connections.values.count(where: \.closing),
-            cachedRecords: cache.count, cachedBytes: cache.byteCount)
+            routing: state.routing.count, backoff: state.backoff.count, dialsInProgress: state.dialsInProgress.count,
+            connections: state.connections.count,
+            pending: state.connections.values.count { !$0.closing && $0.peer == nil },
+            closing: state.connections.values.count(where: \.closing),
+            cachedRecords: state.cache.count, cachedBytes: state.cache.byteCount)
     }
 }
 
@@ -90,7 +90,7 @@ struct CountingListener {
 struct FloodTests {
     /// A node providing `ownHash` itself and holding a cached record of another node.
     struct Fixture {
-        let local = InMemoryLocalProvider()
+        let local = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let ownHash = randomHash()
         let cached = ProvideRecord.sign(
             multihash: randomHash(), locationType: 3, expiry: unixNow() + 3600, parts: ["http://them.test/f"],
@@ -104,6 +104,7 @@ struct FloodTests {
         func spec(_ limits: PeerLimits, autoConnect: Bool = false) -> NodeSpec {
             var spec = NodeSpec()
             spec.localProvider = local
+            spec.keyPair = local.keyPair
             spec.limits = limits
             spec.autoConnect = autoConnect
             return spec

@@ -14,7 +14,10 @@ struct MultiNodeTests {
             var spec = NodeSpec()
             spec.autoConnect = autoConnect
             if i > 0 { spec.initialPeers = [earlier[i - 1].uri] }
-            if i == 0 { spec.localProvider = provider }
+            if i == 0, let provider {
+                spec.localProvider = provider
+                spec.keyPair = provider.keyPair
+            }
             return spec
         }
     }
@@ -39,7 +42,7 @@ struct MultiNodeTests {
     }
 
     @Test func recordIsFoundAcrossFiveNodesThenServedFromCache() async throws {
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let hash = randomHash()
         let expiry = unixNow() + 3600
         provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://127.0.0.1/file"], expiry: expiry))
@@ -79,7 +82,7 @@ struct MultiNodeTests {
     }
 
     @Test func legacyPrefixFindsTheSameFile() async throws {
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let digest = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let current = Multihash(blake3: digest)
         let legacy = try Multihash(bytes: [Multihash.blake3LegacyType] + digest)
@@ -95,7 +98,7 @@ struct MultiNodeTests {
     }
 
     @Test func unansweredQueryDoesNotBlockALaterOne() async throws {
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let hash = randomHash()
         var limits = testLimits()
         // Long enough for a relayed answer to come back on a loaded machine (it is dropped once the entry expired).
@@ -196,7 +199,7 @@ struct MultiNodeTests {
 @Suite(.timeLimit(.minutes(1)))
 struct PeerLimitTests {
     @Test func fileKnownBySHA256IsFoundUnder0x12() async throws {
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let blake3 = randomHash()
         let sha256 = Multihash(sha256: (0..<32).map { _ in UInt8.random(in: 0...255) })
         provider.provide(
@@ -205,7 +208,12 @@ struct PeerLimitTests {
             2,
             configure: { i, earlier in
                 var spec = NodeSpec()
-                if i == 0 { spec.localProvider = provider } else { spec.initialPeers = [earlier[0].uri] }
+                if i == 0 {
+                    spec.localProvider = provider
+                    spec.keyPair = provider.keyPair
+                } else {
+                    spec.initialPeers = [earlier[0].uri]
+                }
                 return spec
             }
         ) { nodes in

@@ -170,7 +170,7 @@ struct NodeUnderAttackTests {
     @Test func nodeSurvivesAHostileFrameStream() async throws {
         let limits = testLimits()
         var corpus = AttackCorpus(seed: Self.seed, maxMessageSize: limits.maxMessageSize)
-        let local = InMemoryLocalProvider()
+        let local = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let ownHash = randomHash()
         local.provide(
             [ownHash], at: LocalLocation(locationType: 3, parts: ["http://us.test/f"], expiry: unixNow() + 3600))
@@ -183,6 +183,7 @@ struct NodeUnderAttackTests {
             configure: { _, _ in
                 var spec = NodeSpec()
                 spec.localProvider = local
+                spec.keyPair = local.keyPair
                 spec.limits = limits
                 return spec
             }

@@ -169,7 +169,7 @@ struct RawPeerTests {
     }
 
     @Test func queryFromUnhandshakenPeerGetsOnlyLocalAnswers() async throws {
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: KeyPair.generate())
         let hash = randomHash()
         provider.provide(
             [hash],
@@ -179,6 +179,7 @@ struct RawPeerTests {
             configure: { _, _ in
                 var s = NodeSpec()
                 s.localProvider = provider
+                s.keyPair = provider.keyPair
                 return s
             }
         ) { nodes in

@@ -249,7 +249,7 @@ func collect<T: Sendable>(_ count: Int, of stream: AsyncStream<T>, within timeou
     @Test func aQueryForBothTypesGetsBothLocationsTypeFiveFirst() async throws {
         let key = KeyPair.generate()
         let hash = randomHash()
-        let provider = InMemoryLocalProvider()
+        let provider = InMemoryLocalProvider(keyPair: key)
         provider.provide([hash], at: LocalLocation(locationType: 3, parts: ["http://s/f"], expiry: unixNow() + 600))
         provider.provide(
             [hash],

@@ -4,6 +4,10 @@ import S5Core
 import Synchronization
 import Testing
 
+// The helpers every test target shares (`eventually`, `withTimeLimit`, `loopbackPeerURI`), for all of this suite's
+// files.
+@_exported import TestSupport
+
 @testable import S5Peer
 
 /// A logger that drops everything below warning (set `PEER_TEST_LOG=debug` to see more).
@@ -42,7 +46,7 @@ struct RunningNode {
     var node: PeerNode { server.node }
     var nodeID: NodeID { server.node.nodeID }
     /// `ws://z<id>@127.0.0.1:<port>/s5/p2p`
-    var uri: String { "ws://\(nodeID)@127.0.0.1:\(port)/s5/p2p" }
+    var uri: String { loopbackPeerURI(nodeID, port: port) }
 }
 
 struct NodeSpec {
@@ -83,19 +87,6 @@ func withNodes<T: Sendable>(
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes.
-func eventually(
-    _ what: String, timeout: Duration = .seconds(5), _ condition: () async -> Bool,
-    sourceLocation: SourceLocation = #_sourceLocation
-) async {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
-}
-
 /// The first element of `stream` within `timeout`, or nil.
 func first<T: Sendable>(of stream: AsyncStream<T>, within timeout: Duration) async -> T? {
     await withTaskGroup(of: T?.self) { group in
@@ -127,19 +118,11 @@ func withDeadline<T: Sendable>(
     _ what: String, _ timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T? {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            Issue.record("deadline of \(timeout) passed: \(what)", sourceLocation: sourceLocation)
-            return nil
-        }
-        return value
+    guard let value = try await withTimeLimit(timeout, body) else {
+        Issue.record("deadline of \(timeout) passed: \(what)", sourceLocation: sourceLocation)
+        return nil
     }
+    return value
 }
 
 /// The peak resident set size of this process so far (VmHWM), in KiB, or nil off Linux.

@@ -5,8 +5,9 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// A small scriptable HTTP/1.1 server on a loopback address, for tests and `mirrorbot demo`; optionally over TLS,
-/// optionally offering HTTP/2 (ALPN `h2`).
+/// A scriptable HTTP/1.1 server on a loopback address, for the tests of several modules; optionally over TLS,
+/// optionally offering HTTP/2 (ALPN `h2`). Test support only: `mirrorbot demo` runs the product's small
+/// `DemoMirror`, and the honest content routes answer through the same ``ContentAnswer`` it uses.
 ///
 /// Each path gets a ``Route``: honest content (bytes from memory, a file, a directory) or a hostile behaviour
 /// (corruption, truncation, lies about length, error pages, redirects, throttling, stalls). The server counts

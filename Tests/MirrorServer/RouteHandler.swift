@@ -1,3 +1,4 @@
+import DemoMirror
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,9 +15,6 @@ import Synchronization
 final class RouteHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
-
-    /// Fixed `Last-Modified` of in-memory content, so validators are stable across runs.
-    static let lastModified = "Wed, 21 Oct 2015 07:28:00 GMT"
 
     private let state: ServerState
     private var requestHead: HTTPRequestHead?
@@ -259,45 +257,28 @@ final class RouteHandler: ChannelInboundHandler {
 
     // MARK: - Writing
 
+    /// Answers with in-memory content as ``ContentAnswer`` decides; `rangeShift` sends the bytes that many further
+    /// on under the asked range's `Content-Range` (a broken cache).
     private func sendContent(
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, bytes: [UInt8],
         contentType: String, honourRange: Bool = true, rangeShift: Int = 0
     ) {
-        let etag = "\"\(String(Self.fnv1a(bytes), radix: 16))-\(bytes.count)\""
-        if honourRange, let asked = head.headers["Range"].first {
-            // One `bytes=A-B` (or `A-`) range, as nginx serves it; a range past the end is 416.
-            guard let range = Self.byteRange(asked, size: bytes.count) else {
-                self.send(context, head, status: 416, body: [], headers: [("Content-Range", "bytes */\(bytes.count)")])
-                return
-            }
+        var answer = ContentAnswer(
+            to: head, size: bytes.count, etag: ContentAnswer.etag(of: bytes), contentType: contentType,
+            honourRange: honourRange)
+        if answer.status == 206, rangeShift != 0, let range = answer.body {
             let start = min(max(0, range.lowerBound + rangeShift), bytes.count)
-            let end = min(bytes.count, start + range.count)
-            let part = Array(bytes[start..<end])
-            self.state.countBytes(part.count)
-            self.send(
-                context, head, status: 206, body: part, contentType: contentType,
-                headers: [
-                    ("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(bytes.count)"), ("ETag", etag),
-                    ("Last-Modified", Self.lastModified),
-                ])
-            return
+            let shifted = start..<min(bytes.count, start + range.count)
+            answer.body = shifted
+            answer.headers = answer.headers.map {
+                $0.name == "Content-Length" ? ContentAnswer.Header("Content-Length", "\(shifted.count)") : $0
+            }
         }
-        self.sendValidated(
-            context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
-            length: bytes.count
-        ) { context.channel.allocator.buffer(bytes: bytes) }
-    }
-
-    /// The bytes `bytes=A-B` or `bytes=A-` names in a body of `size` bytes; nil when it is malformed or starts
-    /// past the end.
-    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
-        let text = header.trimmingCharacters(in: .whitespaces)
-        guard text.hasPrefix("bytes="), !text.contains(",") else { return nil }
-        let bounds = text.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard bounds.count == 2, let first = Int(bounds[0]), first >= 0, first < size else { return nil }
-        let last = bounds[1].isEmpty ? size - 1 : min(size - 1, Int(bounds[1]) ?? -1)
-        guard last >= first else { return nil }
-        return first..<(last + 1)
+        let body = answer.body.map { context.channel.allocator.buffer(bytes: bytes[$0]) }
+        self.state.countBytes(body?.readableBytes ?? 0)
+        self.writeResponse(
+            context, answer.responseHead(version: head.version), body: body.map { .byteBuffer($0) },
+            close: !answer.keepAlive)
     }
 
     /// Opens the file on the thread pool (never blocking the event loop), then sends it with sendfile. Below a
@@ -331,31 +312,17 @@ final class RouteHandler: ChannelInboundHandler {
                 try? file.close()
                 return
             }
-            let etag = "\"file-\(region.endIndex)-\(String(Self.fnv1a(Array(path.utf8)), radix: 16))\""
-            if let asked = head.headers["Range"].first {
-                guard let range = Self.byteRange(asked, size: region.endIndex) else {
-                    try? file.close()
-                    self.send(
-                        context, head, status: 416, body: [], headers: [("Content-Range", "bytes */\(region.endIndex)")])
-                    return
-                }
+            let etag = "\"file-\(region.endIndex)-\(String(ContentAnswer.fnv1a(Array(path.utf8)), radix: 16))\""
+            let answer = ContentAnswer(to: head, size: region.endIndex, etag: etag, contentType: contentType)
+            var body: IOData? = nil
+            if let range = answer.body {
                 self.state.countBytes(range.count)
-                var headers = HTTPHeaders([
-                    ("ETag", etag), ("Last-Modified", Self.lastModified), ("Content-Length", "\(range.count)"),
-                    ("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(region.endIndex)"),
-                    ("Content-Type", contentType),
-                ])
-                headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
                 let part = FileRegion(fileHandle: file, readerIndex: range.lowerBound, endIndex: range.upperBound)
-                self.writeResponse(
-                    context, HTTPResponseHead(version: head.version, status: .partialContent, headers: headers),
-                    body: head.method == .HEAD ? nil : .fileRegion(part), close: !head.isKeepAlive,
-                    then: { try? file.close() })
-                return
+                body = .fileRegion(part)
             }
-            self.sendValidated(
-                context, head, etag: etag, lastModified: Self.lastModified, contentType: contentType,
-                length: region.endIndex, region: region, body: { nil }, then: { try? file.close() })
+            self.writeResponse(
+                context, answer.responseHead(version: head.version), body: body, close: !answer.keepAlive,
+                then: { try? file.close() })
         }
     }
 
@@ -366,43 +333,6 @@ final class RouteHandler: ChannelInboundHandler {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
-    }
-
-    /// Sends a 304 when the request's validators match, else the full response (no body for HEAD).
-    private func sendValidated(
-        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, etag: String, lastModified: String,
-        contentType: String, length: Int, region: FileRegion? = nil, body: () -> ByteBuffer?,
-        then done: @escaping () -> Void = {}
-    ) {
-        let keepAlive = head.isKeepAlive
-        var headers = HTTPHeaders([("ETag", etag), ("Last-Modified", lastModified)])
-        let matches =
-            head.headers["If-None-Match"].contains { value in
-                value.split(separator: ",").contains { $0.trimmingSpaces() == etag || $0.trimmingSpaces() == "*" }
-            } || (head.headers["If-None-Match"].isEmpty && head.headers["If-Modified-Since"].first == lastModified)
-        if matches {
-            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            self.writeResponse(
-                context, HTTPResponseHead(version: head.version, status: .notModified, headers: headers),
-                body: nil, close: !keepAlive, then: done)
-            return
-        }
-        headers.add(name: "Content-Length", value: "\(length)")
-        headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let responseHead = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
-        guard head.method != .HEAD else {
-            self.writeResponse(context, responseHead, body: nil, close: !keepAlive, then: done)
-            return
-        }
-        self.state.countBytes(length)
-        if let region {
-            self.writeResponse(context, responseHead, body: .fileRegion(region), close: !keepAlive, then: done)
-        } else {
-            self.writeResponse(
-                context, responseHead, body: body().map { .byteBuffer($0) }, close: !keepAlive,
-                then: done)
-        }
     }
 
     private func send(
@@ -446,24 +376,6 @@ final class RouteHandler: ChannelInboundHandler {
             self.finishRequest()
             context.close(promise: nil)
         }
-    }
-
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return hash
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> Substring {
-        var text = self
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" { text.removeLast() }
-        return text
     }
 }
 
