@@ -184,8 +184,6 @@ public struct Demo: Sendable {
             mirrorScore: 1)
     }
 
-    /// Deterministic bytes that do not compress: SplitMix64 output.
-    static func sampleBytes(count: Int, seed: UInt64) -> [UInt8] {
     /// The bytes with the middle one flipped: same length, another hash (what a bad mirror serves).
     static func corrupted(_ bytes: [UInt8]) -> [UInt8] {
         var copy = bytes
@@ -193,6 +191,8 @@ public struct Demo: Sendable {
         return copy
     }
 
+    /// Deterministic bytes that do not compress: SplitMix64 output.
+    static func sampleBytes(count: Int, seed: UInt64) -> [UInt8] {
         var random = SplitMix64(seed: seed)
         var out = [UInt8](repeating: 0, count: count)
         for index in stride(from: 0, to: count, by: 8) {
