@@ -69,8 +69,9 @@ public final class InMemoryLocalProvider: LocalProvider {
     ///   - maxSignedRecords: signed records kept for reuse.
     ///   - refreshMargin: a kept record is signed afresh this many seconds before it expires (unless its
     ///     location expires then too).
-    public init(keyPair: KeyPair, capacity: Int = 1_000_000, maxSignedRecords: Int = 10_000, refreshMargin: UInt32 = 600)
-    {
+    public init(
+        keyPair: KeyPair, capacity: Int = 1_000_000, maxSignedRecords: Int = 10_000, refreshMargin: UInt32 = 600
+    ) {
         self.keyPair = keyPair
         self.capacity = capacity
         self.maxSignedRecords = maxSignedRecords
