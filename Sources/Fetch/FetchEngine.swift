@@ -64,7 +64,7 @@ public final class FetchEngine: Sendable {
             guard let delay = self.retryDelay(after: outcome, attempt: attempt) else { return outcome.result }
             self.logger.debug(
                 "Retrying fetch",
-                metadata: ["url": "\(request.url)", "failure": "\(outcome.result.failure.map { "\($0)" } ?? "")"])
+                metadata: ["url": "\(request.url)", "fetch.failure": "\(outcome.result.failure.map { "\($0)" } ?? "")"])
             do { try await Task.sleep(for: delay) } catch {
                 var result = outcome.result
                 result.failure = .other("cancelled")

@@ -49,9 +49,10 @@ public struct FetchConfiguration: Sendable {
     public var maxBackoff: Duration = .seconds(3600)
     /// Sent as `User-Agent`; names the bot and a contact URL.
     public var userAgent: String
-    /// When false, connections to loopback, private, link-local, multicast, unspecified and reserved addresses are
-    /// refused (also after redirects and DNS changes), failing with ``FetchFailure/privateAddress``.
-    public var allowPrivateAddresses = true
+    /// When false (the default), connections to loopback, private, link-local, multicast, unspecified and reserved
+    /// addresses are refused (also after redirects and DNS changes), failing with ``FetchFailure/privateAddress``.
+    /// A crawl of the operator's own feeds sets it (``CrawlSettings``), as do loopback tests and the demo.
+    public var allowPrivateAddresses = false
     /// Response header bytes allowed per attempt (all responses of a redirect chain together). More fails with
     /// ``FetchFailure/headersTooLarge`` (`.other("headers too large")`): a bound on what a hostile server can make us
     /// parse. At least 1 KiB is always allowed.

@@ -284,8 +284,8 @@ final class MultiLoop: @unchecked Sendable {
             self.logger.debug(
                 "Host paused",
                 metadata: [
-                    "host": "\(host)", "status": "\(status)", "strikes": "\(pace.strikes)",
-                    "until": "\(pace.pausedUntil.map { "\($0 - now)" } ?? "-")",
+                    "mirror.host": "\(host)", "http.status": "\(status)", "pause.strikes": "\(pace.strikes)",
+                    "pause.remaining": "\(pace.pausedUntil.map { "\($0 - now)" } ?? "-")",
                 ])
         }
         // Forget a relaxed host once nothing holds it back: a fresh value decides the same from here on.
@@ -325,9 +325,9 @@ final class MultiLoop: @unchecked Sendable {
         self.logger.debug(
             "Fetch attempt done",
             metadata: [
-                "url": "\(job.request.url)", "attempt": "\(job.attempt)", "status": "\(outcome.result.httpStatus)",
-                "bytes": "\(outcome.result.bytesReceived)",
-                "failure": "\(outcome.result.failure.map { "\($0)" } ?? "none")",
+                "url": "\(job.request.url)", "fetch.attempt": "\(job.attempt)",
+                "http.status": "\(outcome.result.httpStatus)", "fetch.bytes": "\(outcome.result.bytesReceived)",
+                "fetch.failure": "\(outcome.result.failure.map { "\($0)" } ?? "none")",
             ])
         job.continuation.resume(returning: outcome)
     }

@@ -50,7 +50,7 @@ public enum AnnounceOnce {
         let node = PeerNode(configuration: nodeConfiguration, logger: logger)
         let deadline = ContinuousClock.now + timeout
         for peer in configuration.p2p.initialPeers {
-            do { try await node.dial(peer) } catch { logger.warning("bad peer URI", metadata: ["uri": "\(peer)"]) }
+            do { try await node.dial(peer) } catch { logger.warning("bad peer URI", metadata: ["peer.uri": "\(peer)"]) }
         }
         // Wait for every initial peer, or for at least one once half the time is gone.
         let half = ContinuousClock.now + timeout / 2

@@ -98,7 +98,7 @@ public actor Announcer: Service {
         }
         recordsPushed += count
         if count > 0 {
-            logger.debug("announced records", metadata: ["records": "\(count)", "peers": "\(peers.count)"])
+            logger.debug("announced records", metadata: ["record.count": "\(count)", "peer.count": "\(peers.count)"])
         }
         return count
     }

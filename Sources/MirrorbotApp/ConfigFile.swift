@@ -11,54 +11,29 @@ public enum ConfigFile {
     /// The default config file name.
     public static let defaultPath = "mirrorbot.toml"
 
-    /// The text of a fresh config file: a new seed and every other key commented out at its default.
+    /// The text of a fresh config file: a new seed and every other key of ``SettingsTable`` commented out at its
+    /// default (or, where the default is "absent", an example), with what it does and what it accepts.
     /// - Parameter keyPair: the node's key pair.
     /// - Returns: TOML text.
     public static func template(keyPair: KeyPair) -> String {
         let seed = String(Multibase.encode(keyPair.seed, as: .base64url).dropFirst())
-        let d = Configuration()
-        return """
-            # mirrorbot configuration. Every key has a default; uncomment to change one.
-
-            [keypair]
-            # The node's identity (Ed25519 seed, base64url). Keep this file private.
-            seed = "\(seed)"
-
-            [database]
-            # path = "\(d.databasePath)"
-
-            [p2p]
-            # network = "my-test-network"      # absent: the main S5 network
-            # listen = "\(d.p2p.listen)"
-            # public_uris = ["wss://example.org/s5/p2p"]
-            # record_ttl = \(d.recordTTL)           # default: 2 x [crawl] interval + 3600
-            # public_url = "https://example.org"   # where outboards are served; default: from public_uris or listen
-
-            [p2p.peers]
-            # initial = ["wss://z<node id>@host/s5/p2p"]
-            # block = []
-            # auto_connect = \(d.p2p.autoConnect)
-            # max_peers = \(d.p2p.maxPeers)
-
-            [crawl]
-            # concurrency = \(d.crawl.concurrency)
-            # per_host = \(d.crawl.perHost)
-            # contact = "https://example.org/about-this-bot"
-            # max_body = \(d.crawl.maxBody)
-            # recheck_age = \(d.crawl.recheckAge)
-            # feeds = []
-            # interval = \(d.crawl.interval)
-            # spot_checks = \(d.crawl.spotChecks)       # random 256 KiB groups re-checked with Range between downloads
-            # min_interval = \(d.crawl.minInterval)      # seconds between request starts per host (0: off)
-            # max_backoff = \(d.crawl.maxBackoff)     # longest pause of a host after 429/503, seconds
-            # host_budget = \(d.crawl.hostBudget)   # bytes per host per pass (0: unlimited)
-
-            [verifier]
-            # allow_private_addresses = \(d.verifier.allowPrivateAddresses)   # only for tests and LANs
-            # checks_per_hour = \(d.verifier.checksPerHour)
-            # bytes_per_hour = \(d.verifier.bytesPerHour)
-
-            """
+        var lines = ["# mirrorbot configuration. Every key has a default; uncomment to change one."]
+        var section: String?
+        for row in SettingsTable.rows {
+            if row.section != section {
+                section = row.section
+                lines += ["", "[\(row.section)]"]
+            }
+            if row.key == SettingsTable.seed.key {
+                lines += ["# The node's identity (Ed25519 seed, base64url). Keep this file private.", "seed = \"\(seed)\""]
+                continue
+            }
+            let setting = "# \(row.name) = \(row.example)"
+            let padding = String(repeating: " ", count: max(1, 40 - setting.count))
+            let defaultNote = row.exampleIsDefault ? "" : "; default: \(row.defaultText)"
+            lines.append("\(setting)\(padding)# \(row.meaning) (\(row.rangeText)\(defaultNote))")
+        }
+        return lines.joined(separator: "\n") + "\n\n"
     }
 
     /// A warning when a config file that holds the key seed can be read or written by others than its owner.

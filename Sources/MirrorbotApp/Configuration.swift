@@ -8,7 +8,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// `[keypair] seed`: the node's Ed25519 seed (32 bytes, base64url). `nil`: a throwaway key.
     public var keyPair: KeyPair?
     /// `[database] path`: the SQLite file.
-    public var databasePath: String = "mirrorbot.sqlite"
+    public var databasePath: String = SettingsTable.databasePath.defaultValue
     /// `[p2p]` and `[p2p.peers]`.
     public var p2p = P2P()
     /// `[crawl]`.
@@ -21,22 +21,22 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// The peer-to-peer settings.
     public struct P2P: Sendable, Equatable {
         /// `network`: the network id, absent on the main network.
-        public var network: String? = nil
+        public var network: String? = SettingsTable.network.defaultValue
         /// `listen`: the HTTP server's address and port.
-        public var listen = ListenAddress(host: "0.0.0.0", port: 5050)
+        public var listen = SettingsTable.listen.defaultValue
         /// `public_uris`: URIs advertised in the handshake.
-        public var publicURIs: [String] = []
+        public var publicURIs: [String] = SettingsTable.publicURIs.defaultValue
         /// `public_url`: the http(s) base URL at which others reach this node's HTTP server (outboards are served
         /// under it, `/s5/bao/...`). `nil`: derived, see ``Configuration/publicBaseURL``.
-        public var publicURL: String? = nil
+        public var publicURL: String? = SettingsTable.publicURL.defaultValue
         /// `[p2p.peers] initial`: peers dialled at start.
-        public var initialPeers: [String] = []
+        public var initialPeers: [String] = SettingsTable.initialPeers.defaultValue
         /// `[p2p.peers] block`: substrings of URIs never dialled.
-        public var block: [String] = []
+        public var block: [String] = SettingsTable.block.defaultValue
         /// `[p2p.peers] auto_connect`: dial peers other peers announce.
-        public var autoConnect = true
+        public var autoConnect = SettingsTable.autoConnect.defaultValue
         /// `[p2p.peers] max_peers`.
-        public var maxPeers = 128
+        public var maxPeers = SettingsTable.maxPeers.defaultValue
         /// `record_ttl`: seconds our provide records stay valid after the link's last successful check.
         /// `nil`: tied to the crawl interval, see ``Configuration/recordTTL``.
         public var recordTTL: Int? = nil
@@ -48,11 +48,11 @@ public struct Configuration: Sendable, CustomStringConvertible {
     public struct Verifier: Sendable, Equatable {
         /// `allow_private_addresses`: whether peer-supplied links may point into loopback/private space.
         /// Only for loopback tests; `false` keeps peers from making us fetch from our own network.
-        public var allowPrivateAddresses = false
+        public var allowPrivateAddresses = SettingsTable.allowPrivateAddresses.defaultValue
         /// `checks_per_hour`: other providers' links checked per hour at most.
-        public var checksPerHour = 60
+        public var checksPerHour = SettingsTable.checksPerHour.defaultValue
         /// `bytes_per_hour`: bytes downloaded per hour at most while checking them.
-        public var bytesPerHour: Int64 = 1 << 30
+        public var bytesPerHour = Int64(SettingsTable.bytesPerHour.defaultValue)
         /// Defaults.
         public init() {}
     }
@@ -84,28 +84,28 @@ public struct Configuration: Sendable, CustomStringConvertible {
     /// The crawl settings.
     public struct Crawl: Sendable, Equatable {
         /// `concurrency`: downloads at once.
-        public var concurrency = 64
+        public var concurrency = SettingsTable.concurrency.defaultValue
         /// `per_host`: downloads at once per host.
-        public var perHost = 4
+        public var perHost = SettingsTable.perHost.defaultValue
         /// `contact`: URL put in the User-Agent.
-        public var contact: String? = nil
+        public var contact: String? = SettingsTable.contact.defaultValue
         /// `max_body`: largest file downloaded, bytes.
-        public var maxBody: Int64 = 16 << 30
+        public var maxBody = Int64(SettingsTable.maxBody.defaultValue)
         /// `recheck_age`: seconds after which a verified link is checked again.
-        public var recheckAge = 7 * 24 * 3600
+        public var recheckAge = SettingsTable.recheckAge.defaultValue
         /// `feeds`: feed files to read.
-        public var feeds: [String] = []
+        public var feeds: [String] = SettingsTable.feeds.defaultValue
         /// `interval`: seconds between crawl rounds.
-        public var interval = 3600
+        public var interval = SettingsTable.interval.defaultValue
         /// `spot_checks`: random 256 KiB groups of a large file fetched with `Range` to re-check it between full
         /// downloads (0: none, re-crawls use validators only, as before).
-        public var spotChecks = 3
+        public var spotChecks = SettingsTable.spotChecks.defaultValue
         /// `min_interval`: least seconds between two request starts to one host (0: off, only `per_host` limits).
-        public var minInterval: Double = 0
+        public var minInterval = SettingsTable.minInterval.defaultValue
         /// `max_backoff`: longest pause, in seconds, of a host that answered 429 or 503 (`Retry-After` included).
-        public var maxBackoff = 3600
+        public var maxBackoff = SettingsTable.maxBackoff.defaultValue
         /// `host_budget`: bytes per host per pass (0: unlimited).
-        public var hostBudget: Int64 = 1 << 30
+        public var hostBudget = Int64(SettingsTable.hostBudget.defaultValue)
         /// Defaults.
         public init() {}
     }
@@ -204,10 +204,10 @@ public struct Configuration: Sendable, CustomStringConvertible {
                 }
                 if let block = try peers.strings("block") { p2p.block = block }
                 if let auto = try peers.bool("auto_connect") { p2p.autoConnect = auto }
-                if let max = try peers.int("max_peers", in: 1...100_000) { p2p.maxPeers = max }
+                if let max = try peers.int(SettingsTable.maxPeers) { p2p.maxPeers = max }
                 try peers.finish()
             }
-            if let ttl = try t.int("record_ttl", in: 60...(365 * 24 * 3600)) { p2p.recordTTL = ttl }
+            if let ttl = try t.int(SettingsTable.recordTTL) { p2p.recordTTL = ttl }
             if let url = try t.string("public_url") {
                 let lower = url.lowercased()
                 guard (lower.hasPrefix("http://") || lower.hasPrefix("https://")), url.count > 8,
@@ -218,28 +218,28 @@ public struct Configuration: Sendable, CustomStringConvertible {
             try t.finish()
         }
         if var t = try root.table("crawl") {
-            if let v = try t.int("concurrency", in: 1...10_000) { crawl.concurrency = v }
-            if let v = try t.int("per_host", in: 1...1_000) { crawl.perHost = v }
+            if let v = try t.int(SettingsTable.concurrency) { crawl.concurrency = v }
+            if let v = try t.int(SettingsTable.perHost) { crawl.perHost = v }
             if let v = try t.string("contact") {
                 guard v.hasPrefix("http://") || v.hasPrefix("https://") || v.hasPrefix("mailto:") else {
                     throw .invalidValue(key: "crawl.contact", "want an http(s) or mailto URL")
                 }
                 crawl.contact = v
             }
-            if let v = try t.int("max_body", in: 1...Int.max) { crawl.maxBody = Int64(v) }
-            if let v = try t.int("recheck_age", in: 1...Int.max) { crawl.recheckAge = v }
+            if let v = try t.int(SettingsTable.maxBody) { crawl.maxBody = Int64(v) }
+            if let v = try t.int(SettingsTable.recheckAge) { crawl.recheckAge = v }
             if let v = try t.strings("feeds") { crawl.feeds = v }
-            if let v = try t.int("interval", in: 1...(365 * 24 * 3600)) { crawl.interval = v }
-            if let v = try t.int("spot_checks", in: 0...64) { crawl.spotChecks = v }
-            if let v = try t.seconds("min_interval", in: 0...3600) { crawl.minInterval = v }
-            if let v = try t.int("max_backoff", in: 1...(24 * 3600)) { crawl.maxBackoff = v }
-            if let v = try t.int("host_budget", in: 0...Int.max) { crawl.hostBudget = Int64(v) }
+            if let v = try t.int(SettingsTable.interval) { crawl.interval = v }
+            if let v = try t.int(SettingsTable.spotChecks) { crawl.spotChecks = v }
+            if let v = try t.seconds(SettingsTable.minInterval) { crawl.minInterval = v }
+            if let v = try t.int(SettingsTable.maxBackoff) { crawl.maxBackoff = v }
+            if let v = try t.int(SettingsTable.hostBudget) { crawl.hostBudget = Int64(v) }
             try t.finish()
         }
         if var t = try root.table("verifier") {
             if let v = try t.bool("allow_private_addresses") { verifier.allowPrivateAddresses = v }
-            if let v = try t.int("checks_per_hour", in: 1...1_000_000) { verifier.checksPerHour = v }
-            if let v = try t.int("bytes_per_hour", in: 1...Int.max) { verifier.bytesPerHour = Int64(v) }
+            if let v = try t.int(SettingsTable.checksPerHour) { verifier.checksPerHour = v }
+            if let v = try t.int(SettingsTable.bytesPerHour) { verifier.bytesPerHour = Int64(v) }
             try t.finish()
         }
         try root.finish()
@@ -348,36 +348,25 @@ struct TableReader {
         return b
     }
 
-    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-        guard let v = value(key) else { return nil }
-        guard v.type == .int, let i = v.int else { throw .wrongType(key: name(key), expected: "an integer") }
-        guard range.contains(i) else {
-            let upper = range.upperBound == Int.max ? "" : " and \(range.upperBound)"
-            throw .invalidValue(key: name(key), "\(i) out of range (want at least \(range.lowerBound)\(upper))")
-        }
-        return i
+    /// An integer setting of this table, checked against its range in ``SettingsTable``.
+    mutating func int(_ setting: BoundedSetting<Int>) throws(ConfigurationError) -> Int? {
+        precondition(setting.section == path, "\(setting.key) read from [\(path)]")
+        guard let v = value(setting.name) else { return nil }
+        guard v.type == .int, let i = v.int else { throw .wrongType(key: setting.key, expected: "an integer") }
+        return try setting.checked(i)
     }
 
-    /// A number of seconds, integer or float, within `range`.
-    mutating func seconds(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
-        guard let v = value(key) else { return nil }
+    /// A number of seconds, integer or float, checked against its range in ``SettingsTable``.
+    mutating func seconds(_ setting: BoundedSetting<Double>) throws(ConfigurationError) -> Double? {
+        precondition(setting.section == path, "\(setting.key) read from [\(path)]")
+        guard let v = value(setting.name) else { return nil }
         let number: Double
         switch v.type {
         case .int: number = Double(v.int ?? 0)
         case .double: number = v.double ?? .nan
-        default: throw .wrongType(key: name(key), expected: "a number of seconds")
+        default: throw .wrongType(key: setting.key, expected: "a number of seconds")
         }
-        guard range.contains(number) else {  // NaN is in no range
-            throw .invalidValue(
-                key: name(key),
-                "\(number) out of range (want \(Self.plain(range.lowerBound)) to \(Self.plain(range.upperBound)) seconds)")
-        }
-        return number
-    }
-
-    /// `3600` rather than `3600.0`.
-    private static func plain(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+        return try setting.checked(number)
     }
 
     mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {

@@ -158,7 +158,7 @@ public struct CrawlRunner: Sendable {
         } catch {
             throw .storage("\(error)")
         }
-        for issue in issues { logger.debug("skipped feed entry", metadata: ["issue": "\(issue)"]) }
+        for issue in issues { logger.debug("skipped feed entry", metadata: ["feed.issue": "\(issue)"]) }
 
         phases.mark("pass planned")
         let due = CrawlSchedule.order(works.map(\.task)) { job in
@@ -323,7 +323,7 @@ public struct CrawlRunner: Sendable {
         for (mirror, count) in deferred.sorted(by: { $0.key < $1.key }) {
             logger.info(
                 "host byte budget reached: the rest waits for later passes",
-                metadata: ["mirror": "\(mirror)", "deferred": "\(count)", "budget": "\(budget)"])
+                metadata: ["mirror.host": "\(mirror)", "budget.deferred": "\(count)", "budget.bytes": "\(budget)"])
         }
         return (chosen.map { jobs[$0] }, deferred)
     }
@@ -498,7 +498,7 @@ public struct CrawlRunner: Sendable {
         if !support.honours {
             logger.warning(
                 "mirror does not honour Range: its large files are not offered as type-5 records",
-                metadata: ["mirror": "\(origin)", "reason": "\(support.reason)"])
+                metadata: ["mirror.host": "\(origin)", "reason": "\(support.reason)"])
         }
         do {
             try await store.recordRangeSupport(origin: origin, support)
@@ -600,6 +600,6 @@ private final class PhaseTimer: Sendable {
             defer { last = now }
             return now - last
         }
-        logger.debug("crawl phase", metadata: ["phase": "\(phase)", "elapsed": "\(elapsed)"])
+        logger.debug("crawl phase", metadata: ["crawl.phase": "\(phase)", "crawl.elapsed": "\(elapsed)"])
     }
 }

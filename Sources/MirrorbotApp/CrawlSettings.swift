@@ -1,36 +1,40 @@
 import Fetch
 
-/// Settings of one `mirrorbot crawl` pass (from flags, later also from `mirrorbot.toml`'s `[crawl]`).
+/// Settings of one crawl pass: `mirrorbot crawl` (the config file's `[crawl]` and `[database]`, then flags) and
+/// `serve`'s passes. Defaults and ranges come from ``SettingsTable``; ``init(configuration:feeds:)`` is the one
+/// mapping from a ``Configuration``.
 public struct CrawlSettings: Sendable {
     /// Feed files to crawl.
     public var feeds: [String]
     /// The SQLite store; the lock file is this path plus `.lock`.
-    public var databasePath: String = "mirrorbot.sqlite"
+    public var databasePath: String = SettingsTable.databasePath.defaultValue
     /// Transfers at once, all hosts together.
-    public var concurrency: Int = 64
+    public var concurrency: Int = SettingsTable.concurrency.defaultValue
     /// Transfers at once per host.
-    public var perHost: Int = 4
+    public var perHost: Int = SettingsTable.perHost.defaultValue
     /// A contact URL or address for the User-Agent.
     public var contact: String?
     /// The largest body accepted when the feed gives no size.
-    public var maxBody: Int64 = 16 << 30
+    public var maxBody = Int64(SettingsTable.maxBody.defaultValue)
     /// A full download (no conditional request) is forced when the last one is older than this.
-    public var recheckAge: Duration = .seconds(7 * 24 * 3600)
+    public var recheckAge: Duration = .seconds(SettingsTable.recheckAge.defaultValue)
     /// A checked URL is due again after this long; until then its stored verdict stands.
-    public var interval: Duration = .seconds(3600)
+    public var interval: Duration = .seconds(SettingsTable.interval.defaultValue)
     /// Random 256 KiB groups of a large file fetched with `Range` on a re-crawl between full downloads.
-    public var spotChecks: Int = 3
+    public var spotChecks: Int = SettingsTable.spotChecks.defaultValue
     /// Least time between two request starts to one host (zero: off).
-    public var minInterval: Duration = .zero
+    public var minInterval: Duration = .seconds(SettingsTable.minInterval.defaultValue)
     /// Longest pause of a host after a 429 or 503, whatever its `Retry-After` asks.
-    public var maxBackoff: Duration = .seconds(3600)
+    public var maxBackoff: Duration = .seconds(SettingsTable.maxBackoff.defaultValue)
     /// Per-host byte budget per pass (0: unlimited): files never verified on a mirror first, then those verified
     /// longest ago (`[crawl] host_budget`).
-    public var hostByteBudget: Int64 = 1 << 30
+    public var hostByteBudget = Int64(SettingsTable.hostBudget.defaultValue)
     /// Check every URL now, whatever its next check time.
     public var ignoreSchedule = false
-    /// The fetch engine's limits; `concurrency`, `perHost`, `maxBody` and the contact override its fields.
-    public var fetch = FetchConfiguration()
+    /// The fetch engine's limits; `concurrency`, `perHost`, `maxBody`, `minInterval`, `maxBackoff` and the contact
+    /// override its fields. The crawl may reach private addresses: its feeds are the operator's own choice (a LAN
+    /// mirror is fine); links that peers supply are checked under `[verifier] allow_private_addresses` instead.
+    public var fetch = CrawlSettings.crawlFetchDefaults
     /// The largest remote checksum file accepted.
     public var maxDocumentBytes = 8 << 20
 
@@ -57,21 +61,46 @@ public struct CrawlSettings: Sendable {
         return configuration
     }
 
+    /// The engine defaults of a crawl: ``FetchConfiguration``'s, with private addresses allowed (see ``fetch``).
+    static var crawlFetchDefaults: FetchConfiguration {
+        var configuration = FetchConfiguration()
+        configuration.allowPrivateAddresses = true
+        return configuration
+    }
+
+    /// Why these settings cannot run, each number checked against its range in ``SettingsTable`` (the ranges the
+    /// config file is read with); `nil` when they can.
+    public var problem: String? {
+        guard !feeds.isEmpty else { return "no feed given" }
+        let counts: [(BoundedSetting<Int>, Int)] = [
+            (SettingsTable.concurrency, concurrency), (SettingsTable.perHost, perHost),
+            (SettingsTable.maxBody, Int(maxBody)), (SettingsTable.spotChecks, spotChecks),
+            (SettingsTable.hostBudget, Int(hostByteBudget)),
+        ]
+        for (setting, value) in counts { if let problem = setting.problem(with: value) { return problem } }
+        let durations: [(BoundedSetting<Int>, Duration)] = [
+            (SettingsTable.recheckAge, recheckAge), (SettingsTable.interval, interval),
+            (SettingsTable.maxBackoff, maxBackoff),
+        ]
+        for (setting, value) in durations {
+            let range = Double(setting.range.lowerBound)...Double(setting.range.upperBound)
+            let seconds = Self.seconds(value)
+            guard range.contains(seconds) else {
+                return "\(setting.key): \(SettingsTable.plain(seconds)) s out of range (want \(setting.rangeText))"
+            }
+        }
+        return SettingsTable.minInterval.problem(with: Self.seconds(minInterval))
+    }
+
     /// Checks the numbers.
-    /// - Throws: `CrawlError.usage` for values out of range.
+    /// - Throws: `CrawlError.usage` naming the setting and its range, for a value out of range.
     public func validate() throws(CrawlError) {
-        guard !feeds.isEmpty else { throw .usage("no feed given") }
-        guard (1...4096).contains(concurrency) else { throw .usage("--concurrency must be 1...4096") }
-        guard (1...1024).contains(perHost) else { throw .usage("--per-host must be 1...1024") }
-        guard maxBody > 0 else { throw .usage("max_body must be positive") }
-        guard interval >= .zero, recheckAge >= .zero else { throw .usage("interval and recheck_age must be >= 0") }
-        guard minInterval >= .zero, minInterval <= .seconds(3600) else {
-            throw .usage("min_interval must be 0...3600 s")
-        }
-        guard maxBackoff >= .seconds(1), maxBackoff <= .seconds(24 * 3600) else {
-            throw .usage("max_backoff must be 1...86400 s")
-        }
-        guard hostByteBudget >= 0 else { throw .usage("host_budget must be >= 0 (0: unlimited)") }
+        if let problem { throw .usage(problem) }
+    }
+
+    /// Seconds as a float.
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
@@ -114,5 +143,13 @@ extension CrawlSettings {
         minInterval = .milliseconds(Int64((configuration.crawl.minInterval * 1000).rounded()))
         maxBackoff = .seconds(configuration.crawl.maxBackoff)
         hostByteBudget = configuration.crawl.hostBudget
+    }
+}
+
+extension Configuration {
+    /// The crawl settings of `serve`'s passes (``CrawlSettings/init(configuration:feeds:)``); `nil` without feeds.
+    public var crawlSettings: CrawlSettings? {
+        guard !crawl.feeds.isEmpty else { return nil }
+        return CrawlSettings(configuration: self)
     }
 }

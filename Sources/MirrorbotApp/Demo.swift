@@ -109,7 +109,9 @@ public struct Demo: Sendable {
         // 7. Download from the link, verify, vote.
         let scores = InMemoryScoreBook()
         var downloaded = false
-        let engine = try FetchEngine(configuration: FetchConfiguration(), logger: logger)
+        var fetch = FetchConfiguration()
+        fetch.allowPrivateAddresses = true  // the demo's mirrors are on 127.0.0.1
+        let engine = try FetchEngine(configuration: fetch, logger: logger)
         for answer in answers {
             guard let url = answer.urls.first, let provider = try? NodeID(parsing: answer.provider) else { continue }
             let result = await engine.fetch(FetchRequest(url: url, expectedSize: Int64(blob.size)))

@@ -173,7 +173,8 @@ public enum GetFile {
             logger.info(
                 "Provider did not serve the file",
                 metadata: [
-                    "provider": "\(provider)", "outcome": "\(outcome.kind.rawValue)", "detail": "\(outcome.detail)",
+                    "provider.id": "\(provider)", "check.outcome": "\(outcome.kind.rawValue)",
+                    "check.detail": "\(outcome.detail)",
                 ])
         }
         return report

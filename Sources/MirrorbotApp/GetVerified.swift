@@ -104,7 +104,7 @@ enum GetVerified {
                 if let up = refusal.up { context.scores.vote(source.provider, up: up) }
                 context.logger.notice(
                     "Type-5 record refused",
-                    metadata: ["provider": "\(source.provider)", "reason": "\(refusal.detail)"])
+                    metadata: ["provider.id": "\(source.provider)", "reason": "\(refusal.detail)"])
             } else {
                 candidates.append(source)
             }
@@ -128,7 +128,7 @@ enum GetVerified {
                 outcome.excluded.insert(source.provider)
                 if let up = problem.up { context.scores.vote(source.provider, up: up) }
                 context.logger.info(
-                    "Outboard refused", metadata: ["provider": "\(source.provider)", "reason": "\(problem.detail)"])
+                    "Outboard refused", metadata: ["provider.id": "\(source.provider)", "reason": "\(problem.detail)"])
             }
         }
         // A file of one group has nothing to stream and its outboard proves nothing (the header alone): the
@@ -297,7 +297,7 @@ enum GetVerified {
                         if let up = problem.up { context.scores.vote(source.provider, up: up) }
                         context.logger.info(
                             "Provider dropped from the download",
-                            metadata: ["provider": "\(source.provider)", "reason": "\(problem.detail)"])
+                            metadata: ["provider.id": "\(source.provider)", "reason": "\(problem.detail)"])
                     }
                     if !finished { perform(scheduler.runEnded(report.run.id, report.end, now: .now)) }
                 }

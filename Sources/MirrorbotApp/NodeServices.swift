@@ -68,7 +68,8 @@ extension NodeServices {
     public static func serve(configuration: Configuration, keyPair: KeyPair, logger: Logger) async throws {
         let server = makePeerServer(configuration: configuration, keyPair: keyPair, logger: logger)
         logger.info(
-            "Starting node", metadata: ["node.id": "\(keyPair.nodeID)", "listen": "\(configuration.p2p.listen)"])
+            "Starting node",
+            metadata: ["node.id": "\(keyPair.nodeID)", "listen.address": "\(configuration.p2p.listen)"])
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

@@ -80,23 +80,6 @@ public struct ServeNode: Sendable {
     public var services: [any Service] { [server, crawlLoop, announcer] + extra }
 }
 
-extension Configuration {
-    /// The crawl settings of `serve`'s passes, from `[database]` and `[crawl]`; `nil` without feeds.
-    public var crawlSettings: CrawlSettings? {
-        guard !crawl.feeds.isEmpty else { return nil }
-        var settings = CrawlSettings(feeds: crawl.feeds)
-        settings.databasePath = databasePath
-        settings.concurrency = crawl.concurrency
-        settings.perHost = crawl.perHost
-        settings.contact = crawl.contact
-        settings.maxBody = crawl.maxBody
-        settings.recheckAge = .seconds(crawl.recheckAge)
-        settings.interval = .seconds(crawl.interval)
-        settings.spotChecks = crawl.spotChecks
-        return settings
-    }
-}
-
 /// Builds and runs `mirrorbot serve`.
 public enum Serve {
     /// Builds every service of the node.
@@ -152,8 +135,8 @@ public enum Serve {
         logger.info(
             "Starting node",
             metadata: [
-                "node.id": "\(keyPair.nodeID)", "listen": "\(configuration.p2p.listen)",
-                "feeds": "\(configuration.crawl.feeds.count)", "database": "\(configuration.databasePath)",
+                "node.id": "\(keyPair.nodeID)", "listen.address": "\(configuration.p2p.listen)",
+                "feed.count": "\(configuration.crawl.feeds.count)", "database.path": "\(configuration.databasePath)",
             ])
         let group = ServiceGroup(
             services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -85,8 +85,8 @@ public struct ServeCrawlLoop: Service {
                 logger.info(
                     "crawl pass done",
                     metadata: [
-                        "urls": "\(report.results.count)", "bytes": "\(report.bytes)",
-                        "verified": "\(report.summary[.verified] ?? 0)",
+                        "crawl.urls": "\(report.results.count)", "crawl.bytes": "\(report.bytes)",
+                        "crawl.verified": "\(report.summary[.verified] ?? 0)",
                     ])
             }
         } catch {
@@ -103,7 +103,7 @@ public struct ServeCrawlLoop: Service {
             if !force, lastLoaded.id.withLock({ $0 }) == latest { return }
             let count = try await ServeRecords.refresh(records, from: store)
             lastLoaded.id.withLock { $0 = latest }
-            logger.debug("records refreshed", metadata: ["links": "\(count)"])
+            logger.debug("records refreshed", metadata: ["link.count": "\(count)"])
         } catch {
             logger.error("cannot read verified links", metadata: ["error": "\(error)"])
         }

@@ -137,13 +137,13 @@ public struct ProviderCheck: Sendable {
         if outcome.kind == .privateAddress {
             logger.notice(
                 "Not checking a link into private address space",
-                metadata: ["provider": "\(provider)", "url": "\(Self.clip(url))"])
+                metadata: ["provider.id": "\(provider)", "url": "\(Self.clip(url))"])
         } else {
             logger.debug(
                 "Checked a provider's link",
                 metadata: [
-                    "provider": "\(provider)", "url": "\(Self.clip(url))", "outcome": "\(outcome.kind.rawValue)",
-                    "detail": "\(outcome.detail)",
+                    "provider.id": "\(provider)", "url": "\(Self.clip(url))",
+                    "check.outcome": "\(outcome.kind.rawValue)", "check.detail": "\(outcome.detail)",
                 ])
         }
         await record(outcome, url: url, multihash: multihash, provider: provider)

@@ -30,8 +30,8 @@ extension ProviderCheck {
         logger.debug(
             "Checked a provider's type-5 link",
             metadata: [
-                "provider": "\(record.provider)", "url": "\(Self.clip(url))", "outcome": "\(outcome.kind.rawValue)",
-                "detail": "\(outcome.detail)",
+                "provider.id": "\(record.provider)", "url": "\(Self.clip(url))",
+                "check.outcome": "\(outcome.kind.rawValue)", "check.detail": "\(outcome.detail)",
             ])
         await self.record(outcome, url: url, multihash: record.multihash, provider: record.provider)
         return outcome

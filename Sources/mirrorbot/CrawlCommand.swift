@@ -4,7 +4,7 @@ import Logging
 import MirrorbotApp
 
 /// `mirrorbot crawl FEED...`: one pass over the feeds, then exit (made for cron).
-struct CrawlCommand: AsyncParsableCommand {
+struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "crawl",
         abstract: "Download and verify every file of the feeds once, then exit.",
@@ -56,6 +56,8 @@ struct CrawlCommand: AsyncParsableCommand {
     @Flag(help: "After the pass, push provide records of the verified links to the config's initial peers.")
     var announce = false
 
+    @OptionGroup var logging: LogFormatOption
+
     func run() async throws {
         var settings: CrawlSettings
         let defaultConfig =
@@ -80,8 +82,8 @@ struct CrawlCommand: AsyncParsableCommand {
         if let recheckAge { settings.recheckAge = .seconds(recheckAge) }
         if let interval { settings.interval = .seconds(interval) }
         settings.ignoreSchedule = ignoreSchedule
-        var logger = Logger(label: "mirrorbot.crawl")
-        logger.logLevel = ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug
+        let logger = CommandLogging.logger(
+            "crawl", level: ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug)
         let runner = CrawlRunner(settings: settings, logger: logger, showProgress: !json)
         let report: CrawlReport
         do {
@@ -112,12 +114,12 @@ struct CrawlCommand: AsyncParsableCommand {
             print(
                 String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
         }
-        if announce { try await announceVerified(report, database: settings.databasePath) }
+        if announce { try await announceVerified(report, database: settings.databasePath, logger: logger) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
     /// Pushes records of the links this pass verified to the configured peers.
-    private func announceVerified(_ report: CrawlReport, database: String) async throws {
+    private func announceVerified(_ report: CrawlReport, database: String, logger crawlLogger: Logger) async throws {
         let config = self.config ?? ConfigFile.defaultPath
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {
@@ -128,7 +130,7 @@ struct CrawlCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("mirrorbot crawl --announce: \(config) has no [keypair] seed\n".utf8))
             throw ExitCode(2)
         }
-        var logger = Logger(label: "mirrorbot.announce")
+        var logger = crawlLogger
         logger.logLevel = .notice
         do {
             let outcome = try await AnnounceOnce.run(

@@ -4,7 +4,7 @@ import Logging
 import MirrorbotApp
 
 /// `mirrorbot get`: downloads a file from the providers the network names, and keeps it only if it is right.
-struct GetCommand: AsyncParsableCommand {
+struct GetCommand: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Download a file by its hash from S5 providers, verifying every byte.",
@@ -50,6 +50,8 @@ struct GetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level.")
     var logLevel = "warning"
 
+    @OptionGroup var logging: LogFormatOption
+
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600]") }
         guard !output.isEmpty else { throw ValidationError("-o FILE must not be empty") }
@@ -62,8 +64,7 @@ struct GetCommand: AsyncParsableCommand {
         }
         let target: (hash: NodeQuery.Target, size: UInt64?)
         do { target = try GetFile.parseTarget(hash, sha256: sha256) } catch { throw ValidationError(error.description) }
-        var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = level
+        let logger = CommandLogging.logger("get", level: level)
         let session: GetSession
         do {
             session = try await GetSession.open(configPath: config, allowPrivate: allowPrivate, logger: logger)

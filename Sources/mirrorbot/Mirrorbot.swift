@@ -31,6 +31,8 @@ struct Mirrorbot: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            // The one bootstrap of the process, before any logger exists.
+            CommandLogging.bootstrap((command as? any LoggingCommand)?.logging.logFormat ?? .text)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -4,7 +4,7 @@ import Logging
 import MirrorbotApp
 
 /// `mirrorbot query`: asks peers where a file can be downloaded and prints every verified answer.
-struct QueryCommand: AsyncParsableCommand {
+struct QueryCommand: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Ask S5 peers for a file's provide records.",
@@ -33,6 +33,8 @@ struct QueryCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level.")
     var logLevel = "warning"
+
+    @OptionGroup var logging: LogFormatOption
 
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600]") }
@@ -64,8 +66,7 @@ struct QueryCommand: AsyncParsableCommand {
         configuration.printWarnings("mirrorbot query")
         let peers = peer.isEmpty ? configuration.p2p.initialPeers : peer
         guard !peers.isEmpty else { throw ValidationError("no peers: pass --peer or set [p2p.peers] initial") }
-        var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = level
+        let logger = CommandLogging.logger("query", level: level)
         let results = try await NodeQuery.run(
             hash: target, types: try parsedTypes(), peers: peers, configuration: configuration,
             timeout: .milliseconds(Int(timeout * 1000)), logger: logger)

@@ -3,7 +3,7 @@ import Logging
 import MirrorbotApp
 
 /// `mirrorbot serve`: runs the peer-to-peer node until SIGTERM or SIGINT.
-struct ServeCommand: AsyncParsableCommand {
+struct ServeCommand: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Run the S5 node: answer and relay queries, crawl the config's feeds, announce verified links.")
 
@@ -12,6 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
+
+    @OptionGroup var logging: LogFormatOption
 
     func run() async throws {
         let configuration: Configuration
@@ -25,8 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        var logger = Logger(label: "mirrorbot", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = level
+        let logger = CommandLogging.logger("serve", level: level)
         try await Serve.run(configuration: configuration, keyPair: keyPair, logger: logger)
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite("HTTP API", .serialized, .timeLimit(.minutes(1)))
 struct HTTPAPITests {
     let logger = Logger(label: "http-api-tests")
-    let fetcher = DocumentFetcher(configuration: FetchConfiguration(userAgent: "mirrorbot-tests"))
+    let fetcher = DocumentFetcher(configuration: .loopbackTests)
 
     func get(_ url: String) async throws -> [String: Any] {
         let body = try await fetcher.fetchDocument(url: url, maxBytes: 1 << 20)

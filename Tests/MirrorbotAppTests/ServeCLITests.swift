@@ -64,7 +64,7 @@ struct ServeCLITests {
         defer {
             if let serve, serve.isRunning { serve.terminate() }
         }
-        let fetcher = DocumentFetcher(configuration: FetchConfiguration(userAgent: "mirrorbot-tests"))
+        let fetcher = DocumentFetcher(configuration: .loopbackTests)
         do {
             let keysA = KeyPair.generate()
             let port = Int.random(in: 20000..<30000)  // below the ephemeral range (32768-60999): no outgoing connection holds it

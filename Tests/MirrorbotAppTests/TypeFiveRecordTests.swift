@@ -177,7 +177,7 @@ struct TypeFiveRecordTests {
                     == [mirrors.plainSmall, "http://127.0.0.1:\(port)/s5/bao/\(small.base64URL).obao"])
 
             // Part 1 works: the outboard is the published vector's, and it checks against the file's hash.
-            let fetcher = DocumentFetcher(configuration: FetchConfiguration(userAgent: "mirrorbot-tests"))
+            let fetcher = DocumentFetcher(configuration: .loopbackTests)
             let outboard = try await fetcher.fetchDocument(url: outboardURL, maxBytes: 1 << 20)
             #expect(outboard == largeTree.outboard())
             #expect(hexString(OpenSSLHasher.hash(.sha256, outboard)) == mirrors.large.outboard_sha256)

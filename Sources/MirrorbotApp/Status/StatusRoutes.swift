@@ -158,7 +158,7 @@ public enum StatusRoutes {
             }
         } catch {
             // The error may name the database's path: it goes to the log, not to the page.
-            logger.error("status page failed", metadata: ["path": "\(route.path)", "error": "\(error)"])
+            logger.error("status page failed", metadata: ["http.path": "\(route.path)", "error": "\(error)"])
             return missing(json, .internalServerError, "the store could not be read")
         }
         if route.negotiates { response.headers[.vary] = "Accept" }
