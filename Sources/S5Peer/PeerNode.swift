@@ -198,10 +198,15 @@ public actor PeerNode {
         feed(.subscribe(id))
         if subscribers[id] != nil {
             continuation.onTermination = { [weak self] _ in
-                Task { await self?.feed(.unsubscribe(id)) }
+                Task { await self?.subscriberEnded(id) }
             }
         }
         return stream
+    }
+
+    func subscriberEnded(_ id: UInt64) {
+        subscribers[id] = nil
+        feed(.unsubscribe(id))
     }
 
     func takeID() -> UInt64 {
