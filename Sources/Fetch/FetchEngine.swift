@@ -53,7 +53,7 @@ public final class FetchEngine: Sendable {
                 result.brokenHostReason = self.breaker.reason(host)?.description
                 return result
             }
-            let outcome = await self.attempt(request, host: host, attempt: attempt)
+            let outcome = await self.attempt(request, mode: .file, host: host, attempt: attempt)
             if outcome.result.failure == .hostBroken {
                 if let last { return last }
                 var result = outcome.result
@@ -74,6 +74,25 @@ public final class FetchEngine: Sendable {
         }
     }
 
+    /// Downloads a small document whose body is wanted (a remote checksum file, a signed index), as a job of the
+    /// same loop as the files: one attempt, decoded bytes (`Accept-Encoding`) up to `maxBytes`, no digests.
+    /// Meant for operator-supplied URLs: private addresses are not refused, and the host's breaker neither skips
+    /// nor counts it. The deadline is the configured one, at most 300 s.
+    ///
+    /// Cancelling the calling task aborts the transfer (``FetchFailure/other(_:)`` `"cancelled"`).
+    /// - Parameters:
+    ///   - url: an http(s) URL.
+    ///   - maxBytes: the largest body accepted.
+    /// - Returns: the body.
+    /// - Throws: ``FetchFailure`` (`.http` for a status other than 2xx, `.bodyTooLarge`, `.timeout`, ...).
+    public func fetchDocument(url: String, maxBytes: Int) async throws(FetchFailure) -> [UInt8] {
+        guard let host = HostKey.parse(url) else { throw .other("not an http(s) URL") }
+        let outcome = await self.attempt(
+            FetchRequest(url: url), mode: .document(maxBytes: maxBytes), host: host, attempt: 1)
+        if let failure = outcome.result.failure { throw failure }
+        return outcome.body ?? []
+    }
+
     /// The hosts (`scheme://authority`) the breaker currently skips.
     public var brokenHosts: [String] { self.breaker.brokenHosts }
 
@@ -91,13 +110,16 @@ public final class FetchEngine: Sendable {
         await self.loop.shutdown()
     }
 
-    private func attempt(_ request: FetchRequest, host: String, attempt: Int) async -> MultiLoop.Outcome {
+    private func attempt(
+        _ request: FetchRequest, mode: TransferMode, host: String, attempt: Int
+    ) async -> MultiLoop.Outcome {
         let id = self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 self.loop.submit(
-                    MultiLoop.Job(id: id, request: request, hostKey: host, attempt: attempt, continuation: continuation)
-                )
+                    MultiLoop.Job(
+                        id: id, request: request, mode: mode, hostKey: host, attempt: attempt,
+                        continuation: continuation))
             }
         } onCancel: {
             self.loop.cancel(id: id)

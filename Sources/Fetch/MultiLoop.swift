@@ -18,6 +18,8 @@ final class MultiLoop: @unchecked Sendable {
     struct Job: Sendable {
         let id: UInt64
         let request: FetchRequest
+        /// A file (hashed) or a document (kept); both share the queues, host limits and pace of the loop.
+        let mode: TransferMode
         let hostKey: String
         let attempt: Int
         let continuation: CheckedContinuation<Outcome, Never>
@@ -27,6 +29,8 @@ final class MultiLoop: @unchecked Sendable {
     struct Outcome: Sendable {
         var result: FetchResult
         var retryAfter: Duration?
+        /// A document's body, when it arrived whole.
+        var body: [UInt8]? = nil
     }
 
     private struct Inbox {
@@ -229,7 +233,7 @@ final class MultiLoop: @unchecked Sendable {
             }
             guard let job = self.queues[host]?.pop() else { continue }
             if self.queues[host]?.isEmpty == true { self.queues[host] = nil }
-            if self.breaker.isBroken(host) {
+            if job.mode == .file, self.breaker.isBroken(host) {
                 var result = Self.failed(job, .hostBroken)
                 result.attempts = job.attempt - 1
                 self.resolve(job, Outcome(result: result, retryAfter: nil))
@@ -258,28 +262,28 @@ final class MultiLoop: @unchecked Sendable {
 
     private func complete(easy: UnsafeMutableRawPointer, code: CURLcode) {
         guard let id = self.byHandle[easy], let context = self.active[id] else { return }
-        let outcome = context.finish(code: code)
-        self.breaker.record(context.job.hostKey, outcome.result.failure)
-        self.pace(context, outcome)
+        let record = context.finish(code: code)
+        // A document is the operator's, tried once: it neither opens nor resets its host's breaker.
+        if record.mode == .file { self.breaker.record(context.job.hostKey, record.failure) }
+        self.pace(context, status: record.statusCode ?? record.response.status, retryAfter: record.retryAfter)
         self.detach(context)
         let job = context.job
-        if outcome.result.failure == nil, !outcome.result.notModified {
-            context.completeDigests(of: outcome) { self.resolve(job, $0) }
+        if record.needsDigests {
+            context.finishDigests { digests in self.resolve(job, record.outcome(digests: digests)) }
         } else {
-            self.resolve(job, outcome)
+            self.resolve(job, record.outcome(digests: nil))
         }
     }
 
     /// Tells the host's pace how the attempt was answered (before `detach` considers the host's next job).
-    private func pace(_ context: TransferContext, _ outcome: Outcome) {
+    private func pace(_ context: TransferContext, status: Int, retryAfter: Duration?) {
         let host = context.job.hostKey
-        let status = outcome.result.httpStatus
         let throttled = status == 429 || status == 503
         guard throttled || self.paces[host] != nil else { return }
         let now = ContinuousClock.now
         var pace = self.paces[host] ?? HostPace(policy: self.pacePolicy)
         pace.record(
-            .answered(status: status, retryAfter: outcome.retryAfter, requestStarted: context.startedAt), now: now)
+            .answered(status: status, retryAfter: retryAfter, requestStarted: context.startedAt), now: now)
         if throttled {
             self.logger.debug(
                 "Host paused",

@@ -97,7 +97,7 @@ public struct CrawlRunner: Sendable {
 
     private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let maxDocument = settings.maxDocumentBytes
-        let documents = DocumentFetcher(configuration: settings.fetchConfiguration)
+        let documents = DocumentFetcher(engine: engine)
         let loader = FeedLoader(maxChecksumBytes: maxDocument) { url, maxBytes in
             do {
                 return try await documents.fetchDocument(url: url, maxBytes: maxBytes)

@@ -10,7 +10,7 @@ struct DigestLaneTests {
     /// Sizes around the lane's block and libcurl's receive buffer, where an off-by-one would show.
     static let boundarySizes: [Int] = {
         let block = DigestLane().blockSize
-        let buffer = TransferContext.receiveBufferSize
+        let buffer = EasyOptions.largestReceiveBuffer
         return [0, 1, buffer - 1, buffer, buffer + 1, block - 1, block, block + 1, 3 * block + 7]
     }()
 

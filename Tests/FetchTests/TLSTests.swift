@@ -118,26 +118,30 @@ struct TLSTests {
         await engine.shutdown()
     }
 
-    /// libcurl + OpenSSL texts, including OpenSSL 1.1's spelling without the hyphen.
+    /// OpenSSL's verdicts as libcurl 7.88 reports them for each leaf above (`CURLINFO_SSL_VERIFYRESULT`): expired
+    /// 10, self-signed 18, a self-signed root in the chain 19, an unknown issuer 20; a name mismatch fails
+    /// verification with no OpenSSL verdict (libcurl checks names itself), or 62 where OpenSSL checks them.
     @Test(arguments: [
-        ("SSL certificate problem: certificate has expired", TLSProblem.expired),
-        ("SSL certificate problem: self-signed certificate", .selfSigned),
-        ("SSL certificate problem: self signed certificate", .selfSigned),
-        ("SSL certificate problem: self-signed certificate in certificate chain", .untrusted),
-        ("SSL certificate problem: unable to get local issuer certificate", .untrusted),
-        ("SSL: no alternative certificate subject name matches target host name 'a.example'", .nameMismatch),
-        ("SSL: certificate subject name 'b.example' does not match target host name 'a.example'", .nameMismatch),
+        (X509Verdict.certificateHasExpired, TLSProblem.expired),
+        (X509Verdict.depthZeroSelfSigned, .selfSigned),
+        (X509Verdict.selfSignedInChain, .untrusted),
+        (X509Verdict.unableToGetIssuerLocally, .untrusted),
+        (X509Verdict.unspecified, .nameMismatch),
+        (X509Verdict.hostnameMismatch, .nameMismatch),
     ])
-    func tlsMessagesAreClassified(message: String, problem: TLSProblem) {
-        #expect(TransferContext.tlsProblem(message: message, peerVerificationFailed: true) == problem)
+    func tlsVerdictsAreClassified(verdict: Int, problem: TLSProblem) {
+        let message = "SSL certificate problem: any text at all"
+        #expect(CurlFailure.tlsProblem(code: .peerFailedVerification, verifyResult: verdict, message: message) == problem)
     }
 
     @Test func otherTLSErrorsKeepTheirText() {
         let message = "error:0A00010B:SSL routines::wrong version number"
-        #expect(TransferContext.tlsProblem(message: message, peerVerificationFailed: false) == .handshake(message))
         #expect(
-            TransferContext.tlsProblem(message: "", peerVerificationFailed: false) == .handshake("TLS handshake failed")
-        )
+            CurlFailure.tlsProblem(code: .sslConnectError, verifyResult: X509Verdict.unspecified, message: message)
+                == .handshake(message))
+        #expect(
+            CurlFailure.tlsProblem(code: .sslConnectError, verifyResult: X509Verdict.unspecified, message: "")
+                == .handshake("TLS handshake failed"))
     }
 
     @Test func documentFetcherVerifiesTLSTheSameWay() async throws {
