@@ -127,7 +127,8 @@ public struct JSONLogHandler: LogHandler {
             case "\t": out += "\\t"
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
-            case "\u{2028}", "\u{2029}", "\u{7F}", _ where scalar.value < 0x20:
+            case "\u{2028}", "\u{2029}", "\u{7F}",
+                _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16, uppercase: false)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
@@ -147,7 +148,8 @@ enum JSONTime {
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let millis = dayMilliseconds % 1000
         let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        let yearText = year >= 0 && year < 1000 ? String(repeating: "0", count: 4 - "\(year)".count) + "\(year)" : "\(year)"
+        let yearText =
+            year >= 0 && year < 1000 ? String(repeating: "0", count: 4 - "\(year)".count) + "\(year)" : "\(year)"
         return "\(yearText)-\(two(month))-\(two(day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):"
             + "\(two(seconds % 60)).\(millisText)Z"
     }

@@ -58,6 +58,12 @@ extension BoundedSetting {
         return "\(lower) to \(SettingsTable.plain(range.upperBound))\(unitText)"
     }
 
+    /// The default and range for a flag's help, e.g. `default: 64; 1 to 4096 transfers`.
+    public var help: String {
+        let unitText = unit == .count ? "" : " \(unit.rawValue)"
+        return "default: \(derivedDefault ?? SettingsTable.plain(defaultValue) + unitText); \(rangeText)"
+    }
+
     /// Why `value` is refused, naming the key and the range; `nil` when it is accepted.
     /// - Parameter value: a value from the file, a flag or code.
     /// - Returns: e.g. `crawl.concurrency: 5000 out of range (want 1 to 4096 transfers)`.
@@ -139,7 +145,8 @@ public enum SettingsTable {
     /// `[keypair] seed`.
     public static let seed = PlainSetting<String?>(
         "keypair.seed", default: nil, "none: a throwaway key (`serve` needs one)",
-        accepts: "32 bytes, base64url", example: "\"<base64url seed>\"", "the node's Ed25519 seed; the node id derives from it")
+        accepts: "32 bytes, base64url", example: "\"<base64url seed>\"",
+        "the node's Ed25519 seed; the node id derives from it")
     /// `[database] path`.
     public static let databasePath = PlainSetting(
         "database.path", default: "mirrorbot.sqlite", "mirrorbot.sqlite", accepts: "a file path, not empty",

@@ -26,10 +26,12 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
     @Option(help: ArgumentHelp(Self.configHelp))
     var config: String?
 
-    @Option(help: "Transfers at once, all hosts together (default: 64).")
+    @Option(help: ArgumentHelp("Transfers at once, all hosts together (\(SettingsTable.concurrency.help))."))
     var concurrency: Int?
 
-    @Option(name: .customLong("per-host"), help: "Transfers at once per host (default: 4).")
+    @Option(
+        name: .customLong("per-host"), help: ArgumentHelp("Transfers at once per host (\(SettingsTable.perHost.help)).")
+    )
     var perHost: Int?
 
     @Option(help: "The SQLite store; a lock file is kept next to it (default: mirrorbot.sqlite).")
@@ -38,13 +40,17 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
     @Option(help: "A contact URL for the User-Agent.")
     var contact: String?
 
-    @Option(name: .customLong("max-body"), help: "The largest body accepted when the feed gives no size (bytes).")
+    @Option(
+        name: .customLong("max-body"),
+        help: ArgumentHelp("The largest body accepted when the feed gives no size (\(SettingsTable.maxBody.help))."))
     var maxBody: Int64?
 
-    @Option(name: .customLong("recheck-age"), help: "Force a full download when the last is older (seconds).")
+    @Option(
+        name: .customLong("recheck-age"),
+        help: ArgumentHelp("Force a full download when the last is older (\(SettingsTable.recheckAge.help))."))
     var recheckAge: Int64?
 
-    @Option(help: "A checked URL is due again after this many seconds (default: 3600).")
+    @Option(help: ArgumentHelp("A checked URL is due again after this long (\(SettingsTable.interval.help))."))
     var interval: Int64?
 
     @Flag(name: .customLong("all"), help: "Check every URL now, whatever its next check time.")

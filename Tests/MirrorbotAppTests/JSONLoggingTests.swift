@@ -53,7 +53,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "plain", "quote \" and backslash \\ and slash /", "new\nline\r\ttab", "nul \u{0} bell \u{7} esc \u{1B} del \u{7F}",
+        "plain", "quote \" and backslash \\ and slash /", "new\nline\r\ttab",
+        "nul \u{0} bell \u{7} esc \u{1B} del \u{7F}",
         "\u{8}\u{C}", "unicode: é ß 日本 🚀", "line separators \u{2028} \u{2029}", "}{\"],", "",
     ])
     func stringsAreEscaped(text: String) throws {
@@ -140,7 +141,8 @@ import Testing
 
     static func documentedKeys() throws -> Set<String> {
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "\n### Logs\n").dropFirst().first)
+        let section =
+            try #require(readme.components(separatedBy: "\n### Logs\n").dropFirst().first)
             .components(separatedBy: "\n## ").first ?? ""
         return Set(section.matches(of: /\n\| `([A-Za-z0-9_.]+)` \|/).map { String($0.1) })
     }
@@ -161,7 +163,9 @@ import Testing
         var undocumented: [String] = []
         for file in files where file.hasSuffix(".swift") {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
-            for key in Self.loggedKeys(in: text).subtracting(documented).sorted() { undocumented.append("\(file): \(key)") }
+            for key in Self.loggedKeys(in: text).subtracting(documented).sorted() {
+                undocumented.append("\(file): \(key)")
+            }
         }
         #expect(undocumented.isEmpty, "metadata keys missing from README's Logs table: \(undocumented)")
     }

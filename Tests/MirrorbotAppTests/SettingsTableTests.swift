@@ -52,22 +52,30 @@ import Testing
                     _ = try Configuration(toml: text)
                     Issue.record("accepted \(text)")
                 } catch {
-                    #expect(error == .invalidValue(key: setting.key, "\(value) out of range (want \(setting.rangeText))"))
+                    #expect(
+                        error == .invalidValue(key: setting.key, "\(value) out of range (want \(setting.rangeText))"))
                     #expect(error.description.hasPrefix("\(setting.key): \(value) out of range (want "))
                 }
             }
         }
-        #expect(throws: ConfigurationError.invalidValue(key: "crawl.concurrency", "5000 out of range (want 1 to 4096 transfers)")) {
+        #expect(
+            throws: ConfigurationError.invalidValue(
+                key: "crawl.concurrency", "5000 out of range (want 1 to 4096 transfers)")
+        ) {
             try Configuration(toml: "[crawl]\nconcurrency = 5000")
         }
-        #expect(throws: ConfigurationError.invalidValue(key: "crawl.min_interval", "3601 out of range (want 0 to 3600 seconds)")) {
+        #expect(
+            throws: ConfigurationError.invalidValue(
+                key: "crawl.min_interval", "3601 out of range (want 0 to 3600 seconds)")
+        ) {
             try Configuration(toml: "[crawl]\nmin_interval = 3601")
         }
     }
 
     @Test func theFileAndTheRunTimeUseTheSameBounds() throws {
         let crawlSettings = SettingsTable.integers.filter { $0.section == "crawl" }
-        #expect(Set(crawlSettings.map(\.key)) == Set(Self.crawlFields.keys), "every [crawl] number is checked at run time")
+        #expect(
+            Set(crawlSettings.map(\.key)) == Set(Self.crawlFields.keys), "every [crawl] number is checked at run time")
         for setting in crawlSettings {
             let assign = try #require(Self.crawlFields[setting.key])
             for (value, inRange) in Self.probes(setting.range) {
@@ -139,7 +147,8 @@ import Testing
         for settings in [serve, crawl] {
             #expect(settings.feeds == ["a.toml"] && settings.databasePath == "/tmp/x.sqlite")
             #expect(settings.concurrency == 9 && settings.perHost == 3 && settings.contact == "mailto:ops@example.org")
-            #expect(settings.maxBody == 1000 && settings.recheckAge == .seconds(77) && settings.interval == .seconds(600))
+            #expect(
+                settings.maxBody == 1000 && settings.recheckAge == .seconds(77) && settings.interval == .seconds(600))
             #expect(settings.spotChecks == 5 && settings.minInterval == .milliseconds(500))
             #expect(settings.maxBackoff == .seconds(60) && settings.hostByteBudget == 12345)
         }
@@ -150,7 +159,9 @@ import Testing
         for row in SettingsTable.rows where row.key != SettingsTable.seed.key {
             let line = "# \(row.name) = \(row.example)"
             #expect(text.contains("\n\(line) "), "\(row.key)")
-            if row.exampleIsDefault { text = text.replacingOccurrences(of: "\n\(line) ", with: "\n\(row.name) = \(row.example) ") }
+            if row.exampleIsDefault {
+                text = text.replacingOccurrences(of: "\n\(line) ", with: "\n\(row.name) = \(row.example) ")
+            }
         }
         let parsed = try Configuration(toml: text)
         let defaults = Configuration()
