@@ -2,6 +2,7 @@
 // `scripts/fuzz` compiles Crawler's sources, MirrorbotApp/Configuration.swift and this file into one module.
 
 import Foundation
+import S5Core
 
 /// The fuzz targets of the apps family, by `FUZZ_TARGET` name.
 enum FuzzTarget: String, CaseIterable {

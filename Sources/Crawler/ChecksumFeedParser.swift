@@ -1,4 +1,5 @@
 import Foundation
+import S5Core
 import TOMLKit
 
 /// Fetches a small document (a remote checksum file, a distribution index) with a body limit. It throws a

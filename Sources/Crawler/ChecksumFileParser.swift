@@ -1,4 +1,5 @@
 import Foundation
+import S5Core
 
 /// One line of a checksum file.
 public struct ChecksumEntry: Sendable, Hashable {

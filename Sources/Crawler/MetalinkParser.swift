@@ -1,4 +1,5 @@
 import Foundation
+import S5Core
 
 /// Parses Metalink 4 (RFC 5854, `urn:ietf:params:xml:ns:metalink`) and Metalink 3
 /// (`http://www.metalinker.org/`) documents: files, sizes, hashes and http(s) URLs with priorities.

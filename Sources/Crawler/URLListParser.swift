@@ -1,3 +1,5 @@
+import S5Core
+
 /// Parses URL-list feeds: one URL per line, `#` comments, blank lines ignored, optional tokens
 /// `sha256=HEX`, `blake3=HEX`, `sha512=HEX`, `sha1=HEX`, `md5=HEX`, `size=N`, and `alt-sha256=HEX` (etc.)
 /// for hashes of older versions. Entries are grouped into files by the last path segment of the URL.

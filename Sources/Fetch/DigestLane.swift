@@ -170,7 +170,7 @@ final class TransferDigests {
         /// The whole body's Bao tree (root = BLAKE3), or for a ranged body the groups' values.
         var bao: BaoTree
         var rangeGroupValues: [UInt8]?
-        var others: [DigestAlgorithm: [UInt8]]
+        var others: [HashAlgorithm: [UInt8]]
         var blake3: [UInt8] { self.bao.root }
     }
 
@@ -182,7 +182,7 @@ final class TransferDigests {
     /// - Parameters:
     ///   - algorithms: the OpenSSL digests besides BLAKE3.
     ///   - firstGroup: for a ranged body that starts on a group boundary, that group's number.
-    init(_ algorithms: [DigestAlgorithm], firstGroup: Int? = nil) {
+    init(_ algorithms: [HashAlgorithm], firstGroup: Int? = nil) {
         self.boxes = algorithms.map(DigestBox.init)
         self.blake3 = BaoHasher(firstGroup: firstGroup ?? 0)
         self.isRange = firstGroup != nil
@@ -194,7 +194,7 @@ final class TransferDigests {
     }
 
     func finalize() -> Result {
-        var others: [DigestAlgorithm: [UInt8]] = [:]
+        var others: [HashAlgorithm: [UInt8]] = [:]
         for box in self.boxes {
             if let digest = box.hasher.take()?.finalize() { others[box.algorithm] = digest }
         }

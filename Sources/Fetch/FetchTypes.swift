@@ -102,7 +102,7 @@ public struct FetchRequest: Sendable {
     /// transfer before the body is read.
     public var expectedSize: Int64?
     /// Digests computed besides BLAKE3 and SHA-256 (which are always computed).
-    public var extraDigests: Set<DigestAlgorithm>
+    public var extraDigests: Set<HashAlgorithm>
     /// Validator for `If-None-Match`.
     public var etag: String?
     /// Validator for `If-Modified-Since` (an HTTP date, sent as given).
@@ -129,7 +129,7 @@ public struct FetchRequest: Sendable {
     ///   - bodyFile: an existing file the body is written to, besides being hashed.
     ///   - maxBodyBytes: a lower body limit for this request when the size is not known.
     public init(
-        url: String, expectedSize: Int64? = nil, extraDigests: Set<DigestAlgorithm> = [], etag: String? = nil,
+        url: String, expectedSize: Int64? = nil, extraDigests: Set<HashAlgorithm> = [], etag: String? = nil,
         lastModified: String? = nil, bodyFile: String? = nil, maxBodyBytes: Int64? = nil,
         range: ClosedRange<UInt64>? = nil
     ) {
@@ -310,7 +310,7 @@ public struct FetchResult: Sendable {
     /// The `Content-Range` of a `206` answer, as sent.
     public var contentRange: String?
     /// The requested extra digests; empty unless the body is complete.
-    public var extraDigests: [DigestAlgorithm: [UInt8]]
+    public var extraDigests: [HashAlgorithm: [UInt8]]
     /// The first bytes of the body (at most ``FetchResult/headLimit``), for HTML sniffing.
     public var head: [UInt8]
     /// `Content-Type` of the final response.

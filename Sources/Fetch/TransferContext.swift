@@ -75,7 +75,9 @@ final class TransferContext {
         self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-        let extras = DigestAlgorithm.allCases.filter { $0 != .sha256 && job.request.extraDigests.contains($0) }
+        let extras = HashAlgorithm.allCases.filter {
+            $0.isOpenSSLDigest && $0 != .sha256 && job.request.extraDigests.contains($0)
+        }
         let firstGroup = job.request.range.flatMap { range in
             range.lowerBound % UInt64(Bao.groupSize) == 0 ? Int(range.lowerBound / UInt64(Bao.groupSize)) : nil
         }
@@ -309,10 +311,10 @@ final class TransferContext {
 
 /// A streaming digest in a box, so a `~Copyable` hasher can sit in an array and be consumed once.
 final class DigestBox {
-    let algorithm: DigestAlgorithm
+    let algorithm: HashAlgorithm
     var hasher: OpenSSLHasher?
 
-    init(_ algorithm: DigestAlgorithm) {
+    init(_ algorithm: HashAlgorithm) {
         self.algorithm = algorithm
         self.hasher = OpenSSLHasher(algorithm)
     }

@@ -5,28 +5,9 @@ import Verifier
 
 /// Translations between the Crawler's, the Fetch engine's and the Verifier's types.
 enum CrawlMapping {
-    static func kind(_ algorithm: HashAlgorithm) -> HashKind {
-        switch algorithm {
-        case .blake3: .blake3
-        case .sha256: .sha256
-        case .sha512: .sha512
-        case .sha1: .sha1
-        case .md5: .md5
-        }
-    }
-
     /// The extra digests (besides BLAKE3 and SHA-256) a task needs computed.
-    static func extraDigests(_ task: FileTask) -> Set<DigestAlgorithm> {
-        var result: Set<DigestAlgorithm> = []
-        for hash in task.hashes + task.alternates {
-            switch hash.algorithm {
-            case .sha512: result.insert(.sha512)
-            case .sha1: result.insert(.sha1)
-            case .md5: result.insert(.md5)
-            case .blake3, .sha256: break
-            }
-        }
-        return result
+    static func extraDigests(_ task: FileTask) -> Set<HashAlgorithm> {
+        Set((task.hashes + task.alternates).map(\.algorithm)).subtracting([.blake3, .sha256])
     }
 
     /// How strongly the store trusts a hash from this kind of source.
@@ -57,9 +38,9 @@ enum CrawlMapping {
     }
 
     static func record(_ task: FileTask) -> FileRecord {
-        var hashes: [HashKind: ExpectedDigest] = [:]
+        var hashes: [HashAlgorithm: ExpectedDigest] = [:]
         for hash in task.hashes {
-            hashes[kind(hash.algorithm)] = ExpectedDigest(
+            hashes[hash.algorithm] = ExpectedDigest(
                 digest: hash.digest, strength: strength(hash.origin.kind), source: hash.origin.location)
         }
         return FileRecord(
@@ -73,23 +54,15 @@ enum CrawlMapping {
         return FileExpectation(
             name: task.name, size: task.size, hashes: record.hashes,
             alternates: task.alternates.map {
-                (kind: kind($0.algorithm), digest: $0.digest, source: $0.origin.location)
+                (kind: $0.algorithm, digest: $0.digest, source: $0.origin.location)
             }
         )
     }
 
     static func observation(_ result: FetchResult) -> Observation {
-        var digests: [HashKind: [UInt8]] = [:]
+        var digests = result.extraDigests
         if let blake3 = result.blake3 { digests[.blake3] = blake3 }
         if let sha256 = result.sha256 { digests[.sha256] = sha256 }
-        for (algorithm, digest) in result.extraDigests {
-            switch algorithm {
-            case .sha256: digests[.sha256] = digest
-            case .sha512: digests[.sha512] = digest
-            case .sha1: digests[.sha1] = digest
-            case .md5: digests[.md5] = digest
-            }
-        }
         return Observation(
             url: result.url, finalURL: result.finalURL, httpStatus: result.httpStatus,
             problem: result.failure.map { problem($0, attempts: result.attempts, brokenHost: result.brokenHostReason) },

@@ -1,25 +1,14 @@
 internal import COpenSSL
 
-/// The OpenSSL message digests mirrorbot checks files with.
-public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable {
-    case sha256, sha512, sha1, md5
-
-    /// Length of a digest in bytes.
-    public var digestLength: Int {
-        switch self {
-        case .sha256: 32
-        case .sha512: 64
-        case .sha1: 20
-        case .md5: 16
-        }
-    }
-
+extension HashAlgorithm {
+    /// The OpenSSL digest of this algorithm; nil for BLAKE3, which OpenSSL does not compute.
     fileprivate var evp: OpaquePointer? {
         switch self {
         case .sha256: EVP_sha256()
         case .sha512: EVP_sha512()
         case .sha1: EVP_sha1()
         case .md5: EVP_md5()
+        case .blake3: nil
         }
     }
 }
@@ -27,11 +16,14 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable {
 /// A failed OpenSSL digest call.
 public enum DigestError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `function` returned an error for `algorithm` (for example an algorithm a FIPS build refuses).
-    case openSSLFailure(function: String, algorithm: DigestAlgorithm)
+    case openSSLFailure(function: String, algorithm: HashAlgorithm)
+    /// OpenSSL does not compute `algorithm` (BLAKE3: use ``BLAKE3Hasher``).
+    case notAnOpenSSLDigest(HashAlgorithm)
 
     public var description: String {
         switch self {
         case .openSSLFailure(let function, let algorithm): "OpenSSL \(function) failed for \(algorithm.rawValue)"
+        case .notAnOpenSSLDigest(let algorithm): "\(algorithm.rawValue) is not an OpenSSL digest"
         }
     }
 }
@@ -45,18 +37,20 @@ public enum DigestError: Error, Equatable, Sendable, CustomStringConvertible {
 /// ```
 public struct OpenSSLHasher: ~Copyable {
     /// The algorithm being computed.
-    public let algorithm: DigestAlgorithm
+    public let algorithm: HashAlgorithm
     private let context: OpaquePointer
 
     /// Starts a digest, reporting OpenSSL failures.
     ///
     /// - Parameter algorithm: the digest to compute.
-    /// - Throws: ``DigestError`` if OpenSSL cannot allocate or initialise the context.
-    public init(checking algorithm: DigestAlgorithm) throws(DigestError) {
+    /// - Throws: ``DigestError`` if OpenSSL cannot allocate or initialise the context, or does not compute
+    ///   `algorithm` (BLAKE3).
+    public init(checking algorithm: HashAlgorithm) throws(DigestError) {
+        guard let evp = algorithm.evp else { throw .notAnOpenSSLDigest(algorithm) }
         guard let context = EVP_MD_CTX_new() else {
             throw .openSSLFailure(function: "EVP_MD_CTX_new", algorithm: algorithm)
         }
-        guard EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
+        guard EVP_DigestInit_ex(context, evp, nil) == 1 else {
             EVP_MD_CTX_free(context)
             throw .openSSLFailure(function: "EVP_DigestInit_ex", algorithm: algorithm)
         }
@@ -67,11 +61,11 @@ public struct OpenSSLHasher: ~Copyable {
     /// Starts a digest.
     ///
     /// OpenSSL only fails here when out of memory or when its configuration disables the algorithm
-    /// (e.g. md5 under FIPS); that stops the program with a message naming the call. Use
-    /// ``init(checking:)`` to handle it instead.
+    /// (e.g. md5 under FIPS); that stops the program with a message naming the call, as does BLAKE3 (not an
+    /// OpenSSL digest: ``HashAlgorithm/isOpenSSLDigest``). Use ``init(checking:)`` to handle it instead.
     ///
     /// - Parameter algorithm: the digest to compute.
-    public init(_ algorithm: DigestAlgorithm) {
+    public init(_ algorithm: HashAlgorithm) {
         do {
             try self.init(checking: algorithm)
         } catch {
@@ -102,7 +96,7 @@ public struct OpenSSLHasher: ~Copyable {
 
     /// Ends the digest and frees the context.
     ///
-    /// - Returns: ``DigestAlgorithm/digestLength`` bytes.
+    /// - Returns: ``HashAlgorithm/digestLength`` bytes.
     public consuming func finalize() -> [UInt8] {
         var length: UInt32 = 0
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
@@ -119,8 +113,8 @@ public struct OpenSSLHasher: ~Copyable {
     /// - Parameters:
     ///   - algorithm: the digest to compute.
     ///   - bytes: the whole input.
-    /// - Returns: ``DigestAlgorithm/digestLength`` bytes.
-    public static func hash(_ algorithm: DigestAlgorithm, _ bytes: [UInt8]) -> [UInt8] {
+    /// - Returns: ``HashAlgorithm/digestLength`` bytes.
+    public static func hash(_ algorithm: HashAlgorithm, _ bytes: [UInt8]) -> [UInt8] {
         var hasher = OpenSSLHasher(algorithm)
         hasher.update(bytes)
         return hasher.finalize()

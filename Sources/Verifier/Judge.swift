@@ -1,4 +1,5 @@
 import Foundation
+import S5Core
 
 /// The verdict logic: pure functions from what was expected and what was observed to verdicts.
 public enum Judge {
@@ -8,7 +9,7 @@ public enum Judge {
         public var judgements: [Judgement]
         /// The expected hashes agreement produced (strength `.agreement`), nil when the feed's hashes were used
         /// or no strict majority of at least two mirrors agreed.
-        public var agreed: [HashKind: ExpectedDigest]?
+        public var agreed: [HashAlgorithm: ExpectedDigest]?
     }
 
     /// Judges every observation of one file together. With expected hashes from the feed, each observation is
@@ -47,7 +48,7 @@ public enum Judge {
             return GroupResult(judgements: judgements, agreed: nil)
         }
         let source = "agreement of \(best.value.count) of \(voters) mirrors"
-        var agreed: [HashKind: ExpectedDigest] = [:]
+        var agreed: [HashAlgorithm: ExpectedDigest] = [:]
         if let sample = best.value.first {
             for (kind, digest) in observations[sample].digests {
                 agreed[kind] = ExpectedDigest(digest: digest, strength: .agreement, source: source)
@@ -159,11 +160,11 @@ public enum Judge {
 
     /// The expected hash the observation matches (all compared kinds must match), preferring blake3 then sha256.
     private static func matchingHash(_ observation: Observation, _ expectation: FileExpectation)
-        -> (kind: HashKind, source: String)?
+        -> (kind: HashAlgorithm, source: String)?
     {
         var compared = 0
-        var first: (HashKind, String)?
-        for kind in HashKind.allCases {
+        var first: (HashAlgorithm, String)?
+        for kind in HashAlgorithm.allCases {
             guard let expected = expectation.hashes[kind], let got = observation.digests[kind] else { continue }
             guard got == expected.digest else { return nil }
             compared += 1

@@ -1,3 +1,5 @@
+import S5Core
+
 /// Why a fetch produced no complete body (the verifier's view of the fetch engine's failure).
 public enum FetchProblem: Sendable, Hashable {
     /// An HTTP status that is not success (after retries for 5xx/429).
@@ -27,14 +29,14 @@ public struct Observation: Sendable, Hashable {
     /// Body bytes received.
     public var bytesReceived: Int64
     /// Digests of the complete body (empty unless complete).
-    public var digests: [HashKind: [UInt8]]
+    public var digests: [HashAlgorithm: [UInt8]]
     /// Whether the body (its first bytes or its Content-Type) is an HTML page.
     public var isHTML: Bool
 
     /// Creates an observation.
     public init(
         url: String, finalURL: String? = nil, httpStatus: Int, problem: FetchProblem? = nil,
-        contentLength: Int64? = nil, bytesReceived: Int64 = 0, digests: [HashKind: [UInt8]] = [:],
+        contentLength: Int64? = nil, bytesReceived: Int64 = 0, digests: [HashAlgorithm: [UInt8]] = [:],
         isHTML: Bool = false
     ) {
         self.url = url

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import S5Core
 
 /// The crawl store: feeds, files with their expected hashes, URLs, the current state per URL and the history of
 /// checks, in SQLite (WAL) through GRDB. Every write is its own transaction, so a killed crawl loses at most the
@@ -228,7 +229,7 @@ public final class Store: Sendable {
 
     /// The expected hashes of a file, with strength and source.
     /// - Throws: `StoreError.database`.
-    public func expectedHashes(fileID: Int64) async throws(StoreError) -> [HashKind: ExpectedDigest] {
+    public func expectedHashes(fileID: Int64) async throws(StoreError) -> [HashAlgorithm: ExpectedDigest] {
         try await run { db in try Self.fetchHashes(db, fileID: fileID) }
     }
 
@@ -304,7 +305,7 @@ public final class Store: Sendable {
     ///   - now: unix seconds.
     /// - Throws: `StoreError.database`.
     public func applyAgreement(
-        fileID: Int64, agreed: [HashKind: ExpectedDigest], verdicts: [Int64: Judgement], now: Int64
+        fileID: Int64, agreed: [HashAlgorithm: ExpectedDigest], verdicts: [Int64: Judgement], now: Int64
     ) async throws(StoreError) {
         try await write { db in
             let strongCount =
@@ -331,7 +332,7 @@ public final class Store: Sendable {
 
     // MARK: Rows
 
-    private static func upsertHash(_ db: Database, fileID: Int64, kind: HashKind, expected: ExpectedDigest, now: Int64)
+    private static func upsertHash(_ db: Database, fileID: Int64, kind: HashAlgorithm, expected: ExpectedDigest, now: Int64)
         throws
     {
         try db.run(
@@ -346,15 +347,15 @@ public final class Store: Sendable {
             [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
     }
 
-    private static func fetchHashes(_ db: Database, feedID: Int64) throws -> [Int64: [HashKind: ExpectedDigest]] {
-        var result: [Int64: [HashKind: ExpectedDigest]] = [:]
+    private static func fetchHashes(_ db: Database, feedID: Int64) throws -> [Int64: [HashAlgorithm: ExpectedDigest]] {
+        var result: [Int64: [HashAlgorithm: ExpectedDigest]] = [:]
         let rows = try db.rows(
             """
             SELECT h.algorithm, h.digest, h.strength, h.source, h.file_id
             FROM expected_hash h JOIN file f ON f.id = h.file_id WHERE f.feed_id = ?
             """, [feedID])
         for row in rows {
-            guard let kind = HashKind(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else { continue }
+            guard let kind = HashAlgorithm(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else { continue }
             let digest: Data = row[1]
             result[row[4], default: [:]][kind] = ExpectedDigest(
                 digest: [UInt8](digest), strength: strength, source: row[3])
@@ -376,13 +377,13 @@ public final class Store: Sendable {
         return result
     }
 
-    private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashKind: ExpectedDigest] {
-        var result: [HashKind: ExpectedDigest] = [:]
+    private static func fetchHashes(_ db: Database, fileID: Int64) throws -> [HashAlgorithm: ExpectedDigest] {
+        var result: [HashAlgorithm: ExpectedDigest] = [:]
         let rows = try db.rows(
             "SELECT algorithm, digest, strength, source FROM expected_hash WHERE file_id = ?",
             [fileID])
         for row in rows {
-            guard let kind = HashKind(rawValue: row["algorithm"]),
+            guard let kind = HashAlgorithm(rawValue: row["algorithm"]),
                 let strength = HashStrength(rawValue: row["strength"])
             else { continue }
             let digest: Data = row["digest"]
@@ -403,7 +404,7 @@ public final class Store: Sendable {
         return result
     }
 
-    private static let digestColumns: [(HashKind, String)] = [
+    private static let digestColumns: [(HashAlgorithm, String)] = [
         (.blake3, "blake3"), (.sha256, "sha256"), (.sha512, "sha512"), (.sha1, "sha1"), (.md5, "md5"),
     ]
 
@@ -415,7 +416,7 @@ public final class Store: Sendable {
         """
 
     private static func state(_ row: Row) -> URLState {
-        var digests: [HashKind: [UInt8]] = [:]
+        var digests: [HashAlgorithm: [UInt8]] = [:]
         for (offset, (kind, _)) in digestColumns.enumerated() {
             if let data = row[15 + offset] as Data? { digests[kind] = [UInt8](data) }
         }
@@ -427,7 +428,7 @@ public final class Store: Sendable {
     }
 
     private static func save(_ db: Database, _ state: URLState) throws {
-        let digest = { (kind: HashKind) -> Data? in state.digests[kind].map { Data($0) } }
+        let digest = { (kind: HashAlgorithm) -> Data? in state.digests[kind].map { Data($0) } }
         try db.run(
             """
             INSERT OR REPLACE INTO url_state (url_id, verdict, reason, http_status, final_url, complete, is_html,

@@ -1,3 +1,5 @@
+import S5Core
+
 /// A file as the feed states it, to be synchronized into the store.
 public struct FileRecord: Sendable, Hashable {
     /// The file's name, unique within its feed.
@@ -5,12 +7,12 @@ public struct FileRecord: Sendable, Hashable {
     /// The expected size, if known.
     public var size: Int64?
     /// Expected hashes stated by the feed (strength `.feed`).
-    public var hashes: [HashKind: ExpectedDigest]
+    public var hashes: [HashAlgorithm: ExpectedDigest]
     /// The URLs: url, lowercased host, priority (lower preferred).
     public var urls: [URLRecord]
 
     /// Creates a record.
-    public init(name: String, size: Int64?, hashes: [HashKind: ExpectedDigest], urls: [URLRecord]) {
+    public init(name: String, size: Int64?, hashes: [HashAlgorithm: ExpectedDigest], urls: [URLRecord]) {
         self.name = name
         self.size = size
         self.hashes = hashes
@@ -54,7 +56,7 @@ public struct URLState: Sendable, Hashable {
     /// The announced Content-Length.
     public var contentLength: Int64?
     /// Digests of the last complete body.
-    public var digests: [HashKind: [UInt8]]
+    public var digests: [HashAlgorithm: [UInt8]]
     /// The ETag validator for conditional requests.
     public var etag: String?
     /// The Last-Modified validator for conditional requests.
@@ -144,7 +146,7 @@ public struct StoredFile: Sendable {
     /// The stored expected size.
     public var size: Int64?
     /// The stored expected hashes (feed and agreement).
-    public var hashes: [HashKind: ExpectedDigest] = [:]
+    public var hashes: [HashAlgorithm: ExpectedDigest] = [:]
     /// The stored URLs by URL text.
     public var urls: [String: URLRecord] = [:]
     /// The current states by URL text (URLs never checked are absent).

@@ -195,7 +195,7 @@ public struct StatusMirrorData: Sendable {
 
 /// An expected hash as the store holds it.
 public struct ExpectedHashRecord: Sendable, Equatable {
-    public var algorithm: HashKind
+    public var algorithm: HashAlgorithm
     public var digest: [UInt8]
     public var strength: HashStrength
     public var source: String
@@ -510,7 +510,7 @@ extension Store {
                     ORDER BY strength DESC, algorithm
                     """, arguments: [fileID]
             ).compactMap { row -> ExpectedHashRecord? in
-                guard let kind = HashKind(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else {
+                guard let kind = HashAlgorithm(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else {
                     return nil
                 }
                 return ExpectedHashRecord(

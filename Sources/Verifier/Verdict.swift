@@ -1,7 +1,4 @@
-/// A hash kind the verifier compares (what the fetch engine computed, what a feed or agreement expects).
-public enum HashKind: String, Sendable, Hashable, CaseIterable, Codable {
-    case blake3, sha256, sha512, sha1, md5
-}
+import S5Core
 
 /// The outcome of checking one URL for one file.
 public enum Verdict: String, Sendable, Hashable, CaseIterable, Codable {
@@ -96,14 +93,14 @@ public struct FileExpectation: Sendable, Hashable {
     /// The expected size, if known.
     public var size: Int64?
     /// Expected digests by kind.
-    public var hashes: [HashKind: ExpectedDigest]
+    public var hashes: [HashAlgorithm: ExpectedDigest]
     /// Digests of older versions the feed knows, with their sources.
-    public var alternates: [(kind: HashKind, digest: [UInt8], source: String)]
+    public var alternates: [(kind: HashAlgorithm, digest: [UInt8], source: String)]
 
     /// Creates an expectation.
     public init(
-        name: String, size: Int64? = nil, hashes: [HashKind: ExpectedDigest] = [:],
-        alternates: [(kind: HashKind, digest: [UInt8], source: String)] = []
+        name: String, size: Int64? = nil, hashes: [HashAlgorithm: ExpectedDigest] = [:],
+        alternates: [(kind: HashAlgorithm, digest: [UInt8], source: String)] = []
     ) {
         self.name = name
         self.size = size
@@ -117,7 +114,7 @@ public struct FileExpectation: Sendable, Hashable {
     /// Merges another set of expected hashes, keeping existing ones unless the new ones are at least as strong.
     /// - Parameter other: candidate hashes (e.g. from agreement).
     /// - Returns: the merged expectation; a weaker source never replaces a stronger one.
-    public func merging(_ other: [HashKind: ExpectedDigest]) -> FileExpectation {
+    public func merging(_ other: [HashAlgorithm: ExpectedDigest]) -> FileExpectation {
         var copy = self
         guard let incoming = other.values.map(\.strength).max() else { return copy }
         if let current = strength {

@@ -168,7 +168,7 @@ struct StatusStoreFixture {
         let path = NSTemporaryDirectory() + "status-\(UUID().uuidString).sqlite"
         let store = try Store(path: path)
         let t0 = today - 20 * day
-        func digest(_ bytes: [UInt8]) -> [HashKind: ExpectedDigest] {
+        func digest(_ bytes: [UInt8]) -> [HashAlgorithm: ExpectedDigest] {
             [
                 .sha256: ExpectedDigest(
                     digest: OpenSSLHasher.hash(.sha256, bytes), strength: .feed, source: "SHA256SUMS:1")

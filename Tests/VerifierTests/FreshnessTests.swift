@@ -1,3 +1,4 @@
+import S5Core
 import Testing
 
 @testable import Verifier
@@ -7,7 +8,7 @@ import Testing
     private let ownDigest = [UInt8](repeating: 1, count: 32)
 
     private func observation(sha256: [UInt8]?) -> Observation {
-        var digests: [HashKind: [UInt8]] = [:]
+        var digests: [HashAlgorithm: [UInt8]] = [:]
         if let sha256 { digests[.sha256] = sha256; digests[.blake3] = sha256 }
         return Observation(
             url: "http://m/x.deb", finalURL: "http://m/x.deb", httpStatus: sha256 == nil ? 404 : 200, problem: nil,

@@ -1,3 +1,4 @@
+import S5Core
 import Testing
 
 @testable import Verifier
@@ -8,12 +9,12 @@ enum Sample {
     static let bad = digests(2)
     static let old = digests(3)
 
-    static func digests(_ seed: UInt8) -> [HashKind: [UInt8]] {
+    static func digests(_ seed: UInt8) -> [HashAlgorithm: [UInt8]] {
         [.blake3: [UInt8](repeating: seed, count: 32), .sha256: [UInt8](repeating: seed &+ 100, count: 32)]
     }
 
     static func body(
-        _ url: String = "https://a.example/f.iso", _ digests: [HashKind: [UInt8]] = good, size: Int64 = 100,
+        _ url: String = "https://a.example/f.iso", _ digests: [HashAlgorithm: [UInt8]] = good, size: Int64 = 100,
         html: Bool = false, finalURL: String? = nil
     ) -> Observation {
         Observation(
@@ -21,7 +22,7 @@ enum Sample {
             isHTML: html)
     }
 
-    static func body(_ digests: [HashKind: [UInt8]], size: Int64 = 100, html: Bool = false, finalURL: String? = nil)
+    static func body(_ digests: [HashAlgorithm: [UInt8]], size: Int64 = 100, html: Bool = false, finalURL: String? = nil)
         -> Observation
     {
         body("https://a.example/f.iso", digests, size: size, html: html, finalURL: finalURL)

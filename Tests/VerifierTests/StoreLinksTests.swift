@@ -1,4 +1,5 @@
 import Foundation
+import S5Core
 import Testing
 
 @testable import Verifier
@@ -20,7 +21,7 @@ struct StoreLinksTests {
     }
 
     func check(_ id: Int64, at: Int64, _ verdict: Verdict) -> CheckRecord {
-        let digests: [HashKind: [UInt8]] = verdict == .verified ? [.blake3: blake3, .sha256: sha256] : [:]
+        let digests: [HashAlgorithm: [UInt8]] = verdict == .verified ? [.blake3: blake3, .sha256: sha256] : [:]
         let observation = Observation(
             url: "u", httpStatus: verdict == .error ? 0 : 200, problem: verdict == .error ? .transport("refused") : nil,
             contentLength: 5, bytesReceived: verdict == .error ? 0 : 5, digests: digests)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import S5Core
 import Testing
 
 @testable import Verifier
@@ -37,7 +38,7 @@ struct StoreRollupTests {
     static func check(
         _ id: Int64, at: Int64, _ verdict: Verdict, size: Int64 = 1000, ms: Int64 = 100, notModified: Bool = false
     ) -> CheckRecord {
-        let digests: [HashKind: [UInt8]] =
+        let digests: [HashAlgorithm: [UInt8]] =
             verdict == .error
             ? [:] : [.blake3: [UInt8](repeating: 3, count: 32), .sha256: [UInt8](repeating: 2, count: 32)]
         let observation = Observation(

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import S5Core
 import Testing
 
 @testable import Verifier
@@ -168,7 +169,7 @@ import Testing
             name: "g.bin", size: nil, hashes: [:], urls: [URLRecord(url: "https://a/g.bin", host: "a")])
         let plain = try await store.syncFile(feedID: feed, file: noHash, now: 0)
         let agreed = [
-            HashKind.blake3: ExpectedDigest(digest: [1, 2], strength: .agreement, source: "agreement of 2 of 2")
+            HashAlgorithm.blake3: ExpectedDigest(digest: [1, 2], strength: .agreement, source: "agreement of 2 of 2")
         ]
         try await store.applyAgreement(fileID: plain.fileID, agreed: agreed, verdicts: [:], now: 1)
         #expect(try await store.expectedHashes(fileID: plain.fileID) == agreed)
