@@ -60,6 +60,7 @@ extension PeerNode {
             for await item in work {
                 switch item {
                 case .dial(let uri, let target):
+                    dialsRunning += 1
                     group.addTask {
                         await self.runDial(uri, target: target)
                         await self.dialEnded(target)

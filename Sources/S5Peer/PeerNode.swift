@@ -112,7 +112,7 @@ public actor PeerNode {
     var nextID: UInt64 = 1
     /// Outbound messages dropped because a connection's queue was full.
     var droppedOutbound = 0
-    /// Dials handed to the run loop that have not ended.
+    /// Dials the run loop started that have not ended.
     var dialsRunning = 0
     /// The run loop's work, and how the actor hands it over.
     nonisolated let work: AsyncStream<NodeWork>
@@ -231,9 +231,8 @@ public actor PeerNode {
                 writer.yield(.close(reason))
                 writer.finish()
             case .dial(let uri, let target):
-                dialsRunning += 1
                 startRunLoopIfNeeded()
-                if case .terminated = workInput.yield(.dial(uri, target: target)) { dialEnded(target) }
+                if case .terminated = workInput.yield(.dial(uri, target: target)) { feed(.dialEnded(target)) }
             case .wake(let deadline):
                 startRunLoopIfNeeded()
                 workInput.yield(.wake(at: deadline))
