@@ -170,3 +170,35 @@ import Testing
         #expect(undocumented.isEmpty, "metadata keys missing from README's Logs table: \(undocumented)")
     }
 }
+
+/// The executable bootstraps JSON logging from `--log-format json`: a crawl of a feed without URLs (no socket)
+/// logs its phases on standard error as JSON lines of its one logger, and stdout keeps only the report.
+@Suite struct LoggingCLITests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary)))
+    func crawlLogsJSONLinesWithLogFormatJSON() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorbot-log-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let feed = directory + "/empty.txt"
+        try "# no URLs\n".write(toFile: feed, atomically: true, encoding: .utf8)
+        let run = try CLI.run(
+            [
+                "MIRRORBOT_DEBUG=1", CLI.binary, "crawl", feed, "--database", directory + "/db.sqlite", "--json",
+                "--log-format", "json",
+            ], program: "/usr/bin/env")
+        #expect(run.status == 0, "\(run.err)")
+        #expect(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) is [String: Any])
+        let lines = run.err.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["label"] as? String == "mirrorbot.crawl", "\(line)")
+            #expect(object["level"] as? String != nil && object["message"] as? String != nil)
+            #expect(object["metadata"] is [String: Any] && object["timestamp"] is String)
+        }
+        #expect(lines.contains { $0.contains(#""crawl.phase":"#) })
+
+        let bad = try CLI.run(["crawl", feed, "--log-format", "xml"])
+        #expect(bad.status == 2 && bad.err.contains("--log-format"), "\(bad.err)")
+    }
+}
