@@ -65,34 +65,12 @@ enum CrawlMapping {
         if let sha256 = result.sha256 { digests[.sha256] = sha256 }
         return Observation(
             url: result.url, finalURL: result.finalURL, httpStatus: result.httpStatus,
-            problem: result.failure.map { problem($0, attempts: result.attempts, brokenHost: result.brokenHostReason) },
+            problem: result.failure.map {
+                .fetch($0, attempts: result.attempts, brokenHostReason: result.brokenHostReason)
+            },
             contentLength: result.contentLength,
             bytesReceived: result.bytesReceived, digests: digests,
             isHTML: HTMLSniffer.isHTML(head: result.head, contentType: result.contentType)
                 || (result.head.isEmpty && result.contentType?.lowercased().hasPrefix("text/html") == true))
-    }
-
-    static func problem(_ failure: FetchFailure, attempts: Int, brokenHost: String? = nil) -> FetchProblem {
-        let tries = attempts > 1 ? " after \(attempts) attempts" : ""
-        switch failure {
-        case .http(let status):
-            if status == 404 || status == 410 { return .http(status: status) }
-            return .transport("HTTP \(status)\(tries)")
-        case .sizeMismatch(let expected, let announced): return .sizeAnnounced(expected: expected, announced: announced)
-        case .truncated(let expected, let received): return .truncated(expected: expected, received: received)
-        case .bodyTooLarge(let limit): return .bodyTooLarge(limit: limit)
-        case .dns: return .transport("DNS lookup failed")
-        case .connect: return .transport("cannot connect\(tries)")
-        case .tls(let message): return .transport("TLS: \(message)")
-        case .timeout: return .transport("timed out")
-        case .lowSpeed: return .transport("too slow (stalled below the speed limit)")
-        case .tooManyRedirects: return .transport("too many redirects")
-        case .redirectLoop: return .transport("redirect loop")
-        case .hostBroken: return .transport("host skipped for this pass: \(brokenHost ?? "repeated timeouts")")
-        case .privateAddress: return .transport("the host resolves to a private address")
-        case .rangeIgnored: return .transport("the mirror ignored Range (answered 200 with the whole file)")
-        case .rangeMismatch(let detail): return .transport("wrong range answer: \(detail)")
-        case .other(let message): return .transport(message)
-        }
     }
 }

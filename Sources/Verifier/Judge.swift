@@ -66,8 +66,7 @@ public enum Judge {
     public static func judge(_ observation: Observation, against expectation: FileExpectation) -> Judgement {
         if let problem = observation.problem {
             // A redirect to another file name explains any size or status that follows (not a network error).
-            if case .transport = problem {
-            } else if let redirected = redirectTarget(observation, expectation) {
+            if !problem.isTransport, let redirected = redirectTarget(observation, expectation) {
                 return Judgement(.missing, "redirected to a different file (\(clip(redirected)))")
             }
             return judge(problem, observation: observation, expectation: expectation)
@@ -114,10 +113,11 @@ public enum Judge {
     private static func judge(_ problem: FetchProblem, observation: Observation, expectation: FileExpectation)
         -> Judgement
     {
-        switch problem {
-        case .http(let status):
+        guard case .fetch(let failure, _, _) = problem else { return Judgement(.error, problem.description) }
+        switch failure {
+        case .http(let status) where status == 404 || status == 410:
             return statusJudgement(status)
-        case .sizeAnnounced(let expected, let announced):
+        case .sizeMismatch(let expected, let announced):
             if observation.isHTML && !isHTMLName(expectation.name) {
                 return Judgement(
                     .mismatch, "an HTML page instead of the file (\(announced) bytes announced, \(expected) expected)",
@@ -130,11 +130,10 @@ public enum Judge {
                     .mismatch, "more than the expected \(size) bytes (padded or another file)",
                     mismatch: .padded(received: observation.bytesReceived, expected: size))
             }
-            return Judgement(.error, "the body is larger than the limit of \(limit) bytes")
-        case .truncated(let expected, let received):
-            return Judgement(.error, "the transfer ended after \(received) of \(expected) bytes")
-        case .transport(let description):
-            return Judgement(.error, description)
+            return Judgement(.error, problem.description)
+        default:
+            // Truncated transfers and everything about getting the file at all: an error, in the problem's words.
+            return Judgement(.error, problem.description)
         }
     }
 

@@ -1,17 +1,64 @@
+import Fetch
 import S5Core
 
-/// Why a fetch produced no complete body (the verifier's view of the fetch engine's failure).
-public enum FetchProblem: Sendable, Hashable {
-    /// An HTTP status that is not success (after retries for 5xx/429).
-    case http(status: Int)
-    /// Content-Length announced a size other than the expected one; the body was not read.
-    case sizeAnnounced(expected: Int64, announced: Int64)
-    /// The body ended before the announced length.
-    case truncated(expected: Int64, received: Int64)
-    /// The body passed the limit (the expected size when known, else the configured maximum).
-    case bodyTooLarge(limit: Int64)
-    /// DNS, connect, TLS, timeout, low speed, redirect loop or limit, broken host...: described in words.
-    case transport(String)
+/// Why a fetch produced no complete body: the fetch engine's typed failure, or the reason the store recorded.
+public enum FetchProblem: Sendable, Hashable, CustomStringConvertible {
+    /// What the fetch engine reported for this check.
+    /// - failure: the engine's failure.
+    /// - attempts: attempts made (more than one: the failure came after retries, and the words say so).
+    /// - brokenHostReason: for ``FetchFailure/hostBroken``, why the host's breaker opened.
+    case fetch(FetchFailure, attempts: Int = 1, brokenHostReason: String? = nil)
+    /// An earlier check the store keeps as incomplete: the store keeps its verdict's reason, not the failure.
+    case recorded(reason: String)
+
+    /// Whether the problem is about getting the file at all (network, TLS, server errors, limits of the crawl)
+    /// rather than about the body a response carried for it (404/410, a size, a body too large or cut short): a
+    /// redirect to another file name explains the second kind, never the first.
+    public var isTransport: Bool {
+        guard case .fetch(let failure, _, _) = self else { return true }
+        switch failure {
+        case .http(let status): return status != 404 && status != 410
+        case .sizeMismatch, .truncated, .bodyTooLarge: return false
+        default: return true
+        }
+    }
+
+    /// In words, as a verdict's reason states it: `HTTP 503 after 3 attempts`, `TLS: certificate expired`,
+    /// `DNS lookup failed`, `host skipped for this pass: 3 timeouts in a row`.
+    public var description: String {
+        switch self {
+        case .recorded(let reason): return reason
+        case .fetch(let failure, let attempts, let brokenHost):
+            let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+            switch failure {
+            case .http(let status) where status == 404 || status == 410: return "HTTP \(status)"
+            case .http(let status): return "HTTP \(status)\(tries)"
+            case .sizeMismatch(let expected, let announced):
+                return "Content-Length announces \(announced) bytes, \(expected) expected"
+            case .truncated(let expected, let received):
+                return "the transfer ended after \(received) of \(expected) bytes"
+            case .bodyTooLarge(let limit): return "the body is larger than the limit of \(limit) bytes"
+            case .dns: return "DNS lookup failed"
+            case .connect: return "cannot connect\(tries)"
+            case .tls(let problem): return "TLS: \(problem)"
+            case .timeout: return "timed out"
+            case .lowSpeed: return "too slow (stalled below the speed limit)"
+            case .tooManyRedirects: return "too many redirects"
+            case .redirectLoop: return "redirect loop"
+            case .hostBroken: return "host skipped for this pass: \(brokenHost ?? "repeated timeouts")"
+            case .privateAddress: return "the host resolves to a private address"
+            case .rangeIgnored: return "the mirror ignored Range (answered 200 with the whole file)"
+            case .rangeMismatch(let detail): return "wrong range answer: \(detail)"
+            case .other(let message): return message
+            }
+        }
+    }
+
+    // FetchFailure is Equatable, not Hashable: equal problems have equal descriptions, so hashing the words keeps
+    // hashing consistent with ==.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(description)
+    }
 }
 
 /// What one fetch of one URL saw: the input of the verdict logic.

@@ -75,7 +75,7 @@ public struct URLState: Sendable, Hashable {
     public func observation(url: String) -> Observation {
         Observation(
             url: url, finalURL: finalURL, httpStatus: httpStatus,
-            problem: complete ? nil : .transport(judgement.reason), contentLength: contentLength,
+            problem: complete ? nil : .recorded(reason: judgement.reason), contentLength: contentLength,
             bytesReceived: size, digests: complete ? digests : [:], isHTML: isHTML)
     }
 }

@@ -49,7 +49,7 @@ struct ScoresFixture {
             let complete = verdict == .verified || verdict == .mismatch
             let served = verdict == .mismatch ? bytes.reversed() : bytes
             let observation = Observation(
-                url: url, httpStatus: verdict == .error ? 0 : 200, problem: complete ? nil : .transport("connect"),
+                url: url, httpStatus: verdict == .error ? 0 : 200, problem: complete ? nil : .fetch(.connect),
                 bytesReceived: complete ? Int64(bytes.count) : 0,
                 digests: complete
                     ? [.sha256: OpenSSLHasher.hash(.sha256, served), .blake3: BLAKE3Hasher.hash(served)] : [:])

@@ -242,7 +242,7 @@ struct StatusStoreFixture {
         let served = verdict == .mismatch ? bytes.reversed() : bytes
         let status = verdict == .missing ? 404 : verdict == .error ? 0 : 200
         let observation = Observation(
-            url: url, httpStatus: status, problem: verdict == .error ? .transport("connect") : nil,
+            url: url, httpStatus: status, problem: verdict == .error ? .fetch(.connect) : nil,
             bytesReceived: complete ? Int64(bytes.count) : 0,
             digests: complete
                 ? [.sha256: OpenSSLHasher.hash(.sha256, served), .blake3: BLAKE3Hasher.hash(served)] : [:])

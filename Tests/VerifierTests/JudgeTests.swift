@@ -58,11 +58,11 @@ enum Sample {
                 == .padded(received: 140, expected: 100))
         #expect(Judge.judge(Sample.body(Sample.bad, size: 300, html: true), against: Sample.feed).mismatch == .htmlPage)
         let announced = Judge.judge(
-            Sample.failed(.sizeAnnounced(expected: 100, announced: 7), status: 200), against: Sample.feed)
+            Sample.failed(.fetch(.sizeMismatch(expected: 100, announced: 7)), status: 200), against: Sample.feed)
         #expect(announced.verdict == .mismatch)
         #expect(announced.mismatch == .truncated(received: 7, expected: 100))
         #expect(announced.reason.contains("Content-Length"))
-        let tooLong = Judge.judge(Sample.failed(.bodyTooLarge(limit: 100), status: 200), against: Sample.feed)
+        let tooLong = Judge.judge(Sample.failed(.fetch(.bodyTooLarge(limit: 100)), status: 200), against: Sample.feed)
         #expect(tooLong.verdict == .mismatch)
     }
 
@@ -75,18 +75,20 @@ enum Sample {
     @Test(arguments: [404, 410])
     func missingStatuses(status: Int) {
         #expect(
-            Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .missing)
+            Judge.judge(Sample.failed(.fetch(.http(status: status)), status: status), against: Sample.feed).verdict
+                == .missing)
     }
 
     @Test(arguments: [403, 500, 503, 429, 0])
     func errorStatuses(status: Int) {
         #expect(
-            Judge.judge(Sample.failed(.http(status: status), status: status), against: Sample.feed).verdict == .error)
+            Judge.judge(Sample.failed(.fetch(.http(status: status)), status: status), against: Sample.feed).verdict
+                == .error)
     }
 
     @Test func transportFailuresAreErrors() {
         for problem in [
-            FetchProblem.transport("timeout"), .truncated(expected: 100, received: 3), .bodyTooLarge(limit: 10),
+            FetchProblem.fetch(.timeout), .fetch(.truncated(expected: 100, received: 3)), .fetch(.bodyTooLarge(limit: 10)),
         ] {
             let noSize = FileExpectation(name: "f.iso")
             #expect(Judge.judge(Sample.failed(problem), against: noSize).verdict == .error)
@@ -152,7 +154,7 @@ enum Sample {
     @Test func failuresDoNotVoteButKeepTheirVerdicts() {
         let observations = [
             Sample.body(urls(4)[0]), Sample.body(urls(4)[1]),
-            Sample.failed(.http(status: 404), status: 404, url: urls(4)[2]),
+            Sample.failed(.fetch(.http(status: 404)), status: 404, url: urls(4)[2]),
             Sample.body(urls(4)[3], Sample.bad, html: true),
         ]
         let result = Judge.judgeGroup(observations, expectation: FileExpectation(name: "f.iso"))
@@ -209,10 +211,10 @@ enum Sample {
     @Test func redirectToAnotherNameBeatsTheSizeCheck() {
         let observation = Observation(
             url: "https://a.example/f.iso", finalURL: "https://a.example/index.html", httpStatus: 200,
-            problem: .sizeAnnounced(expected: 100, announced: 17), isHTML: true)
+            problem: .fetch(.sizeMismatch(expected: 100, announced: 17)), isHTML: true)
         #expect(Judge.judge(observation, against: Sample.feed).verdict == .missing)
         var timeout = observation
-        timeout.problem = .transport("timed out")
+        timeout.problem = .fetch(.timeout)
         #expect(Judge.judge(timeout, against: Sample.feed).verdict == .error)
     }
 }

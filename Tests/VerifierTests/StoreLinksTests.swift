@@ -23,7 +23,7 @@ struct StoreLinksTests {
     func check(_ id: Int64, at: Int64, _ verdict: Verdict) -> CheckRecord {
         let digests: [HashAlgorithm: [UInt8]] = verdict == .verified ? [.blake3: blake3, .sha256: sha256] : [:]
         let observation = Observation(
-            url: "u", httpStatus: verdict == .error ? 0 : 200, problem: verdict == .error ? .transport("refused") : nil,
+            url: "u", httpStatus: verdict == .error ? 0 : 200, problem: verdict == .error ? .fetch(.connect) : nil,
             contentLength: 5, bytesReceived: verdict == .error ? 0 : 5, digests: digests)
         return CheckRecord(
             urlID: id, checkedAt: at, observation: observation, judgement: Judgement(verdict, "test"),

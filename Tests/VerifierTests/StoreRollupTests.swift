@@ -43,7 +43,7 @@ struct StoreRollupTests {
             ? [:] : [.blake3: [UInt8](repeating: 3, count: 32), .sha256: [UInt8](repeating: 2, count: 32)]
         let observation = Observation(
             url: "u", httpStatus: verdict == .error ? 0 : verdict == .missing ? 404 : 200,
-            problem: verdict == .error ? .transport("refused") : nil, contentLength: size,
+            problem: verdict == .error ? .fetch(.connect) : nil, contentLength: size,
             bytesReceived: verdict == .error ? 0 : size, digests: digests)
         return CheckRecord(
             urlID: id, checkedAt: at, observation: observation, judgement: Judgement(verdict, "test"),
