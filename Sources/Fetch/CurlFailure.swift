@@ -32,7 +32,8 @@ struct CurlCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
 
     /// libcurl's short text for the code (`curl_easy_strerror`).
     var description: String {
-        curl_easy_strerror(CURLcode(rawValue: self.rawValue)).map { String(cString: $0) } ?? "curl error \(self.rawValue)"
+        curl_easy_strerror(CURLcode(rawValue: self.rawValue)).map { String(cString: $0) }
+            ?? "curl error \(self.rawValue)"
     }
 }
 

@@ -29,6 +29,11 @@ struct EasyOptions: Equatable, Sendable {
     var lowSpeedSeconds: Int
     /// Whether sockets to private addresses are refused (`CURLOPT_OPENSOCKETFUNCTION`).
     var refusesPrivateAddresses: Bool
+    /// Whether the attempt keeps a connection of its own: a new one (`CURLOPT_FRESH_CONNECT`), over HTTP/1.1 (no
+    /// streams of other transfers on it), closed when done (`CURLOPT_FORBID_REUSE`). A document of an engine that
+    /// refuses private addresses is not guarded, so its connection must never carry a file's request, which the
+    /// guard checks only when it opens a socket.
+    var isolatesConnection: Bool
 
     /// The options of an attempt.
     /// - Parameters:
@@ -59,6 +64,7 @@ struct EasyOptions: Equatable, Sendable {
         self.lowSpeedBytesPerSecond = max(1, configuration.lowSpeedBytesPerSecond)
         self.lowSpeedSeconds = max(1, Int(configuration.lowSpeedWindow.components.seconds))
         self.refusesPrivateAddresses = !isDocument && !configuration.allowPrivateAddresses
+        self.isolatesConnection = isDocument && !configuration.allowPrivateAddresses
     }
 
     /// The largest receive buffer: fewer, larger reads, a quarter of the syscalls and callbacks of libcurl's

@@ -71,7 +71,8 @@ final class TransferContext {
         self.response = ResponseHead(
             ResponseHead.Expectation(
                 range: job.request.range, expectedSize: job.request.expectedSize, limit: self.limit,
-                headerLimit: max(1024, configuration.maxHeaderBytes), judgesContentLength: options.acceptEncoding == nil))
+                headerLimit: max(1024, configuration.maxHeaderBytes),
+                judgesContentLength: options.acceptEncoding == nil))
         self.exemptions = configuration.privateAddressExemptions
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
@@ -103,8 +104,14 @@ final class TransferContext {
         try self.easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         try self.easy.set(CURLOPT_FOLLOWLOCATION, 1)
         try self.easy.set(CURLOPT_MAXREDIRS, options.maxRedirects)
-        try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
-        try self.easy.set(CURLOPT_PIPEWAIT, 1)
+        if options.isolatesConnection {
+            try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+            try self.easy.set(CURLOPT_FRESH_CONNECT, 1)
+            try self.easy.set(CURLOPT_FORBID_REUSE, 1)
+        } else {
+            try self.easy.set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+            try self.easy.set(CURLOPT_PIPEWAIT, 1)
+        }
         try self.easy.set(CURLOPT_NOSIGNAL, 1)
         try self.easy.set(CURLOPT_BUFFERSIZE, options.receiveBufferSize)
         try self.easy.set(CURLOPT_USERAGENT, options.userAgent)
@@ -264,7 +271,8 @@ final class TransferContext {
             deadlinePassed: ContinuousClock.now - self.startedAt >= self.options.deadline - Self.clockTolerance)
         var record = TransferRecord(
             request: self.job.request, mode: self.job.mode, attempt: self.job.attempt,
-            finalURL: self.easy.infoString(CURLINFO_EFFECTIVE_URL), statusCode: self.easy.infoInt(CURLINFO_RESPONSE_CODE),
+            finalURL: self.easy.infoString(CURLINFO_EFFECTIVE_URL),
+            statusCode: self.easy.infoInt(CURLINFO_RESPONSE_CODE),
             httpVersion: self.easy.infoInt(CURLINFO_HTTP_VERSION).flatMap(Self.httpVersion), response: self.response)
         record.bytesReceived = self.bytesReceived
         record.head = self.head

@@ -48,7 +48,8 @@ struct TransferRecord: Sendable {
         if let failure = CurlFailure.failure(curl, progress: progress) { return failure }
         if response.status == 304 { return nil }
         guard (200..<300).contains(response.status) else { return .http(status: response.status) }
-        if let expected = request.range.map({ Int64(clamping: $0.count) }) ?? request.expectedSize, received != expected {
+        if let expected = request.range.map({ Int64(clamping: $0.count) }) ?? request.expectedSize, received != expected
+        {
             return .truncated(expected: expected, received: received)
         }
         return nil

@@ -47,7 +47,8 @@ struct CurlFailureTests {
         (CurlReport(code: .partialFile), midBody, .truncated(expected: 5000, received: 1200)),
         (
             CurlReport(code: .partialFile),
-            CurlFailure.Progress(headersComplete: true, expectedLength: nil, received: 7), .truncated(expected: -1, received: 7)
+            CurlFailure.Progress(headersComplete: true, expectedLength: nil, received: 7),
+            .truncated(expected: -1, received: 7)
         ),
         // libcurl's own header line limit.
         (CurlReport(code: .outOfMemory, message: "out of memory"), beforeHeaders, .headersTooLarge),
@@ -60,10 +61,19 @@ struct CurlFailureTests {
         (CurlReport(code: .peerFailedVerification, tlsVerifyResult: 18), beforeHeaders, .tls(.selfSigned)),
         (CurlReport(code: .peerFailedVerification, tlsVerifyResult: 20), beforeHeaders, .tls(.untrusted)),
         (CurlReport(code: .peerFailedVerification, tlsVerifyResult: 1), beforeHeaders, .tls(.nameMismatch)),
-        (CurlReport(code: .sslConnectError, message: "wrong version number"), beforeHeaders, .tls("wrong version number")),
-        (CurlReport(code: CurlCode(rawValue: 77), tlsVerifyResult: 1, message: ""), beforeHeaders, .tls("TLS handshake failed")),
+        (
+            CurlReport(code: .sslConnectError, message: "wrong version number"), beforeHeaders,
+            .tls("wrong version number")
+        ),
+        (
+            CurlReport(code: CurlCode(rawValue: 77), tlsVerifyResult: 1, message: ""), beforeHeaders,
+            .tls("TLS handshake failed")
+        ),
         // Anything else keeps libcurl's text, or its error string when there is none.
-        (CurlReport(code: CurlCode(rawValue: 1), message: "Protocol \"ftp\" not supported"), beforeHeaders, .other("Protocol \"ftp\" not supported")),
+        (
+            CurlReport(code: CurlCode(rawValue: 1), message: "Protocol \"ftp\" not supported"), beforeHeaders,
+            .other("Protocol \"ftp\" not supported")
+        ),
         (CurlReport(code: CurlCode(rawValue: 3)), beforeHeaders, .other(CurlCode(rawValue: 3).description)),
     ])
     func codesAreClassified(report: CurlReport, progress: CurlFailure.Progress, expected: FetchFailure?) {

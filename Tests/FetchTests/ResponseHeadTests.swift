@@ -30,7 +30,8 @@ struct ResponseHeadTests {
     }
 
     /// The decision at the end of the last head.
-    private static func decide(_ raw: String, _ expectation: ResponseHead.Expectation = expectation()) -> HeadDecision? {
+    private static func decide(_ raw: String, _ expectation: ResponseHead.Expectation = expectation()) -> HeadDecision?
+    {
         var head = ResponseHead(expectation)
         return Self.feed(raw, into: &head).last { $0 != .readMore }
     }
@@ -85,7 +86,10 @@ struct ResponseHeadTests {
 
     @Test(arguments: [
         // Expected size: a Content-Length that disagrees aborts before the body.
-        ("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", Int64?(5), Int64(5), HeadDecision.abort(.sizeMismatch(expected: 5, announced: 7))),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", Int64?(5), Int64(5),
+            HeadDecision.abort(.sizeMismatch(expected: 5, announced: 7))
+        ),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 5, 5, .streamBody),
         // No expected size: the body limit.
         ("HTTP/1.1 200 OK\r\nContent-Length: 2048\r\n\r\n", nil, 1024, .abort(.bodyTooLarge(limit: 1024))),
@@ -106,7 +110,10 @@ struct ResponseHeadTests {
         ("HTTP/1.1 206 Partial\r\nContent-Range: bytes 0-99/1000\r\n\r\n", HeadDecision.streamBody),
         ("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", .abort(.rangeIgnored)),
         ("HTTP/1.1 206 Partial\r\n\r\n", .abort(.rangeMismatch("206 without Content-Range"))),
-        ("HTTP/1.1 206 Partial\r\nContent-Range: bytes 1-100/1000\r\n\r\n", .abort(.rangeMismatch("asked bytes 0-99, got 1-100"))),
+        (
+            "HTTP/1.1 206 Partial\r\nContent-Range: bytes 1-100/1000\r\n\r\n",
+            .abort(.rangeMismatch("asked bytes 0-99, got 1-100"))
+        ),
         ("HTTP/1.1 416 Range Not Satisfiable\r\n\r\n", .abort(.http(status: 416))),
     ])
     func rangeAnswersAreChecked(raw: String, expected: HeadDecision) {
