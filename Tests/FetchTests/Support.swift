@@ -1,9 +1,8 @@
 import Logging
 import MirrorServer
-import Testing
-
 // The helpers every test target shares (`sampleBytes`, `eventually`, `withTimeLimit`), for all of this suite's files.
 @_exported import TestSupport
+import Testing
 
 @testable import Fetch
 

@@ -2,10 +2,9 @@ import Fetch
 import Foundation
 import Logging
 import MirrorServer
-import Testing
-
 // The helpers every test target shares (`sampleBytes`, `eventually`, `withTimeLimit`), for all of this suite's files.
 @_exported import TestSupport
+import Testing
 
 @testable import MirrorbotApp
 

@@ -2,11 +2,10 @@ import Foundation
 import Logging
 import S5Core
 import Synchronization
-import Testing
-
 // The helpers every test target shares (`eventually`, `withTimeLimit`, `loopbackPeerURI`), for all of this suite's
 // files.
 @_exported import TestSupport
+import Testing
 
 @testable import S5Peer
 
