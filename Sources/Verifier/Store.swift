@@ -29,7 +29,7 @@ public final class Store: Sendable {
             }
             try StoreSchema.migrator().migrate(writer)
         } catch {
-            throw StoreError.diskFull(error, path: path) ?? .database("\(path): \(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database(DatabaseFailure(.open(path: path), error))
         }
     }
 
@@ -61,7 +61,7 @@ public final class Store: Sendable {
                 ON CONFLICT (name) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at
                 """, [name, path, now])
             guard let id = try db.int64("SELECT id FROM feed WHERE name = ?", [name]) else {
-                throw StoreError.database("feed \(name) vanished")
+                throw StoreError.vanished(.feed(name: name))
             }
             return id
         }
@@ -182,7 +182,7 @@ public final class Store: Sendable {
             RETURNING id
             """
         guard let fileID = try db.int64(upsertFile, [feedID, file.name, file.size]) else {
-            throw StoreError.database("file \(file.name) vanished")
+            throw StoreError.vanished(.file(name: file.name))
         }
         if file.hashes.isEmpty {
             try db.run("DELETE FROM expected_hash WHERE file_id = ? AND strength >= 2", [fileID])
@@ -204,7 +204,7 @@ public final class Store: Sendable {
         var urlIDs: [String: Int64] = [:]
         for url in file.urls {
             guard let id = try db.int64(upsertURL, [fileID, url.url, url.host, url.priority]) else {
-                throw StoreError.database("url \(url.url) vanished")
+                throw StoreError.vanished(.url(url.url))
             }
             urlIDs[url.url] = id
         }
@@ -474,7 +474,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.diskFull(error, path: path) ?? .database("\(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database(DatabaseFailure(.write, error))
         }
     }
 
@@ -484,7 +484,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.diskFull(error, path: path) ?? .database("\(error)")
+            throw StoreError.diskFull(error, path: path) ?? .database(DatabaseFailure(.read, error))
         }
     }
 }

@@ -7,6 +7,17 @@ import GRDB
     import Darwin
 #endif
 
+extension DatabaseFailure {
+    /// What `error` (thrown by GRDB, or by the file system around it) says happened during `operation`.
+    /// - Parameters:
+    ///   - operation: what the store was doing.
+    ///   - error: the error; a GRDB `DatabaseError` gives its SQLite extended result code.
+    init(_ operation: Operation, _ error: any Error) {
+        let code = (error as? DatabaseError).map { $0.extendedResultCode.rawValue }
+        self.init(operation, resultCode: code, message: "\(error)")
+    }
+}
+
 extension StoreError {
     /// The disk-full error a failed SQLite call stands for, if it is one: `SQLITE_FULL`, or an I/O error while the
     /// database's file system has (almost) no space left or its files reached the process's file size limit
@@ -76,7 +87,7 @@ public enum DatabaseCheck {
                 try read(path: copy, readonly: false) { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
             }
         } catch {
-            throw .database("\(path): \(error)")
+            throw .database(DatabaseFailure(.check(path: path), error))
         }
     }
 
@@ -100,7 +111,7 @@ public enum DatabaseCheck {
             }
             return try body(copy)
         } catch {
-            throw .database("\(path) (checked on a copy): \(error)")
+            throw .database(DatabaseFailure(.checkOnCopy(path: path), error))
         }
     }
 }
@@ -122,7 +133,7 @@ extension DatabaseCheck {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
             return try onCopy(of: path) { copy in try read(path: copy, readonly: false, count) }
         } catch {
-            throw .database("\(path): \(error)")
+            throw .database(DatabaseFailure(.check(path: path), error))
         }
     }
 }

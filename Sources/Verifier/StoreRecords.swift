@@ -174,17 +174,84 @@ public struct SyncedFile: Sendable {
 }
 
 /// Store failures.
-public enum StoreError: Error, Sendable, CustomStringConvertible {
-    /// SQLite or GRDB failed; the text says how.
-    case database(String)
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// SQLite (through GRDB) or the file system under it failed while the store did `operation`.
+    case database(DatabaseFailure)
+    /// A row the store had just written is gone (another process removed it within the transaction's reach).
+    case vanished(StoreRow)
     /// The database file (path) cannot grow: its disk is full or a file size limit is reached (reason). SQLite
     /// rolled the failed transaction back; the file stays consistent.
     case diskFull(path: String, reason: String)
 
     public var description: String {
         switch self {
-        case .database(let message): "database: \(message)"
+        case .database(let failure): "database: \(failure)"
+        case .vanished(let row): "database: \(row) vanished"
         case .diskFull(let path, let reason): "database \(path): disk full (\(reason))"
+        }
+    }
+}
+
+/// A row the store writes and reads back by its key.
+public enum StoreRow: Sendable, Equatable, CustomStringConvertible {
+    /// The feed of this name.
+    case feed(name: String)
+    /// The file of this name (within its feed).
+    case file(name: String)
+    /// The URL row of this URL.
+    case url(String)
+
+    /// `feed NAME`, `file NAME`, `url URL`.
+    public var description: String {
+        switch self {
+        case .feed(let name): "feed \(name)"
+        case .file(let name): "file \(name)"
+        case .url(let url): "url \(url)"
+        }
+    }
+}
+
+/// What failed under the store: the operation, SQLite's result code when SQLite failed, and the error's words.
+public struct DatabaseFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What the store was doing.
+    public enum Operation: Sendable, Equatable {
+        /// Opening and migrating the database file.
+        case open(path: String)
+        /// A read transaction.
+        case read
+        /// A write transaction.
+        case write
+        /// Checking a database file from outside the store (``DatabaseCheck``).
+        case check(path: String)
+        /// Checking a copy of a database file and its log, which a read-only connection could not recover.
+        case checkOnCopy(path: String)
+    }
+
+    /// What the store was doing.
+    public var operation: Operation
+    /// SQLite's extended result code (e.g. 1 `SQLITE_ERROR`, 11 `SQLITE_CORRUPT`, 266 `SQLITE_IOERR_READ`); nil
+    /// when the failure did not come from SQLite (copying a file for a check).
+    public var resultCode: Int32?
+    /// The underlying error in words (GRDB's: `SQLite error 1: no such table: x - while executing ...`).
+    public var message: String
+
+    /// Creates a failure.
+    /// - Parameters:
+    ///   - operation: what the store was doing.
+    ///   - resultCode: SQLite's extended result code, if SQLite failed.
+    ///   - message: the underlying error in words.
+    public init(_ operation: Operation, resultCode: Int32? = nil, message: String) {
+        self.operation = operation
+        self.resultCode = resultCode
+        self.message = message
+    }
+
+    /// As the store has always said it: `PATH: MESSAGE` when a file is named, `PATH (checked on a copy): MESSAGE`.
+    public var description: String {
+        switch operation {
+        case .open(let path), .check(let path): "\(path): \(message)"
+        case .checkOnCopy(let path): "\(path) (checked on a copy): \(message)"
+        case .read, .write: message
         }
     }
 }

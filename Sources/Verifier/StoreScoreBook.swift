@@ -77,7 +77,7 @@ public final class StoreScoreBook: Sendable {
         /// nothing is written.
         var loaded = false
         var writing = false
-        var lastError: String?
+        var lastError: StoreError?
     }
 
     private let store: Store
@@ -120,14 +120,7 @@ public final class StoreScoreBook: Sendable {
     private func loadInBackground() async {
         do { try await load() } catch {
             // Votes still reach the store (as increments); only the counts from before are missing in memory.
-            state.withLock { $0.lastError = Self.message(error) }
-        }
-    }
-
-    private static func message(_ error: StoreError) -> String {
-        switch error {
-        case .database(let message): message
-        case .diskFull: error.description
+            state.withLock { $0.lastError = error }
         }
     }
 
@@ -229,7 +222,7 @@ public final class StoreScoreBook: Sendable {
         while true {
             let (idle, error) = state.withLock { s in (s.loaded && !s.writing && s.pending.isEmpty, s.lastError) }
             if idle {
-                if let error { throw .database(error) }
+                if let error { throw error }
                 return
             }
             try? await Task.sleep(for: .milliseconds(5))
@@ -260,7 +253,7 @@ public final class StoreScoreBook: Sendable {
                 state.withLock { $0.lastError = nil }
             } catch {
                 // The counts stay in memory; these votes are not written (a lasting error would retry forever).
-                state.withLock { $0.lastError = Self.message(error) }
+                state.withLock { $0.lastError = error }
             }
         }
     }
