@@ -18,17 +18,17 @@ final class CrawlLock: Sendable {
     /// Takes the lock without waiting.
     /// - Parameter path: the lock file (created if missing).
     /// - Returns: the held lock, or nil when another process holds it.
-    /// - Throws: `CrawlError.setup` when the file cannot be opened.
+    /// - Throws: `CrawlError.lockFile` when the file cannot be opened or locked.
     static func acquire(path: String) throws(CrawlError) -> CrawlLock? {
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw .setup("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+            throw .lockFile(path: path, call: .open, errno: errno)
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK { return nil }
-            throw .setup("cannot lock \(path): \(String(cString: strerror(code)))")
+            throw .lockFile(path: path, call: .lock, errno: code)
         }
         return CrawlLock(descriptor: fd)
     }

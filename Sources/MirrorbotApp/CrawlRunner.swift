@@ -81,7 +81,7 @@ public struct CrawlRunner: Sendable {
         do {
             engine = try FetchEngine(configuration: settings.fetchConfiguration, logger: logger)
         } catch {
-            throw .setup("cannot start the fetch engine: \(error)")
+            throw .engine(error)
         }
         do {
             let report = try await crawl(engine: engine)
@@ -111,7 +111,7 @@ public struct CrawlRunner: Sendable {
             do {
                 feeds.append(try await loader.load(path: path))
             } catch {
-                throw .feed(error.description)
+                throw .feed(error)
             }
         }
         phases.mark("feeds parsed")
@@ -120,8 +120,8 @@ public struct CrawlRunner: Sendable {
         do {
             store = try Store(path: settings.databasePath)
         } catch {
-            if case .diskFull = error { throw .storage(error.description) }
-            throw .setup("cannot open the database: \(error)")
+            if case .diskFull = error { throw .storage(error) }
+            throw .openStore(error)
         }
         phases.mark("store opened")
         var issues: [String] = []
@@ -135,7 +135,7 @@ public struct CrawlRunner: Sendable {
             for feed in feeds {
                 issues += feed.issues.map(\.description)
                 guard seenFeedNames.insert(feed.name).inserted else {
-                    throw CrawlError.feed("two feeds are named \(feed.name)")
+                    throw CrawlError.duplicateFeed(name: feed.name)
                 }
                 let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: start)
                 if !feed.indexReports.isEmpty {
@@ -156,7 +156,7 @@ public struct CrawlRunner: Sendable {
         } catch let error as CrawlError {
             throw error
         } catch {
-            throw .storage("\(error)")
+            throw .storage(Self.storeError(error))
         }
         for issue in issues { logger.debug("skipped feed entry", metadata: ["feed.issue": "\(issue)"]) }
 
@@ -180,7 +180,7 @@ public struct CrawlRunner: Sendable {
                 treeRoots: try await store.baoTreeRoots(),
                 book: RangeBook(known: try await store.rangeSupport(), maxAge: settings.recheckAge.components.seconds))
         } catch {
-            throw .storage("\(error)")
+            throw .storage(Self.storeError(error))
         }
 
         await withTaskGroup(of: Void.self) { group in
@@ -200,7 +200,7 @@ public struct CrawlRunner: Sendable {
                         let tasks = jobs[position..<end].map(\.task)
                         try await Self.synchronize(tasks, of: &works, store: store, now: start)
                     } catch {
-                        tracker.fail("\(error)")
+                        tracker.fail(error)
                         group.cancelAll()
                         break
                     }
@@ -227,7 +227,7 @@ public struct CrawlRunner: Sendable {
             do {
                 try await Self.synchronize(Array(works.indices), of: &works, store: store, now: start)
             } catch {
-                tracker.fail("\(error)")
+                tracker.fail(error)
             }
         }
         progress.end()
@@ -282,7 +282,7 @@ public struct CrawlRunner: Sendable {
                 }
             }
         } catch {
-            throw .storage("\(error)")
+            throw .storage(Self.storeError(error))
         }
         phases.mark("results read")
         // A pass in which our own network failed does not count towards the mirrors' standing.
@@ -296,7 +296,7 @@ public struct CrawlRunner: Sendable {
                 id: runID, startedAt: start, finishedAt: now(), ownNetworkFailed: ownNetworkFailed)
             try await store.pruneBaoTrees()
         } catch {
-            throw .storage("\(error)")
+            throw .storage(Self.storeError(error))
         }
         var report = CrawlReport(results: results, issues: issues, bytes: tracker.bytes)
         report.rangeFindings = ranges.book.found
@@ -456,7 +456,7 @@ public struct CrawlRunner: Sendable {
             }
         } catch {
             // Reported once by `run()`; every later commit fails the same way.
-            tracker.fail("\(error)")
+            tracker.fail(error)
             logger.debug("cannot store a result", metadata: ["url": "\(candidate.url)", "error": "\(error)"])
         }
     }
@@ -503,7 +503,7 @@ public struct CrawlRunner: Sendable {
         do {
             try await store.recordRangeSupport(origin: origin, support)
         } catch {
-            tracker.fail("\(error)")
+            tracker.fail(error)
         }
     }
 
@@ -543,7 +543,7 @@ private final class Tracker: Sendable {
         var touched: [Int64: Bool] = [:]
         var states: [Int64: URLState] = [:]
         var bytes: Int64 = 0
-        var failure: String?
+        var failure: StoreError?
     }
 
     private let state: Mutex<State>
@@ -579,9 +579,12 @@ private final class Tracker: Sendable {
 
     func addBytes(_ count: Int64) { state.withLock { $0.bytes += count } }
 
-    func fail(_ message: String) { state.withLock { $0.failure = $0.failure ?? message } }
+    func fail(_ error: any Error) {
+        let failure = CrawlRunner.storeError(error)
+        state.withLock { $0.failure = $0.failure ?? failure }
+    }
 
-    var storeFailure: String? { state.withLock { $0.failure } }
+    var storeFailure: StoreError? { state.withLock { $0.failure } }
 }
 
 /// Logs the duration of each phase of a pass at debug level.

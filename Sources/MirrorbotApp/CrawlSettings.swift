@@ -104,27 +104,6 @@ public struct CrawlSettings: Sendable {
     }
 }
 
-/// Why a crawl could not run (exit code 2).
-public enum CrawlError: Error, Sendable, CustomStringConvertible {
-    /// Bad flags or settings.
-    case usage(String)
-    /// A feed cannot be used at all.
-    case feed(String)
-    /// The store or the lock file cannot be opened.
-    case setup(String)
-    /// The database failed while crawling: disk full, I/O error, a damaged file. Results committed before stay.
-    case storage(String)
-
-    public var description: String {
-        switch self {
-        case .usage(let message): "usage: \(message)"
-        case .feed(let message): "feed: \(message)"
-        case .setup(let message): message
-        case .storage(let message): message
-        }
-    }
-}
-
 extension CrawlSettings {
     /// Settings from a config file's `[crawl]` and `[database]` sections.
     /// - Parameters:
