@@ -11,7 +11,7 @@ public enum ExportMetalink {
     ///   - now: the current time (standings decay with age).
     /// - Returns: files with at least one verified URL; each URL's score is its mirror's standing.
     /// - Throws: `StoreError`.
-    public static func files(from store: Store, feed: String?, now: Date = Date()) async throws(StoreError)
+    public static func files(from store: any MirrorStore, feed: String?, now: Date = Date()) async throws(StoreError)
         -> [ExportedFile]
     {
         let verified = try await store.verifiedFiles(feed: feed)
@@ -36,7 +36,7 @@ public enum ExportMetalink {
     ///   - now: the document's date and the standings' time.
     /// - Returns: the XML text.
     /// - Throws: `StoreError`.
-    public static func document(from store: Store, feed: String?, now: Date = Date()) async throws(StoreError)
+    public static func document(from store: any MirrorStore, feed: String?, now: Date = Date()) async throws(StoreError)
         -> String
     {
         MetalinkExport.document(try await files(from: store, feed: feed, now: now), published: now)

@@ -25,7 +25,7 @@ public final class GetSession: Sendable {
     ///   - allowPrivate: allow links into loopback and private space (besides the config's switch).
     ///   - logger: the logger.
     /// - Throws: `StoreError`, or when the fetch engine cannot start.
-    public convenience init(configuration: Configuration, store: Store?, allowPrivate: Bool, logger: Logger)
+    public convenience init(configuration: Configuration, store: (any MirrorStore)?, allowPrivate: Bool, logger: Logger)
         async throws
     {
         try await self.init(
@@ -35,7 +35,7 @@ public final class GetSession: Sendable {
 
     /// Sets up a session whose fetch settings `adjustFetch` may change (tests: name resolution pinned to loopback).
     init(
-        configuration: Configuration, store: Store?, allowPrivate: Bool, logger: Logger,
+        configuration: Configuration, store: (any MirrorStore)?, allowPrivate: Bool, logger: Logger,
         adjustFetch: (inout FetchConfiguration) -> Void
     ) async throws {
         self.configuration = configuration

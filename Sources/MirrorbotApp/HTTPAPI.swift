@@ -51,7 +51,8 @@ public enum HTTPAPI {
     ///   - store: the crawl store (metrics; with `ownRecords`, the outboards of ``OutboardRoute``), if any.
     ///   - metrics: the metrics, if `/metrics` is to be served.
     public static func install(
-        on router: PeerServerRouter, node: PeerNode, ownRecords: OwnRecords?, store: Store?, metrics: NodeMetrics?
+        on router: PeerServerRouter, node: PeerNode, ownRecords: OwnRecords?, store: (any MirrorStore)?,
+        metrics: NodeMetrics?
     ) {
         router.get("/health") { _, _ -> Response in
             let health = Health(status: "ok", node_id: "\(node.nodeID)", peers: await node.connectedPeers().count)

@@ -41,7 +41,7 @@ public final class NodeMetrics: Sendable {
     ///   - store: the crawl store (runs, URL states, votes), if any.
     ///   - ownFiles: files on offer from our own records.
     /// - Returns: text, one `name{labels} value` line per series.
-    public func scrape(node: PeerNode, store: Store?, ownFiles: Int) async -> String {
+    public func scrape(node: PeerNode, store: (any MirrorStore)?, ownFiles: Int) async -> String {
         let stats = await node.statistics()
         let counts = try? await store?.counts()
         let crawl = crawls.withLock { $0 }

@@ -128,7 +128,8 @@ public enum OutboardRoute {
     ///   - store: the crawl store holding the Bao trees.
     ///   - cache: the outboards kept in memory.
     public static func install(
-        on router: PeerServerRouter, ownRecords: OwnRecords, store: Store, cache: OutboardCache = OutboardCache()
+        on router: PeerServerRouter, ownRecords: OwnRecords, store: any MirrorStore,
+        cache: OutboardCache = OutboardCache()
     ) {
         router.get(RouterPath(prefix + ":name")) { request, context -> Response in
             await respond(to: request, name: context.parameters.get("name"), ownRecords, store, cache)
@@ -140,7 +141,7 @@ public enum OutboardRoute {
     }
 
     private static func respond(
-        to request: Request, name: String?, _ ownRecords: OwnRecords, _ store: Store, _ cache: OutboardCache
+        to request: Request, name: String?, _ ownRecords: OwnRecords, _ store: any MirrorStore, _ cache: OutboardCache
     ) async -> Response {
         guard let name, let blake3 = blake3(fromName: name), let size = ownRecords.offeredSize(blake3: blake3) else {
             return notFound()

@@ -61,7 +61,8 @@ public struct SamplerService: Service, CustomStringConvertible {
     ///   - logger: the logger.
     /// - Returns: the service.
     /// - Throws: when the fetch engine cannot start.
-    public static func make(configuration: Configuration, node: PeerNode, store: Store?, logger: Logger) throws
+    public static func make(configuration: Configuration, node: PeerNode, store: (any MirrorStore)?, logger: Logger)
+        throws
         -> SamplerService
     {
         let budget = CheckBudget(

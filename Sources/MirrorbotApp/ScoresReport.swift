@@ -94,7 +94,7 @@ public struct ScoresReport: Sendable, Equatable, Codable {
     ///   - now: the current time (standings decay with age).
     /// - Returns: nodes with most votes first, mirrors best score first.
     /// - Throws: `StoreError`.
-    public static func read(from store: Store, now: Date = Date()) async throws(StoreError) -> ScoresReport {
+    public static func read(from store: any MirrorStore, now: Date = Date()) async throws(StoreError) -> ScoresReport {
         let book = try await StoreScoreBook.open(store: store)
         let nodes = book.all().map {
             Node(id: "\($0.nodeID)", good: $0.good, bad: $0.bad, score: $0.score, updatedAt: $0.updatedAt)
@@ -156,9 +156,10 @@ public struct ScoresReport: Sendable, Equatable, Codable {
         if !indexes.isEmpty { lines.append("distribution indexes (\(indexes.count))") }
         for index in indexes {
             let lag = index.lagSeconds.map { $0 > 0 ? "  lag \(Lag.text($0))" : "" } ?? ""
-            let since = index.oldestVerifiedAt.map {
-                "  oldest verification \(Date(timeIntervalSince1970: TimeInterval($0)).ISO8601Format())"
-            } ?? ""
+            let since =
+                index.oldestVerifiedAt.map {
+                    "  oldest verification \(Date(timeIntervalSince1970: TimeInterval($0)).ISO8601Format())"
+                } ?? ""
             lines.append(
                 "  \(index.feed) \(index.repository) \(index.mirror)  \(index.status)\(lag)"
                     + "\(index.punished ? " (counts against it)" : "")  \(index.verified) of \(index.files) verified"

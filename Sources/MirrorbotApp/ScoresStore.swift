@@ -14,7 +14,7 @@ public enum StoreLocation {
     ///   - config: the `--config` option.
     /// - Returns: the open store.
     /// - Throws: ``Failure`` naming the missing file or the error.
-    public static func open(database: String?, config: String) throws(Failure) -> Store {
+    public static func open(database: String?, config: String) throws(Failure) -> any MirrorStore {
         let path: String
         if let database {
             path = database

@@ -13,7 +13,7 @@ public struct ServeContext: Sendable {
     /// The peer node.
     public var node: PeerNode
     /// The crawl store.
-    public var store: Store
+    public var store: any MirrorStore
     /// Our own records.
     public var ownRecords: OwnRecords
     /// The logger.
@@ -35,7 +35,7 @@ public struct ServeOptions: Sendable {
     /// Announcing.
     public var announce = AnnounceSettings()
     /// The score book, given the store (the persistent one lives there); default in memory.
-    public var makeScores: @Sendable (Store) -> any PeerScoreBook = { _ in InMemoryScoreBook() }
+    public var makeScores: @Sendable (any MirrorStore) -> any PeerScoreBook = { _ in InMemoryScoreBook() }
     /// Further services run in the same group (the provider-record sampler).
     public var extraServices: @Sendable (ServeContext) throws -> [any Service] = { _ in [] }
     /// Defaults: an in-memory score book and no extra services (see ``standard`` for `mirrorbot serve`'s).
@@ -66,7 +66,7 @@ public struct ServeNode: Sendable {
     /// Our own records.
     public var ownRecords: OwnRecords
     /// The crawl store.
-    public var store: Store
+    public var store: any MirrorStore
     /// The metrics served at `/metrics`.
     public var metrics: NodeMetrics
     /// The announcer.

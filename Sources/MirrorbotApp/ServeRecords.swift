@@ -11,7 +11,8 @@ public enum ServeRecords {
     ///   - now: the current time.
     /// - Returns: the links, ready for ``OwnRecords/replace(with:)``.
     /// - Throws: `StoreError.database`.
-    public static func links(from store: Store, now: Date = Date()) async throws(StoreError) -> [VerifiedLink] {
+    public static func links(from store: any MirrorStore, now: Date = Date()) async throws(StoreError) -> [VerifiedLink]
+    {
         let urls = try await store.verifiedURLs()
         let standings = try await store.mirrorStandings(now: now)
         let unknown = MirrorStanding(checks: [], now: now).score
@@ -38,7 +39,8 @@ public enum ServeRecords {
     /// - Returns: the number of links loaded.
     /// - Throws: `StoreError.database`.
     @discardableResult
-    public static func refresh(_ records: OwnRecords, from store: Store, now: Date = Date()) async throws(StoreError)
+    public static func refresh(_ records: OwnRecords, from store: any MirrorStore, now: Date = Date())
+        async throws(StoreError)
         -> Int
     {
         let links = try await links(from: store, now: now)

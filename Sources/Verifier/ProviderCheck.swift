@@ -76,10 +76,10 @@ public struct ProviderCheckOutcome: Sendable, Equatable {
 /// `FetchConfiguration.allowPrivateAddresses = false`) before a socket is opened.
 public struct ProviderCheck: Sendable {
     /// The most `provider_check` rows kept; older ones are deleted as new ones arrive.
-    public static let historyLimit: Int64 = 200_000
+    public static let historyLimit: Int64 = StoreLimits.providerCheckHistory
 
     let engine: FetchEngine
-    private let store: Store?
+    private let store: (any MirrorStore)?
     let allowPrivateAddresses: Bool
     let logger: Logger
 
@@ -89,7 +89,7 @@ public struct ProviderCheck: Sendable {
     ///   - store: where each check is appended (`provider_check`); `nil` keeps no history.
     ///   - allowPrivateAddresses: let links point into loopback and private space (tests, LANs).
     ///   - logger: refused links are logged at notice level.
-    public init(engine: FetchEngine, store: Store?, allowPrivateAddresses: Bool, logger: Logger) {
+    public init(engine: FetchEngine, store: (any MirrorStore)?, allowPrivateAddresses: Bool, logger: Logger) {
         self.engine = engine
         self.store = store
         self.allowPrivateAddresses = allowPrivateAddresses
@@ -248,23 +248,12 @@ public struct ProviderCheck: Sendable {
 
     func record(_ outcome: ProviderCheckOutcome, url: String, multihash: Multihash, provider: NodeID) async {
         guard let store else { return }
-        let (node, hash, link, at) = (
-            Data(provider.bytes), Data(multihash.bytes), Self.clip(url, to: 2048), Int64(Date().timeIntervalSince1970)
-        )
+        let check = StoredProviderCheck(
+            provider: provider, multihash: multihash, url: Self.clip(url, to: 2048),
+            checkedAt: Int64(Date().timeIntervalSince1970), outcome: outcome.kind.rawValue, bytes: outcome.bytes,
+            up: outcome.up)
         do {
-            try await store.write { db in
-                let row: [DatabaseValueConvertible?] = [
-                    node, hash, link, at, outcome.kind.rawValue, outcome.bytes, outcome.up,
-                ]
-                try db.execute(
-                    sql: """
-                        INSERT INTO provider_check (node_id, multihash, url, checked_at, outcome, bytes, up)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: StatementArguments(row))
-                try db.execute(
-                    sql: "DELETE FROM provider_check WHERE id <= ?",
-                    arguments: [db.lastInsertedRowID - Self.historyLimit])
-            }
+            try await store.recordProviderCheck(check, keeping: Self.historyLimit)
         } catch {
             logger.warning("Cannot record a provider check", metadata: ["error": "\(error)"])
         }
@@ -281,7 +270,7 @@ extension Store {
     /// - Parameter limit: the most rows returned.
     /// - Returns: per check: the provider, multihash, URL, unix seconds, outcome, bytes and vote.
     /// - Throws: `StoreError.database`.
-    public func providerChecks(limit: Int = 1000) async throws(StoreError) -> [StoredProviderCheck] {
+    public func providerChecks(limit: Int) async throws(StoreError) -> [StoredProviderCheck] {
         try await run { db in
             try Row.fetchAll(
                 db,
@@ -319,4 +308,25 @@ public struct StoredProviderCheck: Sendable, Equatable {
     public var bytes: Int64
     /// The vote, `nil` for none.
     public var up: Bool?
+
+    /// Creates a check.
+    /// - Parameters:
+    ///   - provider: the node whose link was checked.
+    ///   - multihash: the record's multihash.
+    ///   - url: the link.
+    ///   - checkedAt: unix seconds.
+    ///   - outcome: ``ProviderCheckOutcome/Kind`` raw value.
+    ///   - bytes: body bytes received.
+    ///   - up: the vote, nil for none.
+    public init(
+        provider: NodeID, multihash: Multihash, url: String, checkedAt: Int64, outcome: String, bytes: Int64, up: Bool?
+    ) {
+        self.provider = provider
+        self.multihash = multihash
+        self.url = url
+        self.checkedAt = checkedAt
+        self.outcome = outcome
+        self.bytes = bytes
+        self.up = up
+    }
 }

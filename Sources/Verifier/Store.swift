@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import S5Core
 
-/// The crawl store: feeds, files with their expected hashes, URLs, the current state per URL and the history of
-/// checks, in SQLite (WAL) through GRDB. Every write is its own transaction, so a killed crawl loses at most the
+/// The SQLite adapter of ``MirrorStore``: feeds, files with their expected hashes, URLs, the current state per URL
+/// and the history of checks, votes and the rest, in SQLite (WAL) through GRDB; the domain decisions are the port's
+/// rules (``CheckMerge``, ``ExpectedHashPrecedence``, ``AgreementRule``, ``StoreRules``). Every write is its own transaction, so a killed crawl loses at most the
 /// checks in flight. All methods use GRDB's async APIs, which run the blocking SQLite calls off the
 /// cooperative pool.
-public final class Store: Sendable {
+public final class Store: MirrorStore {
     private let writer: any DatabaseWriter
     private let path: String
 
@@ -91,7 +92,7 @@ public final class Store: Sendable {
     ///   - now: unix seconds.
     /// - Returns: one entry per input, in order.
     /// - Throws: `StoreError.database`, `.diskFull`.
-    public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile] = [:], now: Int64)
+    public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile], now: Int64)
         async throws(StoreError) -> [FileRowIDs]
     {
         let current: [FileRowIDs?] = files.map { file in
@@ -184,18 +185,9 @@ public final class Store: Sendable {
         guard let fileID = try db.int64(upsertFile, [feedID, file.name, file.size]) else {
             throw StoreError.vanished(.file(name: file.name))
         }
-        if file.hashes.isEmpty {
-            try db.run("DELETE FROM expected_hash WHERE file_id = ? AND strength >= 2", [fileID])
-        } else {
-            let kept = file.hashes.keys.map(\.rawValue)
-            let placeholders = kept.map { _ in "?" }.joined(separator: ",")
-            try db.run(
-                "DELETE FROM expected_hash WHERE file_id = ? AND (strength < 2 OR algorithm NOT IN (\(placeholders)))",
-                StatementArguments([fileID] + kept))
-            for (kind, expected) in file.hashes {
-                try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
-            }
-        }
+        let stored = try Self.fetchHashes(db, fileID: fileID)
+        let change = ExpectedHashPrecedence.afterFeedSync(stored: stored, stated: file.hashes)
+        try Self.apply(db, change, fileID: fileID, now: now)
         let upsertURL = """
             INSERT INTO url (file_id, url, host, priority) VALUES (?, ?, ?, ?)
             ON CONFLICT (file_id, url) DO UPDATE SET host = excluded.host, priority = excluded.priority
@@ -269,28 +261,7 @@ public final class Store: Sendable {
             previous = try db.row("SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [check.urlID])
                 .map(Self.state)
         }
-        if check.notModified, var kept = previous {
-            kept.judgement = check.judgement
-            kept.checkedAt = check.checkedAt
-            kept.nextCheck = check.nextCheck
-            kept.etag = check.etag ?? kept.etag
-            kept.lastModified = check.lastModified ?? kept.lastModified
-            if kept.judgement.verdict == .verified { kept.verifiedAt = check.checkedAt }
-            try Self.save(db, kept)
-            try Self.appendHistory(db, check, state: kept)
-            return kept
-        }
-        let observation = check.observation
-        let complete = observation.isComplete
-        let state = URLState(
-            urlID: check.urlID, judgement: check.judgement, httpStatus: observation.httpStatus,
-            finalURL: observation.finalURL, complete: complete, isHTML: observation.isHTML,
-            size: observation.bytesReceived, contentLength: observation.contentLength,
-            digests: complete ? observation.digests : [:], etag: complete ? check.etag : nil,
-            lastModified: complete ? check.lastModified : nil, checkedAt: check.checkedAt,
-            downloadedAt: complete ? check.checkedAt : previous?.downloadedAt,
-            verifiedAt: check.judgement.verdict == .verified ? check.checkedAt : previous?.verifiedAt,
-            nextCheck: check.nextCheck)
+        let state = CheckMerge.state(after: check, previous: previous)
         try Self.save(db, state)
         try Self.appendHistory(db, check, state: state)
         return state
@@ -308,43 +279,37 @@ public final class Store: Sendable {
         fileID: Int64, agreed: [HashAlgorithm: ExpectedDigest], verdicts: [Int64: Judgement], now: Int64
     ) async throws(StoreError) {
         try await write { db in
-            let strongCount =
-                try db.int(
-                    "SELECT count(*) FROM expected_hash WHERE file_id = ? AND strength >= 2",
-                    [fileID]) ?? 0
-            if strongCount == 0 {
-                try db.run("DELETE FROM expected_hash WHERE file_id = ?", [fileID])
-                for (kind, expected) in agreed where expected.strength == .agreement {
-                    try Self.upsertHash(db, fileID: fileID, kind: kind, expected: expected, now: now)
-                }
-            }
+            let stored = try Self.fetchHashes(db, fileID: fileID)
+            try Self.apply(db, AgreementRule.change(stored: stored, agreed: agreed), fileID: fileID, now: now)
             for (urlID, judgement) in verdicts {
-                try db.run(
-                    """
-                    UPDATE url_state SET verdict = ?, reason = ?,
-                        verified_at = CASE WHEN ? = 'verified' THEN checked_at ELSE verified_at END
-                    WHERE url_id = ?
-                    """,
-                    [judgement.verdict.rawValue, judgement.reason, judgement.verdict.rawValue, urlID])
+                guard
+                    let state = try db.row("SELECT \(Self.stateColumns) FROM url_state s WHERE url_id = ?", [urlID])
+                        .map(Self.state)
+                else { continue }
+                try Self.save(db, AgreementRule.restate(state, as: judgement))
             }
         }
     }
 
     // MARK: Rows
 
-    private static func upsertHash(_ db: Database, fileID: Int64, kind: HashAlgorithm, expected: ExpectedDigest, now: Int64)
-        throws
-    {
-        try db.run(
-            """
-            INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (file_id, algorithm) DO UPDATE SET
-                digest = excluded.digest, strength = excluded.strength, source = excluded.source,
-                updated_at = excluded.updated_at
-            WHERE excluded.strength >= expected_hash.strength OR excluded.strength >= 2
-            """,
-            [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
+    /// Stores a change to a file's expected hashes as a rule decided it (``ExpectedHashPrecedence``,
+    /// ``AgreementRule``): deletes and writes, no decision.
+    private static func apply(_ db: Database, _ change: ExpectedHashChange, fileID: Int64, now: Int64) throws {
+        for kind in change.removed {
+            try db.run("DELETE FROM expected_hash WHERE file_id = ? AND algorithm = ?", [fileID, kind.rawValue])
+        }
+        for (kind, expected) in change.written {
+            try db.run(
+                """
+                INSERT INTO expected_hash (file_id, algorithm, digest, strength, source, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (file_id, algorithm) DO UPDATE SET
+                    digest = excluded.digest, strength = excluded.strength, source = excluded.source,
+                    updated_at = excluded.updated_at
+                """,
+                [fileID, kind.rawValue, Data(expected.digest), expected.strength.rawValue, expected.source, now])
+        }
     }
 
     private static func fetchHashes(_ db: Database, feedID: Int64) throws -> [Int64: [HashAlgorithm: ExpectedDigest]] {
@@ -355,7 +320,9 @@ public final class Store: Sendable {
             FROM expected_hash h JOIN file f ON f.id = h.file_id WHERE f.feed_id = ?
             """, [feedID])
         for row in rows {
-            guard let kind = HashAlgorithm(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else { continue }
+            guard let kind = HashAlgorithm(rawValue: row[0]), let strength = HashStrength(rawValue: row[2]) else {
+                continue
+            }
             let digest: Data = row[1]
             result[row[4], default: [:]][kind] = ExpectedDigest(
                 digest: [UInt8](digest), strength: strength, source: row[3])
@@ -453,7 +420,7 @@ public final class Store: Sendable {
             """,
             [
                 check.urlID, check.checkedAt, state.judgement.verdict.rawValue, state.judgement.reason,
-                check.notModified ? 304 : check.observation.httpStatus, state.size,
+                CheckMerge.historyStatus(of: check), state.size,
                 state.digests[.blake3].map { Data($0) }, state.digests[.sha256].map { Data($0) }, check.notModified,
                 check.durationMilliseconds,
             ])

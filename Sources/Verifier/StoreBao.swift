@@ -40,7 +40,7 @@ extension Store {
     ///   - now: unix seconds.
     /// - Throws: `StoreError`.
     public func saveBaoTree(_ tree: BaoTree, now: Int64) async throws(StoreError) {
-        guard tree.groupCount > 1 else { return }
+        guard StoreRules.keeps(tree) else { return }
         let (root, size, groups) = (Data(tree.root), Int64(tree.length), Data(tree.groupChainingValues))
         try await write { db in
             try db.execute(
@@ -58,7 +58,9 @@ extension Store {
     public func baoTree(blake3: [UInt8]) async throws(StoreError) -> BaoTree? {
         let key = Data(blake3)
         let found: (Int64, Data)? = try await run { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT size, groups FROM bao_tree WHERE blake3 = ?", arguments: [key]),
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT size, groups FROM bao_tree WHERE blake3 = ?", arguments: [key]),
                 let size = row["size"] as Int64?, let groups = row["groups"] as Data?
             else { return nil }
             return (size, groups)
@@ -110,7 +112,7 @@ extension Store {
     ///   - support: the finding.
     /// - Throws: `StoreError`.
     public func recordRangeSupport(origin: String, _ support: RangeSupport) async throws(StoreError) {
-        let reason = String(support.reason.prefix(500))
+        let reason = StoreRules.clipped(support.reason, to: StoreLimits.rangeReasonLength)
         try await write { db in
             try db.execute(
                 sql: """

@@ -22,16 +22,17 @@ public struct VerifiedFile: Sendable, Equatable {
 
 extension Store {
     /// At most this many verified URLs are read for an export.
-    public static let maxExportedURLs = 1_000_000
+    public static let maxExportedURLs = StoreLimits.maxExportedURLs
 
     /// The files that have at least one verified URL, with those URLs. URLs whose verified SHA-256 differs
-    /// from the file's (the feed's SHA-256 if it states one, else the one most URLs served) are left out.
+    /// from the file's (``StoreRules/exportedSHA256(expected:served:)``: the feed's SHA-256 if it states one, else
+    /// the one most URLs served) are left out.
     /// - Parameters:
     ///   - feed: only this feed's files; `nil` for all feeds.
     ///   - limit: the most URLs read.
     /// - Returns: the files, ordered by feed and name.
     /// - Throws: `StoreError.database`.
-    public func verifiedFiles(feed: String? = nil, limit: Int = Store.maxExportedURLs) async throws(StoreError)
+    public func verifiedFiles(feed: String?, limit: Int) async throws(StoreError)
         -> [VerifiedFile]
     {
         try await run { db in
@@ -57,10 +58,7 @@ extension Store {
                 guard let rows = byFile[id], let first = rows.first else { return nil }
                 let served = rows.compactMap { ($0["sha256"] as Data?).map(Array.init) }
                 let expected = (first["expected"] as Data?).map(Array.init)
-                let tally = Dictionary(served.map { ($0, 1) }, uniquingKeysWith: +)
-                guard let sha256 = expected ?? tally.max(by: { $0.value < $1.value })?.key, sha256.count == 32 else {
-                    return nil
-                }
+                guard let sha256 = StoreRules.exportedSHA256(expected: expected, served: served) else { return nil }
                 let kept = rows.filter { ($0["sha256"] as Data?).map(Array.init) == sha256 }
                 guard let size: Int64 = kept.first?["size"] else { return nil }
                 return VerifiedFile(

@@ -30,15 +30,15 @@ public struct StoreCounts: Sendable, Equatable {
 
 extension Store {
     /// At most this many verified URLs are read for offering (a bound on memory and on the query).
-    public static let maxVerifiedURLs = 1_000_000
+    public static let maxVerifiedURLs = StoreLimits.maxVerifiedURLs
     /// At most this many history rows feed the mirror standings.
-    public static let maxStandingChecks = 2_000_000
+    public static let maxStandingChecks = StoreLimits.maxStandingChecks
 
     /// Every URL whose current verdict is `verified` and whose state holds both BLAKE3 and SHA-256 digests.
     /// - Parameter limit: the most rows returned.
     /// - Returns: the URLs, newest verification first.
     /// - Throws: `StoreError.database`.
-    public func verifiedURLs(limit: Int = Store.maxVerifiedURLs) async throws(StoreError) -> [StoredVerifiedURL] {
+    public func verifiedURLs(limit: Int) async throws(StoreError) -> [StoredVerifiedURL] {
         try await run { db in
             let rows = try Row.fetchAll(
                 db,
@@ -70,10 +70,9 @@ extension Store {
     ///   - halfLife: passed to ``MirrorStanding``.
     /// - Returns: standings by ``MirrorOrigin/of(_:)`` of the checked URLs.
     /// - Throws: `StoreError.database`.
-    public func mirrorStandings(
-        now: Date = Date(), window: TimeInterval = 8 * MirrorStanding.defaultHalfLife,
-        halfLife: TimeInterval = MirrorStanding.defaultHalfLife
-    ) async throws(StoreError) -> [String: MirrorStanding] {
+    public func mirrorStandings(now: Date, window: TimeInterval, halfLife: TimeInterval) async throws(StoreError)
+        -> [String: MirrorStanding]
+    {
         let since = Int64(now.timeIntervalSince1970 - window)
         let checks: [String: [HostCheck]] = try await run { db in
             let (origins, originOfURL) = try Self.urlOrigins(db)

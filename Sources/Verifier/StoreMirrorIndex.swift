@@ -81,7 +81,8 @@ extension Store {
                             reason = excluded.reason, lag_seconds = excluded.lag_seconds
                         """,
                     arguments: [
-                        feedID, row.repository, row.mirror, row.kind, row.origin, row.status, String(row.reason.prefix(1000)),
+                        feedID, row.repository, row.mirror, row.kind, row.origin, row.status,
+                        StoreRules.clipped(row.reason, to: StoreLimits.mirrorIndexReasonLength),
                         row.indexDate, row.originDate, row.lagSeconds, row.punished ? 1 : 0, row.files, row.checkedAt,
                     ])
             }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import S5Core
 import Synchronization
 
@@ -53,10 +52,11 @@ public struct NodeVotes: Sendable, Equatable, Codable {
     }
 }
 
-/// A persistent score book over the store's `node_vote` table (it satisfies S5Peer's `PeerScoreBook`).
+/// A persistent score book over a store's votes (``MirrorStore/loadVotes(limit:)``,
+/// ``MirrorStore/addVotes(_:)``); it satisfies S5Peer's `PeerScoreBook`.
 ///
 /// Reads never touch the database: all counts live in a bounded in-memory table, loaded when the book
-/// opens. Votes update that table at once and are written through to SQLite in the background, in one
+/// opens. Votes update that table at once and are written through to the store in the background, in one
 /// transaction per batch of votes that arrived meanwhile (increments, so no vote is counted twice);
 /// ``flush()`` waits for them.
 public final class StoreScoreBook: Sendable {
@@ -80,16 +80,16 @@ public final class StoreScoreBook: Sendable {
         var lastError: StoreError?
     }
 
-    private let store: Store
+    private let store: any MirrorStore
     private let capacity: Int
     private let state = Mutex(State())
 
     /// Creates the score book of a store and loads its counts in the background (until they are in, counts
     /// show only the votes cast since; see ``open(store:capacity:)`` to wait for them).
     /// - Parameters:
-    ///   - store: the store; its `node_vote` table holds the counts.
+    ///   - store: the store that holds the counts.
     ///   - capacity: the most nodes held; when full, votes for new nodes are dropped.
-    public init(store: Store, capacity: Int = StoreScoreBook.defaultCapacity) {
+    public init(store: any MirrorStore, capacity: Int = StoreScoreBook.defaultCapacity) {
         self.store = store
         self.capacity = max(1, capacity)
         Task { await self.loadInBackground() }
@@ -97,11 +97,12 @@ public final class StoreScoreBook: Sendable {
 
     /// Opens the score book of a store once its counts (of the most recently voted `capacity` nodes) are loaded.
     /// - Parameters:
-    ///   - store: the store; its `node_vote` table holds the counts.
+    ///   - store: the store that holds the counts.
     ///   - capacity: the most nodes held; when full, votes for new nodes are dropped.
     /// - Returns: the loaded book.
     /// - Throws: `StoreError.database` when the counts cannot be read.
-    public static func open(store: Store, capacity: Int = StoreScoreBook.defaultCapacity) async throws(StoreError)
+    public static func open(store: any MirrorStore, capacity: Int = StoreScoreBook.defaultCapacity)
+        async throws(StoreError)
         -> StoreScoreBook
     {
         let book = StoreScoreBook(store: store, capacity: capacity, loading: false)
@@ -109,7 +110,7 @@ public final class StoreScoreBook: Sendable {
         return book
     }
 
-    private init(store: Store, capacity: Int, loading: Bool) {
+    private init(store: any MirrorStore, capacity: Int, loading: Bool) {
         self.store = store
         self.capacity = max(1, capacity)
     }
@@ -128,16 +129,8 @@ public final class StoreScoreBook: Sendable {
         let limit = capacity
         let rows: [(NodeID, Counts)]
         do {
-            rows = try await store.run { db in
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT node_id, good, bad, updated_at FROM node_vote ORDER BY updated_at DESC LIMIT ?",
-                    arguments: [limit])
-                return rows.compactMap { row in
-                    let data: Data = row["node_id"]
-                    guard let node = try? NodeID(bytes: [UInt8](data)) else { return nil }
-                    return (node, Counts(good: row["good"], bad: row["bad"], updatedAt: row["updated_at"]))
-                }
+            rows = try await store.loadVotes(limit: limit).map {
+                ($0.nodeID, Counts(good: $0.good, bad: $0.bad, updatedAt: $0.updatedAt))
             }
         } catch {
             finishLoading()
@@ -239,17 +232,11 @@ public final class StoreScoreBook: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            let rows = batch.map { (Data($0.key.bytes), $0.value.good, $0.value.bad, $0.value.updatedAt) }
+            let votes = batch.map {
+                NodeVotes(nodeID: $0.key, good: $0.value.good, bad: $0.value.bad, updatedAt: $0.value.updatedAt)
+            }
             do {
-                try await store.write { db in
-                    let statement = try db.cachedStatement(
-                        sql: """
-                            INSERT INTO node_vote (node_id, good, bad, updated_at) VALUES (?, ?, ?, ?)
-                            ON CONFLICT (node_id) DO UPDATE SET good = good + excluded.good,
-                                bad = bad + excluded.bad, updated_at = max(updated_at, excluded.updated_at)
-                            """)
-                    for row in rows { try statement.execute(arguments: [row.0, row.1, row.2, row.3]) }
-                }
+                try await store.addVotes(votes)
                 state.withLock { $0.lastError = nil }
             } catch {
                 // The counts stay in memory; these votes are not written (a lasting error would retry forever).

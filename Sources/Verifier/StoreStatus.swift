@@ -402,7 +402,7 @@ struct OriginTable {
 
 extension Store {
     /// How far back the status pages read history for standings: as ``mirrorStandings(now:window:halfLife:)``.
-    public static let statusStandingWindow: TimeInterval = 8 * MirrorStanding.defaultHalfLife
+    public static let statusStandingWindow: TimeInterval = StoreLimits.statusStandingWindow
 
     /// The overview: per feed and mirror, current verdicts, files, the last check, checks and speeds per bucket;
     /// the mirrors' standings (exactly as ``mirrorStandings(now:window:halfLife:)``), Range findings and the
@@ -449,7 +449,7 @@ extension Store {
     ///   - problemLimit: the most problems returned.
     /// - Returns: the data; nil when the store has no URL on this mirror.
     /// - Throws: `StoreError.database`.
-    public func statusMirror(_ origin: String, buckets: TimeBuckets, now: Date, problemLimit: Int = 100_000)
+    public func statusMirror(_ origin: String, buckets: TimeBuckets, now: Date, problemLimit: Int)
         async throws(StoreError) -> StatusMirrorData?
     {
         try await statusMirror(origin, buckets: buckets, now: now, problemLimit: problemLimit, rollup: true)

@@ -9,7 +9,7 @@ import Verifier
 /// mirrors and peers pass through unchanged: escaping is the renderer's job.
 public struct StatusData: Sendable {
     /// The crawl store.
-    public let store: Store
+    public let store: any MirrorStore
     /// Days of the overview's trend, which is also the window of its median speeds.
     public let trendDays: Int
     /// Days of a mirror page's history.
@@ -19,7 +19,7 @@ public struct StatusData: Sendable {
     ///   - store: the crawl store.
     ///   - trendDays: days of each overview row's trend and speed window (at least 1).
     ///   - historyDays: days of a mirror page's history (at least `trendDays`).
-    public init(store: Store, trendDays: Int = 14, historyDays: Int = 30) {
+    public init(store: any MirrorStore, trendDays: Int = 14, historyDays: Int = 30) {
         self.store = store
         self.trendDays = max(1, trendDays)
         self.historyDays = max(self.trendDays, historyDays)
@@ -47,7 +47,8 @@ public struct StatusData: Sendable {
         let rows = data.tallies.map { tally in
             StatusMath.row(
                 tally, buckets: buckets, trendDays: trendDays, score: data.standings[tally.mirror]?.score ?? unknown,
-                range: data.ranges[tally.mirror], lagSeconds: lags[StatusMath.LagKey(feed: tally.feed, mirror: tally.mirror)])
+                range: data.ranges[tally.mirror],
+                lagSeconds: lags[StatusMath.LagKey(feed: tally.feed, mirror: tally.mirror)])
         }
         let sorted = sort.sorted(rows)
         let (paging, range) = StatusPaging.page(total: sorted.count, page: page, perPage: perPage)

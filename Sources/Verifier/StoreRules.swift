@@ -1,0 +1,53 @@
+import S5Core
+
+/// The bounds every ``MirrorStore`` adapter keeps: how much a read returns at most and how long stored texts are.
+public enum StoreLimits {
+    /// At most this many verified URLs are read for offering (a bound on memory and on the query).
+    public static let maxVerifiedURLs = 1_000_000
+    /// At most this many history rows feed the mirror standings.
+    public static let maxStandingChecks = 2_000_000
+    /// At most this many verified URLs are read for an export.
+    public static let maxExportedURLs = 1_000_000
+    /// The most provider checks kept; older ones are deleted as new ones arrive.
+    public static let providerCheckHistory: Int64 = 200_000
+    /// The most characters of a Range finding's reason kept.
+    public static let rangeReasonLength = 500
+    /// The most characters of a mirror index row's reason kept.
+    public static let mirrorIndexReasonLength = 1000
+    /// How far back the status pages read history for standings: as ``MirrorStore/mirrorStandings(now:window:halfLife:)``.
+    public static let statusStandingWindow: Double = 8 * MirrorStanding.defaultHalfLife
+}
+
+/// The small rules of what the store keeps, beside the hash and check rules.
+public enum StoreRules {
+    /// Whether a Bao tree is kept: only for files of more than one group (a file of one group is its own tree).
+    /// - Parameter tree: the tree a download's streaming pass built.
+    /// - Returns: whether ``MirrorStore/saveBaoTree(_:now:)`` stores it.
+    public static func keeps(_ tree: BaoTree) -> Bool { tree.groupCount > 1 }
+
+    /// The SHA-256 a file's export stands for: the one the feed expects, else the one most of its verified URLs
+    /// serve (the first of them, in the feed's priority order, on a tie); nil unless it is 32 bytes.
+    /// - Parameters:
+    ///   - expected: the file's expected SHA-256, if stored.
+    ///   - served: the SHA-256 each verified URL served, in priority order.
+    /// - Returns: the digest whose URLs are exported.
+    public static func exportedSHA256(expected: [UInt8]?, served: [[UInt8]]) -> [UInt8]? {
+        let chosen: [UInt8]?
+        if let expected {
+            chosen = expected
+        } else {
+            let tally = Dictionary(served.map { ($0, 1) }, uniquingKeysWith: +)
+            let most = tally.values.max() ?? 0
+            chosen = served.first { tally[$0] == most }
+        }
+        guard let chosen, chosen.count == 32 else { return nil }
+        return chosen
+    }
+
+    /// A stored text cut to at most `limit` characters.
+    /// - Parameters:
+    ///   - text: the text.
+    ///   - limit: the most characters kept.
+    /// - Returns: the text's first `limit` characters.
+    public static func clipped(_ text: String, to limit: Int) -> String { String(text.prefix(limit)) }
+}
