@@ -18,6 +18,15 @@ public struct VerifiedFile: Sendable, Equatable {
         a.feed == b.feed && a.name == b.name && a.size == b.size && a.sha256 == b.sha256
             && a.urls.map(\.url) == b.urls.map(\.url) && a.urls.map(\.host) == b.urls.map(\.host)
     }
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(feed: String, name: String, size: Int64, sha256: [UInt8], urls: [(url: String, host: String)]) {
+        self.feed = feed
+        self.name = name
+        self.size = size
+        self.sha256 = sha256
+        self.urls = urls
+    }
 }
 
 extension Store {

@@ -15,6 +15,16 @@ public struct StoredVerifiedURL: Sendable, Hashable {
     public var size: Int64
     /// Unix seconds of the last check that found the file verified.
     public var verifiedAt: Int64
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(url: String, host: String, blake3: [UInt8], sha256: [UInt8], size: Int64, verifiedAt: Int64) {
+        self.url = url
+        self.host = host
+        self.blake3 = blake3
+        self.sha256 = sha256
+        self.size = size
+        self.verifiedAt = verifiedAt
+    }
 }
 
 /// Counts of the store for metrics.
@@ -26,6 +36,14 @@ public struct StoreCounts: Sendable, Equatable {
     /// Votes cast on other nodes, from `node_vote`.
     public var votesUp = 0
     public var votesDown = 0
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(crawlRuns: Int = 0, urlsByVerdict: [String: Int] = [:], votesUp: Int = 0, votesDown: Int = 0) {
+        self.crawlRuns = crawlRuns
+        self.urlsByVerdict = urlsByVerdict
+        self.votesUp = votesUp
+        self.votesDown = votesDown
+    }
 }
 
 extension Store {

@@ -63,6 +63,18 @@ public struct MirrorCoverage: Sendable, Hashable, Codable {
 
     /// `verified / files`, 0 without files.
     public var share: Double { files == 0 ? 0 : Double(verified) / Double(files) }
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        feed: String, mirror: String, files: Int, verified: Int, newestVerifiedAt: Int64?, oldestVerifiedAt: Int64?
+    ) {
+        self.feed = feed
+        self.mirror = mirror
+        self.files = files
+        self.verified = verified
+        self.newestVerifiedAt = newestVerifiedAt
+        self.oldestVerifiedAt = oldestVerifiedAt
+    }
 }
 
 extension Store {

@@ -78,6 +78,29 @@ public struct URLState: Sendable, Hashable {
             problem: complete ? nil : .recorded(reason: judgement.reason), contentLength: contentLength,
             bytesReceived: size, digests: complete ? digests : [:], isHTML: isHTML)
     }
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        urlID: Int64, judgement: Judgement, httpStatus: Int, finalURL: String, complete: Bool, isHTML: Bool,
+        size: Int64, contentLength: Int64?, digests: [HashAlgorithm: [UInt8]], etag: String?, lastModified: String?,
+        checkedAt: Int64, downloadedAt: Int64?, verifiedAt: Int64?, nextCheck: Int64
+    ) {
+        self.urlID = urlID
+        self.judgement = judgement
+        self.httpStatus = httpStatus
+        self.finalURL = finalURL
+        self.complete = complete
+        self.isHTML = isHTML
+        self.size = size
+        self.contentLength = contentLength
+        self.digests = digests
+        self.etag = etag
+        self.lastModified = lastModified
+        self.checkedAt = checkedAt
+        self.downloadedAt = downloadedAt
+        self.verifiedAt = verifiedAt
+        self.nextCheck = nextCheck
+    }
 }
 
 /// One finished check of one URL, to be committed.
@@ -159,6 +182,19 @@ public struct StoredFile: Sendable {
         if record.hashes.isEmpty { return !self.hashes.values.contains { $0.strength.isFeedStated } }
         return self.hashes == record.hashes
     }
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        ids: FileRowIDs, name: String, size: Int64?, hashes: [HashAlgorithm: ExpectedDigest] = [:],
+        urls: [String: URLRecord] = [:], states: [String: URLState] = [:]
+    ) {
+        self.ids = ids
+        self.name = name
+        self.size = size
+        self.hashes = hashes
+        self.urls = urls
+        self.states = states
+    }
 }
 
 /// A file after synchronization: its ids and what the store knows about it.
@@ -171,6 +207,14 @@ public struct SyncedFile: Sendable {
     public var states: [Int64: URLState]
     /// The expected hashes in force (feed hashes, else stored agreement).
     public var expectation: FileExpectation
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(fileID: Int64, urlIDs: [String: Int64], states: [Int64: URLState], expectation: FileExpectation) {
+        self.fileID = fileID
+        self.urlIDs = urlIDs
+        self.states = states
+        self.expectation = expectation
+    }
 }
 
 /// Store failures.

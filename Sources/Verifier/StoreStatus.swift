@@ -148,6 +148,14 @@ public struct CrawlRunRecord: Sendable, Equatable {
     public var finishedAt: Int64?
     /// The run's checks were blamed on our own network.
     public var ownNetworkFailed: Bool
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(id: Int64, startedAt: Int64, finishedAt: Int64?, ownNetworkFailed: Bool) {
+        self.id = id
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.ownNetworkFailed = ownNetworkFailed
+    }
 }
 
 /// The overview's data: every feed and mirror, their standings and Range findings, the latest crawl.
@@ -160,6 +168,17 @@ public struct StatusOverviewData: Sendable {
     public var ranges: [String: RangeSupport]
     /// The newest crawl run.
     public var latestRun: CrawlRunRecord?
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        tallies: [MirrorFeedTally], standings: [String: MirrorStanding], ranges: [String: RangeSupport],
+        latestRun: CrawlRunRecord?
+    ) {
+        self.tallies = tallies
+        self.standings = standings
+        self.ranges = ranges
+        self.latestRun = latestRun
+    }
 }
 
 /// A URL and its current state, for the mirror and file pages.
@@ -181,6 +200,25 @@ public struct URLStatusRecord: Sendable, Equatable {
     /// Digests of that body, when complete.
     public var blake3: [UInt8]?
     public var sha256: [UInt8]?
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        feed: String, file: String, url: String, mirror: String, verdict: Verdict?, reason: String, httpStatus: Int,
+        checkedAt: Int64?, verifiedAt: Int64?, size: Int64?, blake3: [UInt8]?, sha256: [UInt8]?
+    ) {
+        self.feed = feed
+        self.file = file
+        self.url = url
+        self.mirror = mirror
+        self.verdict = verdict
+        self.reason = reason
+        self.httpStatus = httpStatus
+        self.checkedAt = checkedAt
+        self.verifiedAt = verifiedAt
+        self.size = size
+        self.blake3 = blake3
+        self.sha256 = sha256
+    }
 }
 
 /// One mirror's data: its feeds' tallies, its URLs that are not verified, its standing and Range finding.
@@ -191,6 +229,16 @@ public struct StatusMirrorData: Sendable {
     public var problems: [URLStatusRecord]
     public var standing: MirrorStanding?
     public var range: RangeSupport?
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(
+        tallies: [MirrorFeedTally], problems: [URLStatusRecord], standing: MirrorStanding?, range: RangeSupport?
+    ) {
+        self.tallies = tallies
+        self.problems = problems
+        self.standing = standing
+        self.range = range
+    }
 }
 
 /// An expected hash as the store holds it.
@@ -199,6 +247,14 @@ public struct ExpectedHashRecord: Sendable, Equatable {
     public var digest: [UInt8]
     public var strength: HashStrength
     public var source: String
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(algorithm: HashAlgorithm, digest: [UInt8], strength: HashStrength, source: String) {
+        self.algorithm = algorithm
+        self.digest = digest
+        self.strength = strength
+        self.source = source
+    }
 }
 
 /// One file's data: size, expected hashes and every URL's state.
@@ -210,6 +266,15 @@ public struct StatusFileData: Sendable {
     public var expected: [ExpectedHashRecord]
     /// Every URL of the file, in the feed's priority order.
     public var urls: [URLStatusRecord]
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(feed: String, name: String, size: Int64?, expected: [ExpectedHashRecord], urls: [URLStatusRecord]) {
+        self.feed = feed
+        self.name = name
+        self.size = size
+        self.expected = expected
+        self.urls = urls
+    }
 }
 
 /// A page of the score book and of the provider checks.
@@ -220,6 +285,14 @@ public struct StatusPeersData: Sendable {
     /// Checks of peers' links, newest first.
     public var checks: [StoredProviderCheck]
     public var checksTotal: Int
+
+    /// Creates the value (what an adapter of ``MirrorStore`` returns); the parameters are the properties.
+    public init(votes: [NodeVotes], votesTotal: Int, checks: [StoredProviderCheck], checksTotal: Int) {
+        self.votes = votes
+        self.votesTotal = votesTotal
+        self.checks = checks
+        self.checksTotal = checksTotal
+    }
 }
 
 /// The small rules the status reads share.
