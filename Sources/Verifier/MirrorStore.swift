@@ -56,7 +56,7 @@ public protocol MirrorStore: Sendable {
     func syncFile(feedID: Int64, file: FileRecord, now: Int64) async throws(StoreError) -> SyncedFile
 
     /// Records files as ``syncFile(feedID:file:now:)`` does, in one transaction, and returns their ids only; a file
-    /// that `known` shows current (``StoredFile/isCurrent(_:)``) is not written.
+    /// that `known` shows current (``StoredFile/isCurrent(_:)``) is not written (``CatalogueSync``).
     /// - Parameters:
     ///   - feedID: the feed's id.
     ///   - files: the files as the feed states them.
@@ -255,8 +255,8 @@ public protocol MirrorStore: Sendable {
 
     // MARK: Mirror indexes and coverage
 
-    /// Replaces a feed's mirror index rows with those of the newest pass (reasons cut to
-    /// ``StoreLimits/mirrorIndexReasonLength``).
+    /// Replaces a feed's mirror index rows with those of the newest pass, as ``MirrorIndexRule/stored(_:)`` gives
+    /// them (reasons cut to ``StoreLimits/mirrorIndexReasonLength``).
     /// - Parameters:
     ///   - feedID: the feed's id.
     ///   - rows: the rows; their `feed` is ignored.

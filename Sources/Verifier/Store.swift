@@ -95,20 +95,14 @@ public final class Store: MirrorStore {
     public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile], now: Int64)
         async throws(StoreError) -> [FileRowIDs]
     {
-        let current: [FileRowIDs?] = files.map { file in
-            guard let stored = known[file.name], stored.isCurrent(file) else { return nil }
-            let urls = Set(file.urls.map(\.url))
-            return FileRowIDs(fileID: stored.ids.fileID, urlIDs: stored.ids.urlIDs.filter { urls.contains($0.key) })
-        }
-        let changed = zip(files, current).filter { $0.1 == nil }.map(\.0)
+        let plan = CatalogueSync(files: files, known: known)
         var written: [FileRowIDs] = []
-        if !changed.isEmpty {
+        if !plan.changed.isEmpty {
             written = try await write { db in
-                try changed.map { try Self.upsertFile(db, feedID: feedID, file: $0, now: now) }
+                try plan.changed.map { try Self.upsertFile(db, feedID: feedID, file: $0, now: now) }
             }
         }
-        var next = written.makeIterator()
-        return current.compactMap { $0 ?? next.next() }  // one written entry per changed file, in order
+        return plan.ids(written: written)
     }
 
     /// The files of a feed as the store holds them (ids, size, expected hashes, URLs and their states), by name,

@@ -78,19 +78,18 @@ public struct MirrorCoverage: Sendable, Hashable, Codable {
 }
 
 extension Store {
-    /// Replaces a feed's mirror index rows with those of the newest pass.
+    /// Replaces a feed's mirror index rows with those of the newest pass (as ``MirrorIndexRule/stored(_:)`` gives
+    /// them).
     /// - Throws: `StoreError`.
     public func saveMirrorIndexes(feedID: Int64, _ rows: [MirrorIndexRow]) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM mirror_index WHERE feed_id = ?", arguments: [feedID])
-            for row in rows {
+            for row in MirrorIndexRule.stored(rows) {
                 try db.execute(
                     sql: """
                         INSERT INTO mirror_index (feed_id, repository, mirror, kind, origin, status, reason, index_date,
                             origin_date, lag_seconds, punished, files, checked_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (feed_id, repository, mirror) DO UPDATE SET status = excluded.status,
-                            reason = excluded.reason, lag_seconds = excluded.lag_seconds
                         """,
                     arguments: [
                         feedID, row.repository, row.mirror, row.kind, row.origin, row.status,

@@ -51,3 +51,59 @@ public enum StoreRules {
     /// - Returns: the text's first `limit` characters.
     public static func clipped(_ text: String, to limit: Int) -> String { String(text.prefix(limit)) }
 }
+
+/// Which files of a feed a synchronization writes: the rule of ``MirrorStore/upsertFiles(feedID:files:known:now:)``.
+/// A file the snapshot read before the pass shows current (``StoredFile/isCurrent(_:)``) is not written: its ids
+/// are the snapshot's (those of the URLs the feed still lists); every other file is written.
+public struct CatalogueSync: Sendable {
+    /// Per input file, in order: its ids when it is current, nil when it must be written.
+    public var current: [FileRowIDs?]
+    /// The files to write, in input order.
+    public var changed: [FileRecord]
+
+    /// Plans a synchronization.
+    /// - Parameters:
+    ///   - files: the files as the feed states them.
+    ///   - known: the files as the store held them before the pass, by name.
+    public init(files: [FileRecord], known: [String: StoredFile]) {
+        current = files.map { file in
+            guard let stored = known[file.name], stored.isCurrent(file) else { return nil }
+            let urls = Set(file.urls.map(\.url))
+            return FileRowIDs(fileID: stored.ids.fileID, urlIDs: stored.ids.urlIDs.filter { urls.contains($0.key) })
+        }
+        changed = zip(files, current).filter { $0.1 == nil }.map(\.0)
+    }
+
+    /// The ids of every input file, in order, once the changed files are written.
+    /// - Parameter written: the ids of ``changed``, in its order.
+    /// - Returns: one entry per input file.
+    public func ids(written: [FileRowIDs]) -> [FileRowIDs] {
+        var next = written.makeIterator()
+        return current.compactMap { $0 ?? next.next() }
+    }
+}
+
+/// The mirror index rows a pass stores for a feed.
+public enum MirrorIndexRule {
+    /// The rows as they are stored: one per repository and mirror, in the order of first appearance. When a pass
+    /// reports a repository and mirror twice, the first row stays and the later ones give it their status, reason
+    /// and lag (the last one's).
+    /// - Parameter rows: the pass's rows.
+    /// - Returns: the rows to store.
+    public static func stored(_ rows: [MirrorIndexRow]) -> [MirrorIndexRow] {
+        var result: [MirrorIndexRow] = []
+        var index: [String: Int] = [:]
+        for row in rows {
+            let key = "\(row.repository)\u{0}\(row.mirror)"
+            if let at = index[key] {
+                result[at].status = row.status
+                result[at].reason = row.reason
+                result[at].lagSeconds = row.lagSeconds
+            } else {
+                index[key] = result.count
+                result.append(row)
+            }
+        }
+        return result
+    }
+}

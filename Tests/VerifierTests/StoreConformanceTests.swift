@@ -307,6 +307,10 @@ struct StoreConformanceTests {
             try await store.saveMirrorIndexes(feedID: feed, [row("https://b.example/pub/", "bad-index")])
             let rows = try await store.mirrorIndexes()
             #expect(rows == [row("https://b.example/pub/", "bad-index")])
+            // A mirror reported twice in a pass is stored once (MirrorIndexRule).
+            let twice = [row("https://b.example/pub/", "current"), row("https://b.example/pub/", "stale")]
+            try await store.saveMirrorIndexes(feedID: feed, twice)
+            #expect(try await store.mirrorIndexes() == MirrorIndexRule.stored(twice))
             // Coverage: URLs under each base, and how many are verified.
             let synced = try await store.syncFile(feedID: feed, file: Self.file(urls: [Self.a, Self.b]), now: 0)
             try await store.record(Self.check(try #require(synced.urlIDs[Self.a]), at: 40, .verified))

@@ -171,3 +171,44 @@ import Testing
         #expect(StoreRules.clipped("short", to: 500) == "short")
     }
 }
+
+@Suite struct CatalogueRulesTests {
+    static func record(_ name: String, urls: [String]) -> FileRecord {
+        FileRecord(name: name, size: 10, hashes: [:], urls: urls.map { URLRecord(url: $0, host: "h") })
+    }
+
+    @Test func onlyFilesTheSnapshotDoesNotShowCurrentAreWritten() {
+        let same = Self.record("a", urls: ["https://h/a"])
+        let known = StoredFile(
+            ids: FileRowIDs(fileID: 1, urlIDs: ["https://h/a": 10, "https://h/old": 11]), name: "a", size: 10,
+            urls: ["https://h/a": URLRecord(url: "https://h/a", host: "h")])
+        let new = Self.record("b", urls: ["https://h/b"])
+        var resized = Self.record("c", urls: [])
+        resized.size = 11
+        let stale = StoredFile(ids: FileRowIDs(fileID: 3, urlIDs: [:]), name: "c", size: 10)
+        let plan = CatalogueSync(files: [new, same, resized], known: ["a": known, "c": stale])
+        #expect(plan.changed == [new, resized])
+        // The current file keeps its ids, without the URLs the feed no longer lists.
+        #expect(plan.current == [nil, FileRowIDs(fileID: 1, urlIDs: ["https://h/a": 10]), nil])
+        let written = [FileRowIDs(fileID: 2, urlIDs: ["https://h/b": 12]), FileRowIDs(fileID: 3, urlIDs: [:])]
+        #expect(plan.ids(written: written).map(\.fileID) == [2, 1, 3])
+        #expect(CatalogueSync(files: [same], known: [:]).changed == [same])
+    }
+
+    static func row(_ mirror: String, _ status: String, lag: Int64?, files: Int) -> MirrorIndexRow {
+        MirrorIndexRow(
+            feed: "f", repository: "bookworm", mirror: mirror, kind: "apt", origin: mirror, status: status,
+            reason: status, indexDate: 1, originDate: 2, lagSeconds: lag, punished: false, files: files, checkedAt: 3)
+    }
+
+    @Test func aMirrorReportedTwiceIsStoredOnceWithTheLastStatus() {
+        let rows = [
+            Self.row("https://a/", "current", lag: 0, files: 5), Self.row("https://b/", "stale", lag: 9, files: 5),
+            Self.row("https://a/", "bad-index", lag: nil, files: 7),
+        ]
+        var merged = Self.row("https://a/", "bad-index", lag: nil, files: 5)
+        merged.reason = "bad-index"
+        #expect(MirrorIndexRule.stored(rows) == [merged, rows[1]])
+        #expect(MirrorIndexRule.stored(Array(rows.prefix(2))) == Array(rows.prefix(2)))
+    }
+}
