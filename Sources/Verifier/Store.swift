@@ -4,9 +4,10 @@ import S5Core
 
 /// The SQLite adapter of ``MirrorStore``: feeds, files with their expected hashes, URLs, the current state per URL
 /// and the history of checks, votes and the rest, in SQLite (WAL) through GRDB; the domain decisions are the port's
-/// rules (``CheckMerge``, ``ExpectedHashPrecedence``, ``AgreementRule``, ``StoreRules``). Every write is its own transaction, so a killed crawl loses at most the
-/// checks in flight. All methods use GRDB's async APIs, which run the blocking SQLite calls off the
-/// cooperative pool.
+/// rules (``CheckMerge``, ``ExpectedHashPrecedence``, ``AgreementRule``, ``CatalogueSync``, ``StoreRules``), which
+/// this adapter only stores. Every write is its own transaction, so a killed crawl loses at most the checks in flight.
+/// All methods use GRDB's async APIs, which run the blocking SQLite calls off the cooperative pool. The SQLite-only
+/// maintenance (``journalMode()``, ``rebuildCheckRollup()``) and raw transactions stay off the port.
 public final class Store: MirrorStore {
     private let writer: any DatabaseWriter
     private let path: String

@@ -14,7 +14,8 @@ public enum StoreLimits {
     public static let rangeReasonLength = 500
     /// The most characters of a mirror index row's reason kept.
     public static let mirrorIndexReasonLength = 1000
-    /// How far back the status pages read history for standings: as ``MirrorStore/mirrorStandings(now:window:halfLife:)``.
+    /// How far back the status pages read history for standings, and the default window of
+    /// ``MirrorStore/mirrorStandings(now:window:halfLife:)``: eight half-lives (older checks weigh < 0.4 %).
     public static let statusStandingWindow: Double = 8 * MirrorStanding.defaultHalfLife
 }
 
