@@ -108,3 +108,14 @@ public enum MirrorIndexRule {
         return result
     }
 }
+
+extension HostCheck.Outcome {
+    /// How a stored verdict counts for a mirror's standing, without naming an adapter (`Store.outcome(verdict:)`
+    /// gives the same for a verdict's raw value).
+    /// - Parameter verdict: the verdict.
+    /// - Returns: nil for verdicts held neither for nor against a mirror (`unconfirmed`, `stale`).
+    public init?(verdict: Verdict) {
+        guard let outcome = StatusSQL.outcome(verdict) else { return nil }
+        self = outcome
+    }
+}

@@ -166,6 +166,14 @@ import Testing
         return hasher.finalize()
     }
 
+    @Test func verdictsCountForStandingsAsTheStoreSays() {
+        for verdict in Verdict.allCases {
+            #expect(HostCheck.Outcome(verdict: verdict) == Store.outcome(verdict: verdict.rawValue))
+        }
+        #expect(HostCheck.Outcome(verdict: .mismatch) == .wrongBytes)
+        #expect(HostCheck.Outcome(verdict: .stale) == nil)
+    }
+
     @Test func textsAreClipped() {
         #expect(StoreRules.clipped(String(repeating: "x", count: 600), to: StoreLimits.rangeReasonLength).count == 500)
         #expect(StoreRules.clipped("short", to: 500) == "short")
