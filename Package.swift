@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Data flows one way: feed → Crawler → Verifier → S5Peer. Crawler, Verifier and S5Peer never import
-// each other; MirrorbotApp wires them, and the `mirrorbot` executable is a thin entry point.
+// each other; CrawlPass joins Crawler, Fetch and Verifier for one crawl pass, MirrorbotApp wires the rest, and the
+// `mirrorbot` executable is a thin entry point.
 let package = Package(
     name: "mirrorbot",
     platforms: [.macOS(.v15)],
