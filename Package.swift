@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Data flows one way: feed → Crawler → Verifier → S5Peer. Crawler, Verifier and S5Peer never import
-// each other; MirrorbotApp wires them, and the `mirrorbot` executable is a thin entry point.
+// each other; CrawlPass joins Crawler, Fetch and Verifier for one crawl pass, MirrorbotApp wires the rest, and the
+// `mirrorbot` executable is a thin entry point.
 let package = Package(
     name: "mirrorbot",
     platforms: [.macOS(.v15)],
@@ -101,11 +102,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // One crawl pass over loaded feeds: due URLs, conditional requests, 304 re-judging, agreement, commits. It
+        // takes a fetcher (the engine, or scripted answers in tests), the store and a clock.
+        .target(
+            name: "CrawlPass",
+            dependencies: [
+                "S5Core", "Fetch", "Crawler", "Verifier",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Wiring: configuration, commands' logic and `buildServices`, shared by the CLI and the tests.
         .target(
             name: "MirrorbotApp",
             dependencies: [
-                "S5Core", "Fetch", "Crawler", "Verifier", "S5Peer", "DemoMirror",
+                "S5Core", "Fetch", "Crawler", "Verifier", "CrawlPass", "S5Peer", "DemoMirror",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -175,6 +185,14 @@ let package = Package(
             dependencies: [
                 "S5Peer", "S5Core", "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(
+            name: "CrawlPassTests",
+            dependencies: [
+                "CrawlPass", "Crawler", "Fetch", "Verifier", "S5Core", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import CrawlPass
 import Foundation
 import Synchronization
 
@@ -8,7 +9,7 @@ import Synchronization
 #endif
 
 /// Progress of a crawl on stderr: a live bar when stderr is a terminal, plain log lines otherwise.
-final class CrawlProgress: Sendable {
+final class CrawlProgress: PassProgress {
     private struct State {
         var total = 0
         var done = 0

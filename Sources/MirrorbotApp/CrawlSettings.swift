@@ -1,3 +1,4 @@
+import CrawlPass
 import Fetch
 
 /// Settings of one crawl pass: `mirrorbot crawl` (the config file's `[crawl]` and `[database]`, then flags) and
@@ -130,5 +131,14 @@ extension Configuration {
     public var crawlSettings: CrawlSettings? {
         guard !crawl.feeds.isEmpty else { return nil }
         return CrawlSettings(configuration: self)
+    }
+}
+
+extension CrawlSettings {
+    /// What ``FeedPass`` needs of these settings.
+    public var passSettings: PassSettings {
+        PassSettings(
+            concurrency: concurrency, interval: interval, recheckAge: recheckAge, spotChecks: spotChecks,
+            hostByteBudget: hostByteBudget, ignoreSchedule: ignoreSchedule)
     }
 }

@@ -33,7 +33,7 @@ public struct ServeCrawlLoop: Service {
     ///   - interval: time between passes.
     ///   - firstDelay: wait before the first pass.
     ///   - refresh: time between refreshes of our records.
-    ///   - store: the crawl store (our records are read from it).
+    ///   - store: the crawl store: the passes crawl into it (no second store) and our records are read from it.
     ///   - records: our records.
     ///   - metrics: counts each pass.
     ///   - logger: the logger.
@@ -75,7 +75,7 @@ public struct ServeCrawlLoop: Service {
     /// One crawl pass (skipped when the lock is held), then a refresh of our records.
     public func pass() async {
         guard let settings else { return }
-        let runner = CrawlRunner(settings: settings, logger: logger)
+        let runner = CrawlRunner(settings: settings, logger: logger, store: store)
         do {
             let report = try await runner.run()
             metrics?.recordCrawl(report)

@@ -1,11 +1,10 @@
 import Fetch
 import Foundation
 import S5Core
-import Synchronization
 import Verifier
 
 /// What a `Range` spot-check of a large file found.
-enum SpotCheckOutcome: Sendable, Equatable {
+package enum SpotCheckOutcome: Sendable, Equatable {
     /// Every group fetched matched the stored tree.
     case matched(groups: [Int], bytes: Int64)
     /// A group's bytes differ from the stored tree: the file changed (or is corrupt) and needs a full download.
@@ -15,7 +14,8 @@ enum SpotCheckOutcome: Sendable, Equatable {
     /// The request failed otherwise (network, status): a full download decides.
     case failed(reason: String, bytes: Int64)
 
-    var bytes: Int64 {
+    /// Bytes received by the requests of the check.
+    package var bytes: Int64 {
         switch self {
         case .matched(_, let bytes), .groupDiffers(_, let bytes), .rangeBroken(_, let bytes), .failed(_, let bytes):
             bytes
@@ -24,10 +24,12 @@ enum SpotCheckOutcome: Sendable, Equatable {
 }
 
 /// Spot-checks and `Range` probes against a file's stored Bao tree: the decisions are pure, the fetches go
-/// through the crawl's engine (and its per-host limits).
-enum CrawlRanges {
+/// through the pass's fetcher (the engine and its per-host limits).
+package enum CrawlRanges {
     /// `count` distinct random groups of a tree of `groupCount` groups, in order.
-    static func pickGroups<R: RandomNumberGenerator>(count: Int, of groupCount: Int, using random: inout R) -> [Int] {
+    package static func pickGroups<R: RandomNumberGenerator>(count: Int, of groupCount: Int, using random: inout R)
+        -> [Int]
+    {
         guard groupCount > 0, count > 0 else { return [] }
         if count >= groupCount { return Array(0..<groupCount) }
         var picked = Set<Int>()
@@ -36,13 +38,13 @@ enum CrawlRanges {
     }
 
     /// The byte range of group `group`, for a `Range` request.
-    static func range(of group: Int, in tree: BaoTree) -> ClosedRange<UInt64> {
+    package static func range(of group: Int, in tree: BaoTree) -> ClosedRange<UInt64> {
         let bytes = tree.groupRange(group)
         return bytes.lowerBound...(bytes.upperBound - 1)
     }
 
     /// Judges one ranged fetch of `group` against the tree.
-    static func judge(_ result: FetchResult, group: Int, tree: BaoTree) -> SpotCheckOutcome {
+    package static func judge(_ result: FetchResult, group: Int, tree: BaoTree) -> SpotCheckOutcome {
         let bytes = result.bytesReceived
         if let failure = result.failure {
             switch failure {
@@ -60,7 +62,9 @@ enum CrawlRanges {
 
     /// Fetches `groups` of the file at `url` with `Range`, one request each, and compares them with `tree`; stops
     /// at the first group that is not right.
-    static func spotCheck(url: String, tree: BaoTree, groups: [Int], engine: FetchEngine) async -> SpotCheckOutcome {
+    package static func spotCheck(url: String, tree: BaoTree, groups: [Int], engine: any PassFetcher) async
+        -> SpotCheckOutcome
+    {
         var bytes: Int64 = 0
         for group in groups {
             let result = await engine.fetch(FetchRequest(url: url, range: range(of: group, in: tree)))
@@ -78,70 +82,28 @@ enum CrawlRanges {
 
     /// Asks a mirror for the last group of a file it was just verified to serve, with `Range`: whether it can
     /// serve S5 readers, which fetch large files in 256 KiB groups.
-    static func probe(url: String, tree: BaoTree, engine: FetchEngine, now: Int64) async -> (RangeSupport, Int64) {
+    package static func probe(url: String, tree: BaoTree, engine: any PassFetcher, now: Int64) async -> (
+        RangeSupport, Int64
+    ) {
         let last = tree.groupCount - 1
         let outcome = await spotCheck(url: url, tree: tree, groups: [last], engine: engine)
         switch outcome {
         case .matched:
-            return (RangeSupport(honours: true, reason: "answers Range with the right bytes", checkedAt: now), outcome.bytes)
+            return (
+                RangeSupport(honours: true, reason: "answers Range with the right bytes", checkedAt: now), outcome.bytes
+            )
         case .groupDiffers(let group, _):
             return (
-                RangeSupport(honours: false, reason: "answered Range for group \(group) with other bytes", checkedAt: now),
+                RangeSupport(
+                    honours: false, reason: "answered Range for group \(group) with other bytes", checkedAt: now),
                 outcome.bytes
             )
         case .rangeBroken(let reason, _):
             return (RangeSupport(honours: false, reason: reason, checkedAt: now), outcome.bytes)
         case .failed(let reason, _):
-            return (RangeSupport(honours: false, reason: "Range request failed: \(reason)", checkedAt: now), outcome.bytes)
+            return (
+                RangeSupport(honours: false, reason: "Range request failed: \(reason)", checkedAt: now), outcome.bytes
+            )
         }
     }
-}
-
-/// What a pass knows about each mirror's `Range` support: the store's findings at its start, and its own probes.
-/// A mirror is probed at most once a pass, by the first check that needs it.
-final class RangeBook: Sendable {
-    private struct State {
-        var known: [String: RangeSupport]
-        var claimed: Set<String> = []
-        var found: [String: RangeSupport] = [:]
-    }
-
-    private let state: Mutex<State>
-    private let maxAge: Int64
-
-    /// - Parameters:
-    ///   - known: the store's findings by origin.
-    ///   - maxAge: seconds after which a finding is probed again.
-    init(known: [String: RangeSupport], maxAge: Int64) {
-        self.state = Mutex(State(known: known))
-        self.maxAge = maxAge
-    }
-
-    /// The finding for `origin` if it is fresh at `now`.
-    func support(_ origin: String, now: Int64) -> RangeSupport? {
-        state.withLock { state in
-            guard let support = state.found[origin] ?? state.known[origin], now - support.checkedAt < maxAge else {
-                return nil
-            }
-            return support
-        }
-    }
-
-    /// True for the first caller that should probe `origin` this pass.
-    func claimProbe(_ origin: String, now: Int64) -> Bool {
-        state.withLock { state in
-            if let support = state.found[origin] ?? state.known[origin], now - support.checkedAt < maxAge {
-                return false
-            }
-            return state.claimed.insert(origin).inserted
-        }
-    }
-
-    /// Records a finding of this pass.
-    func record(_ origin: String, _ support: RangeSupport) {
-        state.withLock { $0.found[origin] = support }
-    }
-
-    /// The findings of this pass, by origin.
-    var found: [String: RangeSupport] { state.withLock { $0.found } }
 }

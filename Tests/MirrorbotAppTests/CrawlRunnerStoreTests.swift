@@ -1,0 +1,31 @@
+import Foundation
+import Logging
+import MirrorServer
+import Testing
+import Verifier
+
+@testable import MirrorbotApp
+
+/// `serve` holds one store: a runner given an open store crawls into it and opens no other.
+@Suite struct CrawlRunnerStoreTests {
+    static let data = crawlSample(8 * 1024, seed: 5)
+
+    @Test func aGivenStoreIsCrawledIntoAndNoOtherIsOpened() async throws {
+        let server = try await MirrorServer.start(routes: ["/f.bin": .bytes(Self.data)])
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let sha = try toolDigest("sha256sum", Self.data)
+        let feed = try scratch.write("one.txt", "\(server.url("/f.bin")) sha256=\(sha)\n")
+        // The settings name another database (its lock file is still taken next to it); the held store is used.
+        let held = try Store(path: scratch.path + "/held.sqlite")
+        let settings = crawlSettings(feeds: [feed], scratch: scratch)
+        let runner = CrawlRunner(settings: settings, logger: Logger(label: "crawl-tests"), store: held)
+        let report = try await runner.run()
+
+        #expect(report.results.map(\.verdict) == [.verified])
+        #expect(try await held.latestCheckID() == 1)
+        #expect(!FileManager.default.fileExists(atPath: settings.databasePath))
+        #expect(FileManager.default.fileExists(atPath: settings.lockPath))
+        try await server.shutdown()
+    }
+}
