@@ -42,7 +42,7 @@ enum AgreementSettlement {
     ///   - store: the store.
     ///   - now: unix seconds.
     /// - Throws: `StoreError`.
-    static func settle(_ work: PassWork, store: Store, now: @Sendable () -> Int64) async throws {
+    static func settle(_ work: PassWork, store: any MirrorStore, now: @Sendable () -> Int64) async throws {
         guard let rowIDs = work.ids else { return }
         let states = try await store.states(fileID: rowIDs.fileID)
         guard let outcome = outcome(work, states: states) else { return }

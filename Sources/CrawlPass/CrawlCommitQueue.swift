@@ -3,13 +3,13 @@ import Verifier
 /// Commits check results as they arrive, grouping those that arrive within a few milliseconds or while a
 /// transaction runs into one transaction, so thousands of small results do not pay one transaction each.
 actor CrawlCommitQueue {
-    private let store: Store
+    private let store: any MirrorStore
     private var pending: [(CheckRecord, CheckedContinuation<URLState?, any Error>)] = []
     private var draining = false
     private static let fullBatch = 256
     private static let linger = Duration.milliseconds(3)
 
-    init(store: Store) {
+    init(store: any MirrorStore) {
         self.store = store
     }
 

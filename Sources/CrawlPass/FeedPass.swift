@@ -16,7 +16,7 @@ public struct FeedPass: Sendable {
     /// Fetches every URL, spot-check group and `Range` probe.
     public var fetcher: any PassFetcher
     /// Where states, history, trees and findings are read and committed.
-    public var store: Store
+    public var store: any MirrorStore
     /// Receives debug events, budget notices and `Range` warnings.
     public var logger: Logger
     /// Receives each committed result.
@@ -33,7 +33,7 @@ public struct FeedPass: Sendable {
     ///   - progress: receives each result; nothing by default.
     ///   - now: unix seconds.
     public init(
-        settings: PassSettings, fetcher: any PassFetcher, store: Store, logger: Logger,
+        settings: PassSettings, fetcher: any PassFetcher, store: any MirrorStore, logger: Logger,
         progress: any PassProgress = SilentProgress(), now: @escaping @Sendable () -> Int64
     ) {
         self.settings = settings
@@ -164,7 +164,7 @@ public struct FeedPass: Sendable {
     /// mirrors' standing) and drops Bao trees no verified link needs any more.
     private func finishRun(_ runID: Int64, start: Int64, results: [CrawlResult]) async throws(PassError) {
         let outcomes = results.filter(\.checked).compactMap { result in
-            Store.outcome(verdict: result.verdict.rawValue).map { (host: result.host, outcome: $0) }
+            HostCheck.Outcome(verdict: result.verdict).map { (host: result.host, outcome: $0) }
         }
         let ownNetworkFailed = CrawlRunHealth.ownNetworkFailed(outcomes)
         if ownNetworkFailed { logger.warning("most URLs unreachable on every host: our network failed this pass") }

@@ -37,7 +37,7 @@ struct PassWork: Sendable {
     ///   - store: the store.
     ///   - now: unix seconds.
     /// - Throws: `StoreError`.
-    static func synchronize(_ tasks: [Int], of works: inout [PassWork], store: Store, now: Int64) async throws {
+    static func synchronize(_ tasks: [Int], of works: inout [PassWork], store: any MirrorStore, now: Int64) async throws {
         var byFeed: [Int64: [Int]] = [:]
         var seen: Set<Int> = []
         for task in tasks where works[task].ids == nil && seen.insert(task).inserted {

@@ -19,7 +19,7 @@ public struct CrawlRunner: Sendable {
     public var now: @Sendable () -> Int64
     /// The store the pass writes, when the caller holds one open (`serve`); nil: the runner opens
     /// `settings.databasePath` once the feeds are read.
-    public var store: Store?
+    public var store: (any MirrorStore)?
 
     /// Creates a runner.
     /// - Parameters:
@@ -30,7 +30,7 @@ public struct CrawlRunner: Sendable {
     ///   - store: an open store to crawl into (`serve`'s); nil to open `settings.databasePath`.
     public init(
         settings: CrawlSettings, logger: Logger, showProgress: Bool = false,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, store: Store? = nil
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, store: (any MirrorStore)? = nil
     ) {
         self.settings = settings
         self.logger = logger
@@ -73,7 +73,7 @@ public struct CrawlRunner: Sendable {
         let phases = PhaseTimer(logger: logger)
         let feeds = try await loadFeeds(engine: engine)
         phases.mark("feeds parsed")
-        let store: Store
+        let store: any MirrorStore
         if let given = self.store {
             store = given
         } else {

@@ -16,7 +16,7 @@ public struct ServeCrawlLoop: Service {
     public var firstDelay: Duration
     /// Time between refreshes of our records from the store.
     public var refresh: Duration
-    let store: Store
+    let store: any MirrorStore
     let records: OwnRecords
     let metrics: NodeMetrics?
     let logger: Logger
@@ -39,7 +39,7 @@ public struct ServeCrawlLoop: Service {
     ///   - logger: the logger.
     ///   - afterPass: called after each pass's refresh (the announcer's pass).
     public init(
-        settings: CrawlSettings?, interval: Duration, firstDelay: Duration, refresh: Duration, store: Store,
+        settings: CrawlSettings?, interval: Duration, firstDelay: Duration, refresh: Duration, store: any MirrorStore,
         records: OwnRecords, metrics: NodeMetrics?, logger: Logger, afterPass: @escaping @Sendable () async -> Void
     ) {
         self.settings = settings
