@@ -98,6 +98,7 @@ public enum GetFile {
     ///   - maxBytes: the largest download when the size is not known.
     ///   - parallel: type-5 providers fetched from at once.
     ///   - timeout: how long to wait for answers.
+    ///   - linger: how long at least to keep listening after the first answer (``NodeQuery/run``).
     ///   - progress: receives a type-5 download's progress every 200 ms.
     ///   - logger: the logger.
     /// - Returns: the report; ``GetReport/written`` is nil when no provider served the right bytes.
@@ -106,8 +107,8 @@ public enum GetFile {
     public static func run(
         hash: Multihash, size: UInt64?, output: String, peers: [String], configuration: Configuration,
         scores: any PeerScoreBook, checker: ProviderCheck, engine: FetchEngine, allowPrivateAddresses: Bool,
-        maxBytes: Int64, parallel: Int = 1, timeout: Duration, progress: (@Sendable (GetProgress) -> Void)? = nil,
-        logger: Logger
+        maxBytes: Int64, parallel: Int = 1, timeout: Duration, linger: Duration = .seconds(1),
+        progress: (@Sendable (GetProgress) -> Void)? = nil, logger: Logger
     ) async throws -> GetReport {
         let target = URL(fileURLWithPath: output)
         let folder = target.deletingLastPathComponent().path
@@ -117,7 +118,7 @@ public enum GetFile {
         }
         let results = try await NodeQuery.run(
             hash: hash, types: [Int(ProvideRecord.typeFull), Int(ProvideRecord.typeFile)], peers: peers,
-            configuration: configuration, timeout: timeout, logger: logger)
+            configuration: configuration, timeout: timeout, linger: linger, logger: logger)
         var report = GetReport(recordsFound: results.count)
         var excluded: Set<NodeID> = []
         let sources = GetVerified.sources(results, scores: scores)

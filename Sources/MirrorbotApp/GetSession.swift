@@ -89,18 +89,19 @@ public final class GetSession: Sendable {
     ///   - peers: peer URIs to ask.
     ///   - timeout: how long to wait for answers.
     ///   - parallel: type-5 providers fetched from at once (1 to 16).
+    ///   - linger: how long at least to keep listening after the first answer (``NodeQuery/run``).
     ///   - progress: receives a type-5 download's progress every 200 ms.
     /// - Returns: the report.
     /// - Throws: ``GetError``; errors of dialing.
     public func get(
         hash: Multihash, size: UInt64?, output: String, peers: [String], timeout: Duration, parallel: Int = 1,
-        progress: (@Sendable (GetProgress) -> Void)? = nil
+        linger: Duration = .seconds(1), progress: (@Sendable (GetProgress) -> Void)? = nil
     ) async throws -> GetReport {
         try await GetFile.run(
             hash: hash, size: size, output: output, peers: peers, configuration: configuration, scores: scores,
             checker: checker, engine: engine, allowPrivateAddresses: allowPrivateAddresses,
-            maxBytes: configuration.crawl.maxBody, parallel: parallel, timeout: timeout, progress: progress,
-            logger: logger)
+            maxBytes: configuration.crawl.maxBody, parallel: parallel, timeout: timeout, linger: linger,
+            progress: progress, logger: logger)
     }
 
     /// Writes the votes and stops the fetch engine.

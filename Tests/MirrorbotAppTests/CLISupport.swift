@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `mirrorbot` binary (the debug build that `swift test` made) in tests.
 enum CLI {
@@ -13,20 +14,27 @@ enum CLI {
         return packageRoot.appendingPathComponent(".build/debug/mirrorbot").path
     }()
 
-    /// Runs a program to its end.
-    /// - Returns: exit status, standard output, standard error.
-    static func run(_ arguments: [String], program: String = binary) throws -> (status: Int32, out: String, err: String) {
+    /// Runs a program to its end, awaiting it without holding a thread (``runToEnd``).
+    /// - Returns: exit status (137, as a shell says SIGKILL, when it outlived two minutes), standard output, standard
+    ///   error.
+    static func run(_ arguments: [String], program: String = binary) async throws -> (
+        status: Int32, out: String, err: String
+    ) {
+        let run = try await runToEnd(program, arguments)
+        return (run.status ?? 128 + SIGKILL, run.out, run.err)
+    }
+
+    /// Runs a system tool that ends at once (`mount`, `umount`) where no test may await (a static property's
+    /// initializer, a `defer`): it blocks its thread, so never for `mirrorbot` or anything that may wait.
+    /// - Returns: the exit status, or nil when the tool could not start.
+    static func runTool(_ program: String, _ arguments: [String]) -> Int32? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return process.terminationStatus
     }
 }

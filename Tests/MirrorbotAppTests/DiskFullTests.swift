@@ -25,9 +25,8 @@ struct DiskFullTests {
         guard (try? FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)) != nil
         else { return false }
         defer { try? FileManager.default.removeItem(atPath: point) }
-        guard (try? CLI.run(["-t", "tmpfs", "-o", "size=64k", "tmpfs", point], program: "/bin/mount"))?.status == 0
-        else { return false }
-        _ = try? CLI.run([point], program: "/bin/umount")
+        guard CLI.runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", point]) == 0 else { return false }
+        _ = CLI.runTool("/bin/umount", [point])
         return true
     }()
 
@@ -104,8 +103,8 @@ struct DiskFullTests {
         let expected = try await reference(fixture, scratch: scratch)
         let disk = scratch.path + "/disk"
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        #expect(try CLI.run(["-t", "tmpfs", "-o", "size=192k", "tmpfs", disk], program: "/bin/mount").status == 0)
-        defer { _ = try? CLI.run(["-l", disk], program: "/bin/umount") }
+        #expect(try await CLI.run(["-t", "tmpfs", "-o", "size=192k", "tmpfs", disk], program: "/bin/mount").status == 0)
+        defer { _ = CLI.runTool("/bin/umount", ["-l", disk]) }
 
         let database = disk + "/crawl.sqlite"
         let full = try Child.start(CLI.binary, fixture.arguments(database: database), in: scratch.path, name: "full")
@@ -120,14 +119,14 @@ struct DiskFullTests {
             do { try handle.write(contentsOf: Data(count: 1024)) } catch { break }
         }
         try? handle.close()
-        let initRun = try CLI.run(["init", "--config", disk + "/node.toml"])
+        let initRun = try await CLI.run(["init", "--config", disk + "/node.toml"])
         #expect(initRun.status == 1)
         #expect(initRun.err.contains("cannot write \(disk)/node.toml: No space left on device"), "\(initRun.err)")
         #expect(!FileManager.default.fileExists(atPath: disk + "/node.toml"))
         try FileManager.default.removeItem(atPath: filler)
 
         #expect(
-            try CLI.run(["-o", "remount,size=8m", "tmpfs", disk], program: "/bin/mount").status == 0)
+            try await CLI.run(["-o", "remount,size=8m", "tmpfs", disk], program: "/bin/mount").status == 0)
         try await expectCleanFailureThenResume(
             full, database: database, fixture: fixture, expected: expected, scratch: scratch,
             reason: "no space left on device")

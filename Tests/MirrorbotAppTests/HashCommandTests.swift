@@ -54,9 +54,9 @@ private func jsonObjects(_ text: String) throws -> [[String: Any]] {
 }
 
 /// Runs a program and returns its exit status, stdout and stderr (or nil when it is not installed).
-private func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String, String)? {
+private func runProgram(_ path: String, _ arguments: [String]) async throws -> (Int32, String, String)? {
     guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-    let (status, out, err) = try CLI.run(arguments, program: path)
+    let (status, out, err) = try await CLI.run(arguments, program: path)
     return (status, out, err)
 }
 
@@ -165,7 +165,7 @@ struct HashCommandTests {
     }
 
     @Test("agrees with b3sum and sha256sum on random files")
-    func agreesWithSystemTools() throws {
+    func agreesWithSystemTools() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var random = SystemRandomNumberGenerator()
@@ -177,14 +177,14 @@ struct HashCommandTests {
         }
         let objects = try jsonObjects(runHash(HashFilesCommand(json: true), paths).out)
         try #require(objects.count == paths.count)
-        if let (status, out, _) = try runProgram("/usr/bin/b3sum", ["--num-threads", "1"] + paths) {
+        if let (status, out, _) = try await runProgram("/usr/bin/b3sum", ["--num-threads", "1"] + paths) {
             #expect(status == 0)
             let lines = out.split(separator: "\n")
             for (object, line) in zip(objects, lines) {
                 #expect(line.split(separator: " ").first.map(String.init) == object["blake3"] as? String)
             }
         }
-        if let (status, out, _) = try runProgram("/usr/bin/sha256sum", paths) {
+        if let (status, out, _) = try await runProgram("/usr/bin/sha256sum", paths) {
             #expect(status == 0)
             for (object, line) in zip(objects, out.split(separator: "\n")) {
                 #expect(line.split(separator: " ").first.map(String.init) == object["sha256"] as? String)
@@ -199,7 +199,7 @@ struct HashCommandTests {
     }
 
     @Test("the built binary hashes, reports errors and exits 1")
-    func binary() throws {
+    func binary() async throws {
         let binary = CLI.binary
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -207,7 +207,7 @@ struct HashCommandTests {
         let good = directory.appendingPathComponent("good")
         try Data((0..<vector.length).map { UInt8($0 % 251) }).write(to: good)
         let missing = directory.appendingPathComponent("missing").path
-        guard let (status, out, err) = try runProgram(binary, ["hash", "--json", missing, good.path]) else {
+        guard let (status, out, err) = try await runProgram(binary, ["hash", "--json", missing, good.path]) else {
             return  // not built (e.g. `swift test` of one target): covered by the logic tests above
         }
         #expect(status == 1)
@@ -216,7 +216,7 @@ struct HashCommandTests {
         #expect(objects.first?["blob_id"] as? String == vector.blobBase32)
         #expect(objects.first?["blake3"] as? String == vector.blake3)
         #expect(err.contains(missing))
-        let only = try #require(try runProgram(binary, ["hash", "--only", "sha256", good.path]))
+        let only = try #require(try await runProgram(binary, ["hash", "--only", "sha256", good.path]))
         #expect(only.0 == 0)
         #expect(only.1.contains("sha256  \(vector.sha256)"))
         #expect(!only.1.contains("blake3"))

@@ -175,13 +175,13 @@ import Testing
 /// logs its phases on standard error as JSON lines of its one logger, and stdout keeps only the report.
 @Suite struct LoggingCLITests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary)))
-    func crawlLogsJSONLinesWithLogFormatJSON() throws {
+    func crawlLogsJSONLinesWithLogFormatJSON() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorbot-log-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let feed = directory + "/empty.txt"
         try "# no URLs\n".write(toFile: feed, atomically: true, encoding: .utf8)
-        let run = try CLI.run(
+        let run = try await CLI.run(
             [
                 "MIRRORBOT_DEBUG=1", CLI.binary, "crawl", feed, "--database", directory + "/db.sqlite", "--json",
                 "--log-format", "json",
@@ -198,7 +198,7 @@ import Testing
         }
         #expect(lines.contains { $0.contains(#""crawl.phase":"#) })
 
-        let bad = try CLI.run(["crawl", feed, "--log-format", "xml"])
+        let bad = try await CLI.run(["crawl", feed, "--log-format", "xml"])
         #expect(bad.status == 2 && bad.err.contains("--log-format"), "\(bad.err)")
     }
 }

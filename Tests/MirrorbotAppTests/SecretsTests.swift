@@ -131,18 +131,18 @@ struct SecretsTests {
     /// A config file with the seed that others can read still works (container runtimes mount secrets 0644),
     /// but every command that loads it warns, naming the file, its mode and the fix, without the seed.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary)))
-    func aSeedFileOthersCanReadGetsAWarning() throws {
+    func aSeedFileOthersCanReadGetsAWarning() async throws {
         let scratch = try Scratch()
         defer { scratch.cleanup() }
         let path = scratch.path + "/node.toml"
-        #expect(try CLI.run(["init", "--config", path]).status == 0)
+        #expect(try await CLI.run(["init", "--config", path]).status == 0)
         let seed = try Self.seed(ofConfig: path)
-        let quiet = try CLI.run(["id", "--config", path])
+        let quiet = try await CLI.run(["id", "--config", path])
         #expect(quiet.status == 0)
         #expect(quiet.err.isEmpty)
         for mode: mode_t in [0o644, 0o640, 0o606] {
             chmod(path, mode)
-            let run = try CLI.run(["id", "--config", path])
+            let run = try await CLI.run(["id", "--config", path])
             #expect(run.status == 0)
             #expect(run.err.contains("warning: \(path) holds the node's secret key"), "\(run.err)")
             #expect(run.err.contains("mode 0\(String(mode, radix: 8))"))
@@ -152,7 +152,7 @@ struct SecretsTests {
         // Without a seed there is nothing to protect: no warning.
         try "[database]\npath = \"x.sqlite\"\n".write(toFile: path, atomically: false, encoding: .utf8)
         chmod(path, 0o644)
-        let query = try CLI.run(["query", String(repeating: "ab", count: 32), "--config", path])
+        let query = try await CLI.run(["query", String(repeating: "ab", count: 32), "--config", path])
         #expect(!query.err.contains("warning"))
     }
 

@@ -138,13 +138,13 @@ struct StatusSiteTests {
         let settings = mirrors.settings()
         _ = try await crawl(settings)
         let directory = mirrors.scratch.path + "/site"
-        let run = try CLI.run(["report", "--html", directory, "--database", settings.databasePath])
+        let run = try await CLI.run(["report", "--html", directory, "--database", settings.databasePath])
         #expect(run.status == 0, "\(run.err)")
         #expect(run.out.hasPrefix("wrote ") && run.out.contains("(2 mirrors, 1 file)"), "\(run.out)")
         #expect(FileManager.default.fileExists(atPath: directory + "/index.html"))
         #expect(FileManager.default.fileExists(atPath: directory + "/style.css"))
-        #expect(try CLI.run(["report", "--database", settings.databasePath]).status == 2)
-        let missing = try CLI.run(["report", "--html", directory, "--database", mirrors.scratch.path + "/none.sqlite"])
+        #expect(try await CLI.run(["report", "--database", settings.databasePath]).status == 2)
+        let missing = try await CLI.run(["report", "--html", directory, "--database", mirrors.scratch.path + "/none.sqlite"])
         #expect(missing.status == 1)
         #expect(missing.err.contains("no store at"))
     }
