@@ -59,6 +59,14 @@ struct StoreConformanceTests {
             etag: etag, lastModified: "LM \(time)", durationMilliseconds: 100, nextCheck: time + 1000)
     }
 
+    /// Feed "demo" holding f.iso at ``a`` and ``b``, synced at time 0.
+    /// - Returns: the URL ids of ``a`` and ``b``.
+    static func seed(_ store: any MirrorStore) async throws -> (a: Int64, b: Int64) {
+        let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
+        let synced = try await store.syncFile(feedID: feed, file: file(urls: [a, b]), now: 0)
+        return (try #require(synced.urlIDs[a]), try #require(synced.urlIDs[b]))
+    }
+
     // MARK: File catalogue
 
     @Test(arguments: StoreUnderTest.all)
@@ -191,9 +199,7 @@ struct StoreConformanceTests {
     @Test(arguments: StoreUnderTest.all)
     func verifiedLinksAreListed(adapter: StoreUnderTest) async throws {
         try await adapter.with { store in
-            let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
-            let synced = try await store.syncFile(feedID: feed, file: Self.file(urls: [Self.a, Self.b]), now: 0)
-            let (a, b) = (try #require(synced.urlIDs[Self.a]), try #require(synced.urlIDs[Self.b]))
+            let (a, b) = try await Self.seed(store)
             _ = try await store.record([Self.check(a, at: 10, .verified), Self.check(b, at: 11, .mismatch)])
             let urls = try await store.verifiedURLs()
             #expect(urls.map(\.url) == [Self.a])
@@ -213,9 +219,7 @@ struct StoreConformanceTests {
     @Test(arguments: StoreUnderTest.all)
     func crawlRunsAndStandings(adapter: StoreUnderTest) async throws {
         try await adapter.with { store in
-            let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
-            let synced = try await store.syncFile(feedID: feed, file: Self.file(urls: [Self.a, Self.b]), now: 0)
-            let (a, b) = (try #require(synced.urlIDs[Self.a]), try #require(synced.urlIDs[Self.b]))
+            let (a, b) = try await Self.seed(store)
             let now = Date(timeIntervalSince1970: 100_000)
             #expect(try await store.latestCrawlRun() == nil)
             let good = try await store.beginCrawlRun(startedAt: 90_000)
@@ -378,9 +382,7 @@ struct StoreConformanceTests {
     func statusReads(adapter: StoreUnderTest) async throws {
         try await adapter.with { store in
             #expect(try await store.appliedMigrations().isEmpty == false)
-            let feed = try await store.syncFeed(name: "demo", path: "d", now: 0)
-            let synced = try await store.syncFile(feedID: feed, file: Self.file(urls: [Self.a, Self.b]), now: 0)
-            let (a, b) = (try #require(synced.urlIDs[Self.a]), try #require(synced.urlIDs[Self.b]))
+            let (a, b) = try await Self.seed(store)
             let day: Int64 = 86_400
             let checkedAt = 100 * day + 3600
             _ = try await store.record([
