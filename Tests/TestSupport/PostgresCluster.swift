@@ -114,10 +114,17 @@ public final class PostgresCluster: Sendable {
                 -c listen_addresses=127.0.0.1 -p \(port) -k \(folder) -c fsync=off -c synchronous_commit=off \
                 -c full_page_writes=off -c max_connections=200
                 """
-            let run = try await asPostgres(
-                "\(binaries)/pg_ctl", ["-D", data, "-l", "\(folder)/log", "-w", "-t", "60", "-o", options, "start"])
-            guard run.status == 0 else {
-                lastError = run.err + run.out + ((try? String(contentsOfFile: "\(folder)/log", encoding: .utf8)) ?? "")
+            // pg_ctl leaves the server running: started with spawnDetached, which Foundation's Process is not.
+            let user = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
+            let command = user + [
+                "\(binaries)/pg_ctl", "-D", data, "-l", "\(folder)/log", "-w", "-t", "60", "-o", options, "start",
+            ]
+            let status = await waitForExit(
+                try spawnDetached(command[0], Array(command.dropFirst()), output: "\(folder)/pg_ctl.out"))
+            guard status == 0 else {
+                lastError = [folder + "/pg_ctl.out", folder + "/log"].compactMap {
+                    try? String(contentsOfFile: $0, encoding: .utf8)
+                }.joined(separator: "\n")
                 continue
             }
             let cluster = PostgresCluster(port: port, folder: folder)
@@ -143,15 +150,9 @@ public final class PostgresCluster: Sendable {
             if let command { _ = system(command) }
         }
         // The watcher: stops the cluster once this process is gone (killed processes run no atexit handlers).
-        let watcher = Process()
-        watcher.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        watcher.arguments = [
-            "/bin/sh", "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(command)",
-        ]
-        watcher.standardInput = FileHandle.nullDevice
-        watcher.standardOutput = FileHandle.nullDevice
-        watcher.standardError = FileHandle.nullDevice
-        try? watcher.run()
+        _ = try? spawnDetached(
+            "/usr/bin/setsid",
+            ["/bin/sh", "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(command)"])
     }
 
     private static func asPostgres(_ program: String, _ arguments: [String]) async throws -> ProgramRun {
