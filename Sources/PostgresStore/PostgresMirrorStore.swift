@@ -74,12 +74,16 @@ public final class PostgresMirrorStore: MirrorStore {
 
     // MARK: Plumbing
 
-    /// Runs `body` in one transaction on a pooled connection.
+    /// Runs `body` in one transaction on a pooled connection, within ``PostgresSettings/operationTimeout``.
     func transaction<T: Sendable>(
-        _ operation: DatabaseFailure.Operation = .write, _ body: (PostgresConnection) async throws -> T
+        _ operation: DatabaseFailure.Operation = .write,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StoreError) -> T {
+        let (client, logger) = (self.client, self.logger)
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Deadline.within(settings.operationTimeout) {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError as? StoreError { throw inner }
             throw PostgresFailure.storeError(operation, error, secret: settings.password)
@@ -88,12 +92,15 @@ public final class PostgresMirrorStore: MirrorStore {
         }
     }
 
-    /// Runs one statement (atomic by itself) and returns its rows.
+    /// Runs one statement (atomic by itself) and returns its rows, within ``PostgresSettings/operationTimeout``.
     func rows(_ query: PostgresQuery, _ operation: DatabaseFailure.Operation = .read) async throws(StoreError)
         -> [PostgresRandomAccessRow]
     {
+        let (client, logger) = (self.client, self.logger)
         do {
-            return try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+            return try await Deadline.within(settings.operationTimeout) {
+                try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+            }
         } catch {
             throw PostgresFailure.storeError(operation, error, secret: settings.password)
         }

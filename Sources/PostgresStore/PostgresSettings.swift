@@ -29,6 +29,9 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     public var tls: TLSMode
     /// How long connecting may take.
     public var connectTimeout: Duration = .seconds(10)
+    /// How long one operation (a transaction or a statement, waiting for a pooled connection included) may take
+    /// before it fails: a server that went away gives an error, not a crawl that waits for ever.
+    public var operationTimeout: Duration = .seconds(120)
     /// The most connections the store's pool opens.
     public var maximumConnections = 8
     /// The password, if any: internal, so that no caller prints it by accident.
