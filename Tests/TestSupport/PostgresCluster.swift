@@ -54,10 +54,11 @@ public final class PostgresCluster: Sendable {
     public func url(database: String) -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)?sslmode=disable" }
 
     /// Creates a fresh, empty database `t_<uuid>`.
+    /// - Parameter owner: its owner (default `postgres`), e.g. ``passwordRole``.
     /// - Returns: its name.
-    public func createDatabase() async throws -> String {
+    public func createDatabase(owner: String = "postgres") async throws -> String {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await sql("CREATE DATABASE \(name)")
+        try await sql("CREATE DATABASE \(name) OWNER \(owner)")
         return name
     }
 
