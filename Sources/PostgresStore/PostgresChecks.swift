@@ -38,13 +38,13 @@ extension PostgresMirrorStore {
         try await connection.run(PostgresRows.save(state), logger)
         let blake3 = state.digests[.blake3].map(PostgresRows.bytea)
         let sha256 = state.digests[.sha256].map(PostgresRows.bytea)
+        let status = Int64(CheckMerge.historyStatus(of: check))
         try await connection.run(
             """
             INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
                 not_modified, duration_ms)
             VALUES (\(check.urlID), \(check.checkedAt), \(state.judgement.verdict.rawValue), \(state.judgement.reason),
-                \(Int64(CheckMerge.historyStatus(of: check))), \(state.size), \(blake3), \(sha256), \(check.notModified),
-                \(check.durationMilliseconds))
+                \(status), \(state.size), \(blake3), \(sha256), \(check.notModified), \(check.durationMilliseconds))
             """, logger)
         return state
     }

@@ -139,6 +139,8 @@ extension PostgresMirrorStore {
     /// The names of the applied migrations, in order.
     /// - Throws: `StoreError`.
     public func appliedMigrations() async throws(StoreError) -> [String] {
-        try await read("SELECT name FROM schema_migration ORDER BY name COLLATE \"C\"") { try $0.get(0, as: String.self) }
+        try await read("SELECT name FROM schema_migration ORDER BY name COLLATE \"C\"") {
+            try $0.get(0, as: String.self)
+        }
     }
 }

@@ -140,14 +140,17 @@ extension PostgresMirrorStore {
 
     static func feedNames(_ connection: PostgresConnection, _ logger: Logger) async throws -> [Int64: String] {
         var feeds: [Int64: String] = [:]
-        for row in try await connection.rows("SELECT id, name FROM feed", logger) { feeds[try row.get(0)] = try row.get(1) }
+        for row in try await connection.rows("SELECT id, name FROM feed", logger) {
+            feeds[try row.get(0)] = try row.get(1)
+        }
         return feeds
     }
 
     static func ranges(_ connection: PostgresConnection, _ logger: Logger) async throws -> [String: RangeSupport] {
         var found: [String: RangeSupport] = [:]
         for row in try await connection.rows("SELECT origin, honours, reason, checked_at FROM mirror_range", logger) {
-            found[try row.get(0)] = RangeSupport(honours: try row.get(1), reason: try row.get(2), checkedAt: try row.get(3))
+            found[try row.get(0)] = RangeSupport(
+                honours: try row.get(1), reason: try row.get(2), checkedAt: try row.get(3))
         }
         return found
     }

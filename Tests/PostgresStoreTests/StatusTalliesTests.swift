@@ -9,7 +9,8 @@ import Verifier
     static let day: Int64 = 86_400
     static let buckets = TimeBuckets.days(2, endingAt: 10 * day + 100)
 
-    static func current(_ url: Int64, file: Int64, _ text: String, _ verdict: Verdict?, at: Int64? = nil) -> CurrentRow {
+    static func current(_ url: Int64, file: Int64, _ text: String, _ verdict: Verdict?, at: Int64? = nil) -> CurrentRow
+    {
         CurrentRow(urlID: url, fileID: file, feedID: 1, url: text, verdict: verdict, checkedAt: at)
     }
 
@@ -63,7 +64,8 @@ import Verifier
     }
 
     @Test func staleAndUnknownVerdictsAreNotTallied() {
-        #expect(HistoryRow.tallied("stale") == nil && HistoryRow.tallied("odd") == nil && HistoryRow.tallied(nil) == nil)
+        #expect(
+            HistoryRow.tallied("stale") == nil && HistoryRow.tallied("odd") == nil && HistoryRow.tallied(nil) == nil)
         #expect(HistoryRow.tallied("verified") == .verified)
     }
 }

@@ -76,8 +76,10 @@ public final class PostgresCluster: Sendable {
     public func sql(_ text: String, database: String = "postgres") async throws -> String {
         let run = try await runToEnd(
             "\(Self.binaries)/psql",
-            ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres",
-             "-d", database, "-c", text], within: .seconds(60))
+            [
+                "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres",
+                "-d", database, "-c", text,
+            ], within: .seconds(60))
         guard run.status == 0 else { throw Unavailable(description: "psql failed: \(run.err)") }
         return run.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -85,7 +87,8 @@ public final class PostgresCluster: Sendable {
     // MARK: Start and stop
 
     private static func start() async throws -> PostgresCluster {
-        for tool in ["initdb", "pg_ctl", "postgres", "psql"] where !FileManager.default.isExecutableFile(
+        for tool in ["initdb", "pg_ctl", "postgres", "psql"]
+        where !FileManager.default.isExecutableFile(
             atPath: "\(binaries)/\(tool)")
         {
             throw Unavailable(
@@ -117,9 +120,10 @@ public final class PostgresCluster: Sendable {
                 """
             // pg_ctl leaves the server running: started with spawnDetached, which Foundation's Process is not.
             let user = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
-            let command = user + [
-                "\(binaries)/pg_ctl", "-D", data, "-l", "\(folder)/log", "-w", "-t", "60", "-o", options, "start",
-            ]
+            let command =
+                user + [
+                    "\(binaries)/pg_ctl", "-D", data, "-l", "\(folder)/log", "-w", "-t", "60", "-o", options, "start",
+                ]
             let status = await waitForExit(
                 try spawnDetached(command[0], Array(command.dropFirst()), output: "\(folder)/pg_ctl.out"))
             guard status == 0 else {
@@ -164,7 +168,8 @@ public final class PostgresCluster: Sendable {
     }
 
     private static func must(_ program: String, _ arguments: [String], _ what: String) async throws {
-        let run = program.hasPrefix(binaries)
+        let run =
+            program.hasPrefix(binaries)
             ? try await asPostgres(program, arguments) : try await runToEnd(program, arguments)
         guard run.status == 0 else { throw Unavailable(description: "\(what) failed: \(run.err)\(run.out)") }
     }

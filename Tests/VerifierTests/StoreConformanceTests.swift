@@ -1,6 +1,6 @@
 import Foundation
-import S5Core
 import PostgresStore
+import S5Core
 import TestSupport
 import Testing
 
