@@ -86,17 +86,23 @@ public final class PostgresCluster: Sendable {
 
     // MARK: Start and stop
 
-    private static func start() async throws -> PostgresCluster {
+    /// Why the server binaries in a folder cannot start a cluster: nil when they are all there.
+    /// - Parameter folder: where `initdb`, `pg_ctl`, `postgres` and `psql` should be.
+    /// - Returns: the error that says which is missing and what to do.
+    public static func missingBinaries(in folder: String = binaries) -> Unavailable? {
         for tool in ["initdb", "pg_ctl", "postgres", "psql"]
-        where !FileManager.default.isExecutableFile(
-            atPath: "\(binaries)/\(tool)")
-        {
-            throw Unavailable(
+        where !FileManager.default.isExecutableFile(atPath: "\(folder)/\(tool)") {
+            return Unavailable(
                 description: """
-                    PostgreSQL server binaries are missing (\(binaries)/\(tool)): install them with \
+                    PostgreSQL server binaries are missing (\(folder)/\(tool)): install them with \
                     `apt-get install postgresql`, or set MIRRORBOT_NO_POSTGRES=1 to leave out the PostgreSQL cases
                     """)
         }
+        return nil
+    }
+
+    private static func start() async throws -> PostgresCluster {
+        if let missing = missingBinaries() { throw missing }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorbot-pg-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let data = "\(folder)/data"
