@@ -150,7 +150,11 @@ public final class PostgresCluster: Sendable {
     /// The shell command that stops the cluster at once and removes its folder.
     private func stopCommand(data: String) -> String {
         let asUser = geteuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
-        return "\(asUser)\(Self.binaries)/pg_ctl -D \(data) stop -m immediate >/dev/null 2>&1; rm -rf \(folder)"
+        // The server's last processes may still write for a moment after pg_ctl returns: remove until gone.
+        return """
+            \(asUser)\(Self.binaries)/pg_ctl -D \(data) stop -m immediate >/dev/null 2>&1; \
+            for i in 1 2 3 4 5 6 7 8 9 10; do rm -rf \(folder) 2>/dev/null; [ -e \(folder) ] || break; sleep 0.5; done
+            """
     }
 
     private func stopAtExit(data: String) {
