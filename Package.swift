@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Thin system-library targets: a module map and a shim header each, nothing else.
@@ -87,6 +88,17 @@ let package = Package(
                 "S5Core", "Fetch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The PostgreSQL adapter of Verifier's storage port (`MirrorStore`), for stores shared by several processes.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Verifier", "S5Core",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -179,7 +191,10 @@ let package = Package(
         .testTarget(name: "DistroTests", dependencies: ["Distro", "DistroFixtures"]),
         .testTarget(
             name: "VerifierTests",
-            dependencies: ["Verifier", "S5Core", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "Verifier", "S5Core", "PostgresStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Verifier", "S5Core", "TestSupport"]),
         .testTarget(
             name: "S5PeerTests",
             dependencies: [
