@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "MirrorbotApp",
             dependencies: [
-                "S5Core", "Fetch", "Crawler", "Verifier", "CrawlPass", "S5Peer", "DemoMirror",
+                "S5Core", "Fetch", "Crawler", "Verifier", "CrawlPass", "S5Peer", "DemoMirror", "PostgresStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,9 +214,22 @@ let package = Package(
             name: "MirrorbotAppTests",
             dependencies: [
                 "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer", "DistroFixtures",
-                "TestSupport",
+                "TestSupport", "PostgresStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ]
 )
+
+// `MIRRORBOT_WITHOUT_POSTGRES=1` builds without the PostgreSQL adapter (`#if canImport(PostgresStore)`): the
+// sanitizer builds of scripts/sanitize use it, since postgres-nio brings a second BoringSSL (swift-crypto) that takes
+// minutes to compile under each sanitizer. Such a binary refuses a `postgres://` database with a clear error.
+if Context.environment["MIRRORBOT_WITHOUT_POSTGRES"] == "1" {
+    package.targets.removeAll { $0.name == "PostgresStore" || $0.name == "PostgresStoreTests" }
+    for target in package.targets {
+        target.dependencies.removeAll { dependency in
+            if case .byNameItem(name: "PostgresStore", _) = dependency { return true }
+            return false
+        }
+    }
+}
