@@ -6,7 +6,8 @@ import Verifier
 
 // Checks and their history.
 extension PostgresMirrorStore {
-    /// Commits one finished check: the state by ``CheckMerge/state(after:previous:)`` and a history row.
+    /// Commits one finished check: the state by ``CheckMerge/state(after:previous:)``, a history row, and the end of
+    /// the URL's lease (``WorkLedger``), which also tells claims made from an older plan that the URL is checked.
     /// - Throws: `StoreError`.
     @discardableResult
     public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
@@ -36,6 +37,13 @@ extension PostgresMirrorStore {
         }
         let state = CheckMerge.state(after: check, previous: previous)
         try await connection.run(PostgresRows.save(state), logger)
+        // The lease ends with the commit; claims compare their plan's checked time with this one.
+        try await connection.run(
+            """
+            INSERT INTO url_claim (url_id, worker, claimed_until, checked_at)
+            VALUES (\(state.urlID), '', 0, \(state.checkedAt))
+            ON CONFLICT (url_id) DO UPDATE SET worker = '', claimed_until = 0, checked_at = excluded.checked_at
+            """, logger)
         let blake3 = state.digests[.blake3].map(PostgresRows.bytea)
         let sha256 = state.digests[.sha256].map(PostgresRows.bytea)
         let status = Int64(CheckMerge.historyStatus(of: check))

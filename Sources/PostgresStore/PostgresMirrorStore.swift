@@ -18,16 +18,22 @@ public final class PostgresMirrorStore: MirrorStore {
     let client: PostgresClient
     let logger: Logger
     let settings: PostgresSettings
+    /// The listener of released work (``WorkLedger/waitForRelease(timeout:)``), started on first use.
+    let workNotices: WorkNotices
     private let runTask: Task<Void, Never>
 
     private init(client: PostgresClient, settings: PostgresSettings, logger: Logger) {
         self.client = client
         self.settings = settings
         self.logger = logger
+        self.workNotices = WorkNotices(settings: settings, logger: logger)
         self.runTask = Task { await client.run() }
     }
 
-    deinit { runTask.cancel() }
+    deinit {
+        runTask.cancel()
+        workNotices.cancel()
+    }
 
     /// Connects, migrates and starts the connection pool.
     /// - Parameters:
@@ -66,8 +72,10 @@ public final class PostgresMirrorStore: MirrorStore {
         }
     }
 
-    /// Stops the connection pool (its run task) and waits until it has; the store cannot be used afterwards.
+    /// Stops the connection pool (its run task) and the listener of released work, and waits until they have; the
+    /// store cannot be used afterwards.
     public func close() async {
+        await workNotices.close()
         runTask.cancel()
         await runTask.value
     }

@@ -2,7 +2,8 @@
 /// query protocol runs one statement at a time), their names kept in `schema_migration`. Never edit a released
 /// migration; add one. The tables are those of the SQLite adapter's migrations 0001 to 0006 in PostgreSQL's types
 /// (`bytea`, `boolean`, `bigint` identities); the SQLite check rollup (0007) has no counterpart: the status reads
-/// aggregate the history window itself.
+/// aggregate the history window itself. 0002 adds the tables of the work ledger (``WorkLedger``), which the SQLite
+/// adapter does not have.
 enum PostgresSchema {
     /// The table that records the applied migrations.
     static let migrationTable = """
@@ -176,7 +177,35 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "0002-work-ledger",
+            [
+                // The URL leases of several crawl workers (``WorkLedger``). `checked_at` is the `url_state.checked_at`
+                // of the last committed check (-1: never checked), written in the same transaction as the state;
+                // `claimed_until` is unix seconds on the server's clock (0: not claimed).
+                """
+                CREATE TABLE url_claim (
+                    url_id bigint PRIMARY KEY REFERENCES url(id) ON DELETE CASCADE,
+                    worker text NOT NULL,
+                    claimed_until double precision NOT NULL,
+                    checked_at bigint NOT NULL
+                )
+                """,
+                "INSERT INTO url_claim SELECT url_id, '', 0, checked_at FROM url_state ON CONFLICT DO NOTHING",
+                // The connection slots of each host, 0 ..< its limit; `held_until` as `claimed_until` above.
+                """
+                CREATE TABLE host_slot (
+                    host text NOT NULL,
+                    slot integer NOT NULL CHECK (slot >= 0),
+                    worker text NOT NULL,
+                    held_until double precision NOT NULL,
+                    PRIMARY KEY (host, slot)
+                )
+                """,
+                // nextDue() reads min(url_state.next_check) through 0001's index url_state_next_check: none added.
+            ]
+        ),
     ]
 }
 
