@@ -100,13 +100,15 @@ public final class PostgresMirrorStore: MirrorStore {
         }
     }
 
-    /// Runs one statement (atomic by itself) and returns its rows, within ``PostgresSettings/operationTimeout``.
+    /// Runs one statement (atomic by itself) and returns its rows, within ``PostgresSettings/readTimeout`` (a
+    /// write's within ``PostgresSettings/operationTimeout``).
     func rows(_ query: PostgresQuery, _ operation: DatabaseFailure.Operation = .read) async throws(StoreError)
         -> [PostgresRandomAccessRow]
     {
         let (client, logger) = (self.client, self.logger)
+        let limit = operation == .read ? settings.readTimeout : settings.operationTimeout
         do {
-            return try await Deadline.within(settings.operationTimeout) {
+            return try await Deadline.within(limit) {
                 try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
             }
         } catch {

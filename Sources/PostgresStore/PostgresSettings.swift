@@ -29,9 +29,13 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     public var tls: TLSMode
     /// How long connecting may take.
     public var connectTimeout: Duration = .seconds(10)
-    /// How long one operation (a transaction or a statement, waiting for a pooled connection included) may take
-    /// before it fails: a server that went away gives an error, not a crawl that waits for ever.
-    public var operationTimeout: Duration = .seconds(120)
+    /// How long one transaction (a write or a claim, waiting for a pooled connection included) may take before it
+    /// fails: a server that went away gives an error, not a crawl that waits for ever. After the server cut its
+    /// connections, postgres-nio's pool has been seen to leave a waiting transaction unanswered (about one run in
+    /// three of `aWorkerOutlivesTheDatabaseGoingAwayMidPass`): this limit is what ends it, so it is short.
+    public var operationTimeout: Duration = .seconds(30)
+    /// How long one read (a single statement, e.g. a status page's over a large history) may take.
+    public var readTimeout: Duration = .seconds(120)
     /// The most connections the store's pool opens.
     public var maximumConnections = 8
     /// The password, if any: internal, so that no caller prints it by accident.
