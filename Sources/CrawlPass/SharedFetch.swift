@@ -16,6 +16,8 @@ extension FeedPass {
     ) async {
         let tracker = shared.tracker
         do {
+            // What an earlier pass of this worker could not give back (it stopped early) is not waited for.
+            try await sharing.ledger.releaseAll(worker: sharing.worker)
             // Claims name URLs by row id: every due file is written first.
             try await PassWork.synchronize(jobs.map(\.task), of: &works, store: store, now: start)
         } catch {

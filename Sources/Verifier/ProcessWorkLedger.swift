@@ -85,6 +85,14 @@ public final class ProcessWorkLedger: WorkLedger {
         }
     }
 
+    public func releaseAll(worker: String) async throws(StoreError) {
+        state.withLock { state in
+            state.urls = state.urls.filter { $0.value.worker != worker }
+            state.slots = state.slots.filter { $0.value.worker != worker }
+            state.releases += 1
+        }
+    }
+
     public func waitForRelease(timeout: Duration) async {
         let seen = state.withLock { $0.releases }
         let deadline = clock.now + timeout

@@ -95,6 +95,12 @@ public protocol WorkLedger: Sendable {
     /// - Throws: `StoreError`.
     func release(_ slot: HostSlot, worker: String) async throws(StoreError)
 
+    /// Ends every lease `worker` holds, on URLs and slots: a worker calls it before a pass, since a pass of its that
+    /// stopped early (the database went away) could not give back what it held, and would wait for it.
+    /// - Parameter worker: the worker's name.
+    /// - Throws: `StoreError`.
+    func releaseAll(worker: String) async throws(StoreError)
+
     /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
     /// treat the timeout as a poll).
     /// - Parameter timeout: the longest wait.

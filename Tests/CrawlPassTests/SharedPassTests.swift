@@ -196,3 +196,25 @@ import Verifier
         return ids
     }
 }
+
+extension SharedPassTests {
+    @Test func aPassDoesNotWaitForWhatAnEarlierPassOfItsWorkerHeld() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 3, hosts: ["a.example"], fetcher: fixture.fetcher, counter: counter, delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        // A pass of worker "w" that stopped early still holds the host's only slot and the URLs.
+        let ids = try await Self.urlIDs(feed, store: fixture.store, now: fixture.clock.now)
+        _ = try await ledger.claimSlot(host: "a.example", slots: 1, worker: "w", lease: .seconds(60))
+        _ = try await ledger.claim(ids.map { DueURL(urlID: $0, seenCheckedAt: nil) }, worker: "w", lease: .seconds(60))
+
+        let started = ContinuousClock.now
+        let report = try await Self.worker("w", fixture: fixture, ledger: ledger, slots: 1).run(feeds: [feed])
+
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(fixture.fetcher.requests.count == 3)
+        #expect(report.results.allSatisfy { $0.checked && $0.verdict == .verified })
+    }
+}
