@@ -65,7 +65,7 @@ public struct CrawlRunner: Sendable {
             throw .engine(error)
         }
         do {
-            let report = try await crawl(engine: engine)
+            let report = try await crawlRetrying(engine: engine)
             await engine.shutdown()
             var finished = report
             finished.elapsed = clock.now - started
@@ -74,6 +74,30 @@ public struct CrawlRunner: Sendable {
             await engine.shutdown()
             throw error
         }
+    }
+
+    /// A worker of a shared store (`--worker`, opening its own store) outlives a database that goes away for a
+    /// while: a pass the database failed (or that could not open it) is run again after 1, 2, 4 … 32 s. Nothing
+    /// committed is lost, and the URLs this worker held are its own again at once.
+    private func crawlRetrying(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
+        let retries = settings.database.isShared && settings.waitForOtherWorkers && store == nil ? 6 : 0
+        var delay = Duration.seconds(1)
+        for _ in 0..<retries {
+            do {
+                return try await crawl(engine: engine)
+            } catch {
+                switch error {
+                case .storage, .openStore:
+                    logger.warning(
+                        "the database failed; the pass runs again after a pause",
+                        metadata: ["error": "\(error)", "retry.delay": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                    delay *= 2
+                default: throw error
+                }
+            }
+        }
+        return try await crawl(engine: engine)
     }
 
     private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {

@@ -66,11 +66,18 @@ public struct ServeCrawlLoop: Service {
         await cancelWhenGracefulShutdown {
             await refreshRecords()
             var nextPass = ContinuousClock.now + firstDelay
+            var retryDelay = minimumGap
             while !Task.isCancelled {
                 let now = ContinuousClock.now
                 if settings != nil, now >= nextPass {
-                    await pass()
-                    nextPass = await nextPassTime(after: ContinuousClock.now)
+                    if await pass() {
+                        retryDelay = minimumGap
+                        nextPass = await nextPassTime(after: ContinuousClock.now)
+                    } else {
+                        // A failed pass (the database went away) is tried again sooner, backing off to `interval`.
+                        nextPass = ContinuousClock.now + min(retryDelay, interval)
+                        retryDelay *= 2
+                    }
                     continue
                 }
                 let wake = settings == nil ? now + refresh : min(nextPass, now + refresh)
@@ -82,8 +89,10 @@ public struct ServeCrawlLoop: Service {
     }
 
     /// One crawl pass (skipped when the lock is held), then a refresh of our records.
-    public func pass() async {
-        guard let settings else { return }
+    /// - Returns: false when the pass failed (the database, say).
+    @discardableResult
+    public func pass() async -> Bool {
+        guard let settings else { return true }
         let runner = CrawlRunner(settings: settings, logger: logger, store: store, ledger: ledger)
         do {
             let report = try await runner.run()
@@ -100,9 +109,12 @@ public struct ServeCrawlLoop: Service {
             }
         } catch {
             logger.error("crawl pass failed", metadata: ["error": "\(error)"])
+            await refreshRecords(force: true)
+            return false
         }
         await refreshRecords(force: true)
         await afterPass()
+        return true
     }
 
     /// Reloads our records from the store, unless no check was recorded since the last load and not `force`.
