@@ -203,7 +203,7 @@ enum PostgresSchema {
                     PRIMARY KEY (host, slot)
                 )
                 """,
-                // nextDue() reads min(url_state.next_check) through 0001's index url_state_next_check: none added.
+                // earliestNextCheck() reads min(url_state.next_check) through 0001's index url_state_next_check: none added.
             ]
         ),
     ]

@@ -243,13 +243,6 @@ extension PostgresMirrorStore: WorkLedger {
         await workNotices.wait(timeout: timeout)
     }
 
-    /// The earliest `next_check` of any checked URL (through the index `url_state_next_check`).
-    /// - Returns: unix seconds; nil when no URL was checked yet.
-    /// - Throws: `StoreError`.
-    public func nextDue() async throws(StoreError) -> Int64? {
-        try await read("SELECT min(next_check) FROM url_state") { try $0.get(0, as: Int64?.self) }.first ?? nil
-    }
-
     // MARK: Plumbing
 
     private static func serverClock(_ connection: PostgresConnection, _ logger: Logger) async throws -> Double {

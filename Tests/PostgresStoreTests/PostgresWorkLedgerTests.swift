@@ -313,14 +313,14 @@ struct PostgresWorkLedgerTests {
 
     // MARK: Due times and schema
 
-    @Test func nextDueIsTheEarliestNextCheck() async throws {
+    @Test func earliestNextCheckIsTheEarliestNextCheck() async throws {
         try await withDatabase { _, store in
-            #expect(try await store.nextDue() == nil)
+            #expect(try await store.earliestNextCheck() == nil)
             let ids = try await Self.seed(store, count: 3)
-            #expect(try await store.nextDue() == nil)
+            #expect(try await store.earliestNextCheck() == nil)
             try await store.record(Self.check(ids[0], at: 100, next: 5000))
             try await store.record(Self.check(ids[1], at: 100, next: 4000))
-            #expect(try await store.nextDue() == 4000)
+            #expect(try await store.earliestNextCheck() == 4000)
         }
     }
 
@@ -358,7 +358,7 @@ struct PostgresWorkLedgerTests {
                 try await store.claim([DueURL(urlID: 1, seenCheckedAt: 500)], worker: "w", lease: Self.long) == [
                     1: .won
                 ])
-            #expect(try await store.nextDue() == 1500)
+            #expect(try await store.earliestNextCheck() == 1500)
             // A state whose row is missing still counts, with its checked time.
             try await cluster.sql("DELETE FROM url_claim WHERE url_id = 1", database: name)
             #expect(try await store.claim(Self.due([1]), worker: "w", lease: Self.long) == [1: .checkedElsewhere])
