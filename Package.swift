@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Thin system-library targets: a module map and a shim header each, nothing else.
@@ -89,6 +90,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The PostgreSQL adapter of Verifier's storage port (`MirrorStore`), for stores shared by several processes.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Verifier", "S5Core",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "S5Peer",
             dependencies: [
@@ -115,7 +127,7 @@ let package = Package(
         .target(
             name: "MirrorbotApp",
             dependencies: [
-                "S5Core", "Fetch", "Crawler", "Verifier", "CrawlPass", "S5Peer", "DemoMirror",
+                "S5Core", "Fetch", "Crawler", "Verifier", "CrawlPass", "S5Peer", "DemoMirror", "PostgresStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -179,7 +191,10 @@ let package = Package(
         .testTarget(name: "DistroTests", dependencies: ["Distro", "DistroFixtures"]),
         .testTarget(
             name: "VerifierTests",
-            dependencies: ["Verifier", "S5Core", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "Verifier", "S5Core", "PostgresStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Verifier", "S5Core", "TestSupport"]),
         .testTarget(
             name: "S5PeerTests",
             dependencies: [
@@ -199,9 +214,22 @@ let package = Package(
             name: "MirrorbotAppTests",
             dependencies: [
                 "MirrorbotApp", "S5Core", "Fetch", "Crawler", "Verifier", "MirrorServer", "DistroFixtures",
-                "TestSupport",
+                "TestSupport", "PostgresStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ]
 )
+
+// `MIRRORBOT_WITHOUT_POSTGRES=1` builds without the PostgreSQL adapter (`#if canImport(PostgresStore)`): the
+// sanitizer builds of scripts/sanitize use it, since postgres-nio brings a second BoringSSL (swift-crypto) that takes
+// minutes to compile under each sanitizer. Such a binary refuses a `postgres://` database with a clear error.
+if Context.environment["MIRRORBOT_WITHOUT_POSTGRES"] == "1" {
+    package.targets.removeAll { $0.name == "PostgresStore" || $0.name == "PostgresStoreTests" }
+    for target in package.targets {
+        target.dependencies.removeAll { dependency in
+            if case .byNameItem(name: "PostgresStore", _) = dependency { return true }
+            return false
+        }
+    }
+}

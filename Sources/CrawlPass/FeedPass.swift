@@ -23,6 +23,9 @@ public struct FeedPass: Sendable {
     public var progress: any PassProgress
     /// The clock in unix seconds.
     public var now: @Sendable () -> Int64
+    /// Shares the pass's URLs and hosts' slots with other workers of the same store; nil: this pass is the only
+    /// crawler (the SQLite store's crawl lock).
+    public var sharing: WorkSharing?
 
     /// Creates a pass.
     /// - Parameters:
@@ -85,7 +88,11 @@ public struct FeedPass: Sendable {
             throw .storage(error)
         }
 
-        await fetch(jobs, of: &plan.works, shared: shared, start: start)
+        if let sharing {
+            await fetchShared(jobs, of: &plan.works, shared: shared, start: start, sharing: sharing)
+        } else {
+            await fetch(jobs, of: &plan.works, shared: shared, start: start)
+        }
         // Files with nothing due in this pass are recorded as the feed states them too.
         if tracker.storeFailure == nil {
             do {

@@ -115,12 +115,19 @@ extension AnnounceOnce {
     /// - Returns: what was pushed.
     /// - Throws: `StoreError` or ``AnnounceError``.
     public static func run(
-        report: CrawlReport, database: String, configuration: Configuration, keyPair: KeyPair,
+        report: CrawlReport, database: DatabaseSettings, configuration: Configuration, keyPair: KeyPair,
         timeout: Duration = .seconds(15), logger: Logger
     ) async throws -> AnnounceOutcome {
         let verified = Set(report.results.filter { $0.verdict == .verified }.map(\.url))
-        let store = try Store(path: database)
-        let links = try await ServeRecords.links(from: store).filter { verified.contains($0.url) }
+        let opened = try await OpenedStore.open(database, logger: logger)
+        let links: [VerifiedLink]
+        do {
+            links = try await ServeRecords.links(from: opened.store).filter { verified.contains($0.url) }
+            await opened.close()
+        } catch {
+            await opened.close()
+            throw error
+        }
         let records = records(for: links, keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL))
         return try await push(
             records: records, configuration: configuration, keyPair: keyPair, timeout: timeout, logger: logger)

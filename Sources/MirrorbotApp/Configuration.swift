@@ -9,6 +9,10 @@ public struct Configuration: Sendable, CustomStringConvertible {
     public var keyPair: KeyPair?
     /// `[database] path`: the SQLite file.
     public var databasePath: String = SettingsTable.databasePath.defaultValue
+    /// `[database] url`: a PostgreSQL store shared by several workers, instead of the SQLite file.
+    public var databaseURL: String? = SettingsTable.databaseURL.defaultValue
+    /// `[database] password_file`: the PostgreSQL password.
+    public var databasePasswordFile: String? = SettingsTable.databasePasswordFile.defaultValue
     /// `[p2p]` and `[p2p.peers]`.
     public var p2p = P2P()
     /// `[crawl]`.
@@ -97,6 +101,8 @@ public struct Configuration: Sendable, CustomStringConvertible {
         public var feeds: [String] = SettingsTable.feeds.defaultValue
         /// `interval`: seconds between crawl rounds.
         public var interval = SettingsTable.interval.defaultValue
+        /// `lease`: seconds a worker's claim on a URL or host slot lasts (a shared database).
+        public var lease = SettingsTable.lease.defaultValue
         /// `spot_checks`: random 256 KiB groups of a large file fetched with `Range` to re-check it between full
         /// downloads (0: none, re-crawls use validators only, as before).
         public var spotChecks = SettingsTable.spotChecks.defaultValue
@@ -184,9 +190,21 @@ public struct Configuration: Sendable, CustomStringConvertible {
             try t.finish()
         }
         if var t = try root.table("database") {
-            if let path = try t.string("path") {
+            let path = try t.string("path")
+            if let path {
                 guard !path.isEmpty else { throw .invalidValue(key: "database.path", "empty") }
                 databasePath = path
+            }
+            if let url = try t.string("url") {
+                guard path == nil else {
+                    throw .invalidValue(key: "database.url", "set either database.path (SQLite) or database.url")
+                }
+                if let problem = DatabaseSettings.urlProblem(url) { throw .invalidValue(key: "database.url", problem) }
+                databaseURL = url
+            }
+            if let file = try t.string("password_file") {
+                guard !file.isEmpty else { throw .invalidValue(key: "database.password_file", "empty") }
+                databasePasswordFile = file
             }
             try t.finish()
         }
@@ -230,6 +248,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
             if let v = try t.int(SettingsTable.recheckAge) { crawl.recheckAge = v }
             if let v = try t.strings("feeds") { crawl.feeds = v }
             if let v = try t.int(SettingsTable.interval) { crawl.interval = v }
+            if let v = try t.int(SettingsTable.lease) { crawl.lease = v }
             if let v = try t.int(SettingsTable.spotChecks) { crawl.spotChecks = v }
             if let v = try t.seconds(SettingsTable.minInterval) { crawl.minInterval = v }
             if let v = try t.int(SettingsTable.maxBackoff) { crawl.maxBackoff = v }
@@ -274,7 +293,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
 
     /// A summary without secrets.
     public var description: String {
-        "Configuration(node: \(keyPair.map { "\($0.nodeID)" } ?? "throwaway"), database: \(databasePath), "
+        "Configuration(node: \(keyPair.map { "\($0.nodeID)" } ?? "throwaway"), database: \(database), "
             + "p2p: \(p2p), crawl: \(crawl), verifier: \(verifier))"
     }
 }

@@ -18,8 +18,10 @@ public struct CrawlRunner: Sendable {
     /// The clock in unix seconds (injected by tests).
     public var now: @Sendable () -> Int64
     /// The store the pass writes, when the caller holds one open (`serve`); nil: the runner opens
-    /// `settings.databasePath` once the feeds are read.
+    /// `settings.database` once the feeds are read.
     public var store: (any MirrorStore)?
+    /// The work ledger of `store` when it is shared with other workers (`serve`'s PostgreSQL store).
+    public var ledger: (any WorkLedger)?
 
     /// Creates a runner.
     /// - Parameters:
@@ -27,19 +29,22 @@ public struct CrawlRunner: Sendable {
     ///   - logger: receives debug events.
     ///   - showProgress: print a progress bar or log lines on stderr.
     ///   - now: unix seconds.
-    ///   - store: an open store to crawl into (`serve`'s); nil to open `settings.databasePath`.
+    ///   - store: an open store to crawl into (`serve`'s); nil to open `settings.database`.
+    ///   - ledger: the ledger of a given store shared with other workers.
     public init(
         settings: CrawlSettings, logger: Logger, showProgress: Bool = false,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, store: (any MirrorStore)? = nil
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, store: (any MirrorStore)? = nil,
+        ledger: (any WorkLedger)? = nil
     ) {
         self.settings = settings
         self.logger = logger
         self.showProgress = showProgress
         self.now = now
         self.store = store
+        self.ledger = ledger
     }
 
-    /// Runs one pass.
+    /// Runs one pass: alone under the crawl lock (the SQLite file), or beside other workers of a shared store.
     /// - Returns: the report (with `locked` set when another crawl holds the lock).
     /// - Throws: `CrawlError` for usage, feed and setup errors (nothing is crawled then), `.storage` when the
     ///   database fails during the pass (the pass stops; what was committed stays).
@@ -47,7 +52,9 @@ public struct CrawlRunner: Sendable {
         try settings.validate()
         let clock = ContinuousClock()
         let started = clock.now
-        guard let lock = try CrawlLock.acquire(path: settings.lockPath) else {
+        // A shared store needs no lock: its workers claim URLs and hosts' slots in the database.
+        let lock = settings.database.isShared ? nil : try CrawlLock.acquire(path: settings.lockPath)
+        if !settings.database.isShared && lock == nil {
             return CrawlReport(results: [], issues: [], locked: true)
         }
         defer { withExtendedLifetime(lock) {} }
@@ -58,7 +65,7 @@ public struct CrawlRunner: Sendable {
             throw .engine(error)
         }
         do {
-            let report = try await crawl(engine: engine)
+            let report = try await crawlRetrying(engine: engine)
             await engine.shutdown()
             var finished = report
             finished.elapsed = clock.now - started
@@ -69,26 +76,67 @@ public struct CrawlRunner: Sendable {
         }
     }
 
+    /// A worker of a shared store (`--worker`, opening its own store) outlives a database that goes away for a
+    /// while: a pass the database failed (or that could not open it) is run again after 1, 2, 4 … 32 s. Nothing
+    /// committed is lost, and the URLs this worker held are its own again at once.
+    private func crawlRetrying(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
+        let retries = settings.database.isShared && settings.waitForOtherWorkers && store == nil ? 6 : 0
+        var delay = Duration.seconds(1)
+        for _ in 0..<retries {
+            do {
+                return try await crawl(engine: engine)
+            } catch {
+                switch error {
+                case .storage, .openStore:
+                    logger.warning(
+                        "the database failed; the pass runs again after a pause",
+                        metadata: ["error": "\(error)", "retry.delay": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                    delay *= 2
+                default: throw error
+                }
+            }
+        }
+        return try await crawl(engine: engine)
+    }
+
     private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let phases = PhaseTimer(logger: logger)
         let feeds = try await loadFeeds(engine: engine)
         phases.mark("feeds parsed")
-        let store: any MirrorStore
-        if let given = self.store {
-            store = given
-        } else {
-            // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
-            do {
-                store = try Store(path: settings.databasePath)
-            } catch {
-                if case .diskFull = error { throw .storage(error) }
-                throw .openStore(error)
-            }
-            phases.mark("store opened")
+        if let store {
+            return try await pass(feeds, engine: engine, store: store, ledger: ledger)
         }
-        let pass = FeedPass(
+        // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
+        let opened: OpenedStore
+        do {
+            opened = try await OpenedStore.open(settings.database, logger: logger)
+        } catch {
+            if case .diskFull = error { throw .storage(error) }
+            throw .openStore(error)
+        }
+        phases.mark("store opened")
+        do {
+            let report = try await pass(feeds, engine: engine, store: opened.store, ledger: opened.ledger)
+            await opened.close()
+            return report
+        } catch {
+            await opened.close()
+            throw error
+        }
+    }
+
+    private func pass(_ feeds: [Feed], engine: FetchEngine, store: any MirrorStore, ledger: (any WorkLedger)?)
+        async throws(CrawlError) -> CrawlReport
+    {
+        var pass = FeedPass(
             settings: settings.passSettings, fetcher: engine, store: store, logger: logger,
             progress: CrawlProgress(enabled: showProgress), now: now)
+        if let ledger {
+            pass.sharing = WorkSharing(
+                ledger: ledger, worker: Self.workerName, slotsPerHost: settings.perHost, urlLease: settings.lease,
+                slotLease: settings.lease, waitForHeld: settings.waitForOtherWorkers)
+        }
         do {
             return try await pass.run(feeds: feeds)
         } catch {
@@ -98,6 +146,9 @@ public struct CrawlRunner: Sendable {
             }
         }
     }
+
+    /// This process's name among the workers of a shared store: host name and process id.
+    static let workerName = "\(ProcessInfo.processInfo.hostName)-\(getpid())"
 
     /// Reads the feeds, fetching remote checksum files and distribution indexes through `engine`.
     private func loadFeeds(engine: FetchEngine) async throws(CrawlError) -> [Feed] {

@@ -9,6 +9,16 @@ public struct CrawlSettings: Sendable {
     public var feeds: [String]
     /// The SQLite store; the lock file is this path plus `.lock`.
     public var databasePath: String = SettingsTable.databasePath.defaultValue
+    /// A PostgreSQL store shared with other workers, instead of the SQLite file (no crawl lock then: the URLs and
+    /// hosts' slots are claimed in the database).
+    public var databaseURL: String?
+    /// The PostgreSQL password's file.
+    public var databasePasswordFile: String?
+    /// With a shared store: keep claiming until every due URL of the pass is checked, by this worker or another,
+    /// waiting for what others hold (`crawl --worker`, `serve`); false leaves those to their holders.
+    public var waitForOtherWorkers = false
+    /// With a shared store: how long a claim on a URL or host slot lasts.
+    public var lease: Duration = .seconds(SettingsTable.lease.defaultValue)
     /// Transfers at once, all hosts together.
     public var concurrency: Int = SettingsTable.concurrency.defaultValue
     /// Transfers at once per host.
@@ -43,6 +53,16 @@ public struct CrawlSettings: Sendable {
     /// - Parameter feeds: the feed files.
     public init(feeds: [String]) {
         self.feeds = feeds
+    }
+
+    /// Where the store is.
+    public var database: DatabaseSettings {
+        get { DatabaseSettings(path: databasePath, url: databaseURL, passwordFile: databasePasswordFile) }
+        set {
+            databasePath = newValue.path
+            databaseURL = newValue.url
+            databasePasswordFile = newValue.passwordFile
+        }
     }
 
     /// The lock file next to the database.
@@ -80,7 +100,7 @@ public struct CrawlSettings: Sendable {
         ]
         for (setting, value) in counts { if let problem = setting.problem(with: value) { return problem } }
         let durations: [(BoundedSetting<Int>, Duration)] = [
-            (SettingsTable.recheckAge, recheckAge), (SettingsTable.interval, interval),
+            (SettingsTable.recheckAge, recheckAge), (SettingsTable.interval, interval), (SettingsTable.lease, lease),
             (SettingsTable.maxBackoff, maxBackoff),
         ]
         for (setting, value) in durations {
@@ -112,13 +132,14 @@ extension CrawlSettings {
     ///   - feeds: feed files given on the command line; the config's `feeds` when empty.
     public init(configuration: Configuration, feeds: [String] = []) {
         self.init(feeds: feeds.isEmpty ? configuration.crawl.feeds : feeds)
-        databasePath = configuration.databasePath
+        database = configuration.database
         concurrency = configuration.crawl.concurrency
         perHost = configuration.crawl.perHost
         contact = configuration.crawl.contact
         maxBody = configuration.crawl.maxBody
         recheckAge = .seconds(configuration.crawl.recheckAge)
         interval = .seconds(configuration.crawl.interval)
+        lease = .seconds(configuration.crawl.lease)
         spotChecks = configuration.crawl.spotChecks
         minInterval = .milliseconds(Int64((configuration.crawl.minInterval * 1000).rounded()))
         maxBackoff = .seconds(configuration.crawl.maxBackoff)

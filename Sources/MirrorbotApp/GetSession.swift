@@ -76,7 +76,7 @@ public final class GetSession: Sendable {
         }
         let configuration = try Configuration.load(path: configPath, allowMissing: false)
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        let store = try Store(path: configuration.databasePath)
+        let store = try await OpenedStore.open(configuration.database, logger: logger).store
         return try await GetSession(
             configuration: configuration, store: store, allowPrivate: allowPrivate, logger: logger)
     }

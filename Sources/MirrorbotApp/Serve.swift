@@ -90,10 +90,12 @@ public enum Serve {
     ///   - logger: the logger.
     /// - Returns: the services and the objects tests look at.
     /// - Throws: `StoreError` when the database cannot be opened, or what an extra service's setup throws.
+    ///   - opened: the store, opened by the caller (a shared PostgreSQL store must be); nil opens the SQLite file.
     public static func make(
-        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger
+        configuration: Configuration, keyPair: KeyPair, options: ServeOptions = ServeOptions(), logger: Logger,
+        opened: OpenedStore? = nil
     ) throws -> ServeNode {
-        let store = try Store(path: configuration.databasePath)
+        let store = try opened?.store ?? Store(path: configuration.databasePath)
         let ownRecords = OwnRecords(
             keyPair: keyPair, ttl: TimeInterval(configuration.recordTTL), outboardBase: configuration.publicBaseURL)
         let metrics = NodeMetrics()
@@ -108,11 +110,13 @@ public enum Serve {
             }, logger: logger)
         let announcer = Announcer(node: server.node, records: ownRecords, settings: options.announce, logger: logger)
         var settings = options.crawlSettings ?? configuration.crawlSettings
-        settings?.databasePath = configuration.databasePath
+        settings?.database = configuration.database
+        // Beside other workers of a shared store, each pass waits for what they hold, so nothing due is left out.
+        settings?.waitForOtherWorkers = true
         let interval = options.crawlInterval ?? .seconds(configuration.crawl.interval)
         let loop = ServeCrawlLoop(
             settings: settings, interval: interval, firstDelay: options.firstCrawlDelay, refresh: options.recordRefresh,
-            store: store, records: ownRecords, metrics: metrics, logger: logger,
+            store: store, ledger: opened?.ledger, records: ownRecords, metrics: metrics, logger: logger,
             afterPass: { await announcer.announcePass() })
         let context = ServeContext(
             configuration: configuration, node: server.node, store: store, ownRecords: ownRecords, logger: logger)
@@ -131,18 +135,31 @@ public enum Serve {
     public static func run(
         configuration: Configuration, keyPair: KeyPair, options: ServeOptions = .standard, logger: Logger
     ) async throws {
-        let node = try make(configuration: configuration, keyPair: keyPair, options: options, logger: logger)
+        let opened = try await OpenedStore.open(configuration.database, logger: logger)
+        let node: ServeNode
+        do {
+            node = try make(configuration: configuration, keyPair: keyPair, options: options, logger: logger, opened: opened)
+        } catch {
+            await opened.close()
+            throw error
+        }
         logger.info(
             "Starting node",
             metadata: [
                 "node.id": "\(keyPair.nodeID)", "listen.address": "\(configuration.p2p.listen)",
-                "feed.count": "\(configuration.crawl.feeds.count)", "database.path": "\(configuration.databasePath)",
+                "feed.count": "\(configuration.crawl.feeds.count)", "database": "\(configuration.database)",
             ])
         let group = ServiceGroup(
             services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await opened.close()
+            throw error
+        }
         if let book = node.server.node.scores as? StoreScoreBook {
             do { try await book.flush() } catch { logger.error("cannot save votes", metadata: ["error": "\(error)"]) }
         }
+        await opened.close()
     }
 }

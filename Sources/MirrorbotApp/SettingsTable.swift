@@ -151,6 +151,17 @@ public enum SettingsTable {
     public static let databasePath = PlainSetting(
         "database.path", default: "mirrorbot.sqlite", "mirrorbot.sqlite", accepts: "a file path, not empty",
         example: "\"mirrorbot.sqlite\"", "the SQLite store; the crawl lock is PATH.lock")
+    /// `[database] url`.
+    public static let databaseURL = PlainSetting<String?>(
+        "database.url", default: nil, "none: the SQLite file `path`",
+        accepts: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, then optionally ?sslmode=disable, prefer or require",
+        example: "\"postgres://mirrorbot@db.example:5432/mirrorbot\"",
+        "a PostgreSQL store shared by several crawl and serve workers (instead of `path`); a password not in the "
+            + "URL comes from `password_file`, $MIRRORBOT_DATABASE_PASSWORD or $PGPASSWORD, and is never printed")
+    /// `[database] password_file`.
+    public static let databasePasswordFile = PlainSetting<String?>(
+        "database.password_file", default: nil, "none", accepts: "a file path (its first line)",
+        example: "\"/etc/mirrorbot/db-password\"", "the PostgreSQL password, kept out of the config file")
 
     // MARK: [p2p], [p2p.peers]
 
@@ -218,6 +229,11 @@ public enum SettingsTable {
     public static let interval = BoundedSetting(
         "crawl.interval", default: 3600, range: 1...year, unit: .seconds,
         "a checked URL is due again after this; `serve` crawls this often")
+    /// `[crawl] lease`.
+    public static let lease = BoundedSetting(
+        "crawl.lease", default: 900, range: 1...(7 * 24 * 3600), unit: .seconds,
+        "with a shared database: how long a worker's claim on a URL or host slot lasts; longer than the slowest "
+            + "file takes, since a worker that dies holds its URLs this long")
     /// `[crawl] spot_checks`.
     public static let spotChecks = BoundedSetting(
         "crawl.spot_checks", default: 3, range: 0...64, unit: .count,
@@ -252,16 +268,17 @@ public enum SettingsTable {
 
     /// Every integer setting.
     public static let integers: [BoundedSetting<Int>] = [
-        recordTTL, maxPeers, concurrency, perHost, maxBody, recheckAge, interval, spotChecks, maxBackoff, hostBudget,
-        checksPerHour, bytesPerHour,
+        recordTTL, maxPeers, concurrency, perHost, maxBody, recheckAge, interval, lease, spotChecks, maxBackoff,
+        hostBudget, checksPerHour, bytesPerHour,
     ]
 
     /// Every setting in file order, in words.
     public static var rows: [SettingRow] {
         [
-            row(seed), row(databasePath), row(network), row(listen), row(publicURIs), row(recordTTL), row(publicURL),
-            row(initialPeers), row(block), row(autoConnect), row(maxPeers), row(concurrency), row(perHost),
-            row(contact), row(maxBody), row(recheckAge), row(feeds), row(interval), row(spotChecks), row(minInterval),
+            row(seed), row(databasePath), row(databaseURL), row(databasePasswordFile), row(network), row(listen),
+            row(publicURIs), row(recordTTL), row(publicURL), row(initialPeers), row(block), row(autoConnect),
+            row(maxPeers), row(concurrency), row(perHost), row(contact), row(maxBody), row(recheckAge), row(feeds),
+            row(interval), row(lease), row(spotChecks), row(minInterval),
             row(maxBackoff), row(hostBudget), row(allowPrivateAddresses), row(checksPerHour), row(bytesPerHour),
         ]
     }

@@ -17,7 +17,7 @@ import S5Core
 ///   ``storedFiles(feedID:)``, ``expectedHashes(fileID:)``).
 /// - **Checks and their history**: each URL's current state and the history of its checks
 ///   (``record(_:)-(CheckRecord)``, ``record(_:)-([CheckRecord])``, the `states` reads, ``state(urlID:)``,
-///   ``historyCount(urlID:)``, ``latestCheckID()``).
+///   ``historyCount(urlID:)``, ``latestCheckID()``, ``earliestNextCheck()``).
 /// - **Crawl runs** (``beginCrawlRun(startedAt:)``, ``finishCrawlRun(id:startedAt:finishedAt:ownNetworkFailed:)``,
 ///   ``crawlRunOwnNetworkFailed(id:)``, ``latestCrawlRun()``).
 /// - **Verified links and mirror standings** (``verifiedURLs(limit:)``, ``verifiedFiles(feed:limit:)``,
@@ -129,6 +129,11 @@ public protocol MirrorStore: Sendable {
     /// - Returns: the id.
     /// - Throws: `StoreError`.
     func latestCheckID() async throws(StoreError) -> Int64
+
+    /// The earliest time a checked URL is due again (``URLState/nextCheck``): when a waiting worker has work.
+    /// - Returns: unix seconds; nil before the first check.
+    /// - Throws: `StoreError`.
+    func earliestNextCheck() async throws(StoreError) -> Int64?
 
     // MARK: Crawl runs
 

@@ -131,6 +131,12 @@ extension Store {
         try await run { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM check_history") ?? 0 }
     }
 
+    /// The earliest time a checked URL is due again.
+    /// - Throws: `StoreError.database`.
+    public func earliestNextCheck() async throws(StoreError) -> Int64? {
+        try await run { db in try Int64.fetchOne(db, sql: "SELECT min(next_check) FROM url_state") }
+    }
+
     /// Records the start of a crawl pass.
     /// - Parameter startedAt: unix seconds.
     /// - Returns: the run's id.

@@ -12,7 +12,10 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
             Exit status: 0 when every URL is verified, 1 when any is not, 2 on usage or configuration errors, 3 \
             when the database fails while crawling (disk full, I/O error: one line naming the file; the results \
             committed before stay, the next run goes on from there).
-            An overlapping run (the lock next to the database is held) prints one line and exits 0.
+            An overlapping run (the lock next to the SQLite database is held) prints one line and exits 0. With a \
+            PostgreSQL store ([database] url or --database postgres://...) any number of crawls and serves share \
+            the work: each URL is claimed by one worker, and no host gets more than --per-host transfers from all \
+            of them together.
             """
     )
 
@@ -34,7 +37,11 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
     )
     var perHost: Int?
 
-    @Option(help: "The SQLite store; a lock file is kept next to it (default: mirrorbot.sqlite).")
+    @Option(
+        help: """
+            The SQLite store, a lock file kept next to it (default: mirrorbot.sqlite); or a postgres:// URL of a \
+            store shared with other workers.
+            """)
     var database: String?
 
     @Option(help: "A contact URL for the User-Agent.")
@@ -53,8 +60,19 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
     @Option(help: ArgumentHelp("A checked URL is due again after this long (\(SettingsTable.interval.help))."))
     var interval: Int64?
 
+    @Option(help: ArgumentHelp("With a shared database: how long a claim lasts (\(SettingsTable.lease.help))."))
+    var lease: Int64?
+
     @Flag(name: .customLong("all"), help: "Check every URL now, whatever its next check time.")
     var ignoreSchedule = false
+
+    @Flag(
+        help: """
+            With a shared (PostgreSQL) store: keep claiming until every due URL is checked, by this worker or \
+            another, waiting for URLs other workers hold (a worker that died gives them up when its leases end). \
+            Without it, URLs other workers hold are left to them.
+            """)
+    var worker = false
 
     @Flag(help: "Print one JSON document (results and summary) on stdout.")
     var json = false
@@ -82,11 +100,13 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
         }
         if let concurrency { settings.concurrency = concurrency }
         if let perHost { settings.perHost = perHost }
-        if let database { settings.databasePath = database }
+        if let database { settings.database = DatabaseSettings(option: database) }
+        settings.waitForOtherWorkers = worker
         if let contact { settings.contact = contact }
         if let maxBody { settings.maxBody = maxBody }
         if let recheckAge { settings.recheckAge = .seconds(recheckAge) }
         if let interval { settings.interval = .seconds(interval) }
+        if let lease { settings.lease = .seconds(lease) }
         settings.ignoreSchedule = ignoreSchedule
         let logger = CommandLogging.logger(
             "crawl", level: ProcessInfo.processInfo.environment["MIRRORBOT_DEBUG"] == nil ? .notice : .debug)
@@ -120,12 +140,12 @@ struct CrawlCommand: AsyncParsableCommand, LoggingCommand {
             print(
                 String(format: "%d URLs, %lld bytes downloaded in %.1f s", report.results.count, report.bytes, seconds))
         }
-        if announce { try await announceVerified(report, database: settings.databasePath, logger: logger) }
+        if announce { try await announceVerified(report, database: settings.database, logger: logger) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
     /// Pushes records of the links this pass verified to the configured peers.
-    private func announceVerified(_ report: CrawlReport, database: String, logger crawlLogger: Logger) async throws {
+    private func announceVerified(_ report: CrawlReport, database: DatabaseSettings, logger crawlLogger: Logger) async throws {
         let config = self.config ?? ConfigFile.defaultPath
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config, allowMissing: false) } catch {

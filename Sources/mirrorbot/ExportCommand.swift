@@ -22,7 +22,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The config file naming the database.")
     var config = ConfigFile.defaultPath
 
-    @Option(name: .long, help: "The SQLite store (instead of the one the config names).")
+    @Option(name: .long, help: "The SQLite file or a postgres:// URL (instead of the store the config names).")
     var database: String?
 
     func validate() throws {
@@ -30,11 +30,13 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try StoreLocation.open(database: database, config: config)
+        let opened = try await StoreLocation.open(database: database, config: config)
+        let store = opened.store
         let document: String
         do { document = try await ExportMetalink.document(from: store, feed: feed) } catch {
             throw NodeCommandError(error.description)
         }
+        await opened.close()
         print(document, terminator: "")
     }
 }

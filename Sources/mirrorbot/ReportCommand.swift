@@ -20,7 +20,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The config file naming the database.")
     var config = ConfigFile.defaultPath
 
-    @Option(name: .long, help: "The SQLite store (instead of the one the config names).")
+    @Option(name: .long, help: "The SQLite file or a postgres:// URL (instead of the store the config names).")
     var database: String?
 
     func validate() throws {
@@ -28,7 +28,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try StoreLocation.open(database: database, config: config)
+        let opened = try await StoreLocation.open(database: database, config: config)
+        let store = opened.store
         let source = StoreStatusSource(data: StatusData(store: store), live: nil)
         let summary: StaticReport.Summary
         do { summary = try await StaticReport.write(to: html, source: source) } catch let error as StaticReport.Failure {
@@ -36,6 +37,7 @@ struct ReportCommand: AsyncParsableCommand {
         } catch {
             throw NodeCommandError("cannot read the store: \(error)")
         }
+        await opened.close()
         func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
         print(
             "wrote \(count(summary.pages, "page")) (\(count(summary.mirrors, "mirror")), \(count(summary.files, "file"))) "

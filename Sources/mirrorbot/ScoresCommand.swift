@@ -18,13 +18,15 @@ struct ScoresCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The config file naming the database.")
     var config = ConfigFile.defaultPath
 
-    @Option(name: .long, help: "The SQLite store (instead of the one the config names).")
+    @Option(name: .long, help: "The SQLite file or a postgres:// URL (instead of the store the config names).")
     var database: String?
 
     func run() async throws {
-        let store = try StoreLocation.open(database: database, config: config)
+        let opened = try await StoreLocation.open(database: database, config: config)
+        let store = opened.store
         let report: ScoresReport
         do { report = try await ScoresReport.read(from: store) } catch { throw NodeCommandError(error.description) }
+        await opened.close()
         print(json ? try report.json() : report.text())
     }
 }

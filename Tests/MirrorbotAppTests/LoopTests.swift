@@ -158,7 +158,7 @@ struct LoopTests {
             let (listener, uriL) = try await startPlainNode(keys: KeyPair.generate(), peers: [], tasks: tasks)
             let keys = KeyPair.generate()
             let outcome = try await AnnounceOnce.run(
-                report: report, database: settings.databasePath,
+                report: report, database: settings.database,
                 configuration: loopConfiguration(peers: [uriL]), keyPair: keys, timeout: .seconds(10),
                 logger: logger)
             #expect(outcome == AnnounceOutcome(peers: 1, records: 2, confirmed: true))

@@ -139,8 +139,8 @@ struct ScoresTests {
         let report = try await ScoresReport.read(from: try Store(path: ":memory:"))
         #expect(report.nodes.isEmpty && report.mirrors.isEmpty)
         #expect(report.text().contains("none voted on yet"))
-        #expect(throws: StoreLocation.Failure.self) {
-            try StoreLocation.open(database: "/nonexistent/\(UUID()).sqlite", config: "/nonexistent.toml")
+        await #expect(throws: StoreLocation.Failure.self) {
+            try await StoreLocation.open(database: "/nonexistent/\(UUID()).sqlite", config: "/nonexistent.toml")
         }
     }
 }

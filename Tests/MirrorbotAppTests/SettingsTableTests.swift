@@ -15,6 +15,7 @@ import Testing
         "crawl.max_body": { $0.maxBody = Int64($1) },
         "crawl.recheck_age": { $0.recheckAge = $1 },
         "crawl.interval": { $0.interval = $1 },
+        "crawl.lease": { $0.lease = $1 },
         "crawl.spot_checks": { $0.spotChecks = $1 },
         "crawl.max_backoff": { $0.maxBackoff = $1 },
         "crawl.host_budget": { $0.hostBudget = Int64($1) },

@@ -1,0 +1,139 @@
+import Crawler
+import Verifier
+
+extension FeedPass {
+    private enum LaneEvent: Sendable {
+        case laneEnded(host: String)
+        case tick
+    }
+
+    /// Fetches the due jobs in a pass shared with other workers (``WorkSharing``): a lane per host slot it can take
+    /// (at most `concurrency` lanes, hosts taking turns), each lane claiming its host's jobs a batch at a time and
+    /// checking the URLs it won one after the other. URLs checked elsewhere since the plan are done; URLs another
+    /// worker holds are tried again after a release notice or a poll (when `waitForHeld`).
+    func fetchShared(
+        _ jobs: [CrawlJob], of works: inout [PassWork], shared: PassShared, start: Int64, sharing: WorkSharing
+    ) async {
+        let tracker = shared.tracker
+        do {
+            // What an earlier pass of this worker could not give back (it stopped early) is not waited for.
+            try await sharing.ledger.releaseAll(worker: sharing.worker)
+            // Claims name URLs by row id: every due file is written first.
+            try await PassWork.synchronize(jobs.map(\.task), of: &works, store: store, now: start)
+        } catch {
+            tracker.fail(error)
+            return
+        }
+        let plan = works
+        let queues = HostQueues(jobs) { plan[$0.task].task.candidates[$0.candidate].host }
+        await withTaskGroup(of: LaneEvent.self) { group in
+            var lanes: [String: Int] = [:]
+            var running = 0
+            var ticking = false
+            passLoop: while tracker.storeFailure == nil {
+                var starved = false
+                let wanted = HostQueues.lanesToStart(
+                    hosts: queues.hostsWithWork, lanes: lanes, slotsPerHost: sharing.slotsPerHost,
+                    free: settings.concurrency - running)
+                for host in wanted {
+                    let slot: HostSlot?
+                    do {
+                        slot = try await sharing.ledger.claimSlot(
+                            host: host, slots: sharing.slotsPerHost, worker: sharing.worker, lease: sharing.slotLease)
+                    } catch {
+                        tracker.fail(error)
+                        break
+                    }
+                    guard let slot else {
+                        starved = true
+                        continue
+                    }
+                    lanes[host, default: 0] += 1
+                    running += 1
+                    group.addTask {
+                        await self.lane(slot, queues: queues, works: plan, shared: shared, sharing: sharing)
+                        return .laneEnded(host: host)
+                    }
+                }
+                if tracker.storeFailure != nil { break }
+                let waiting = starved || (queues.hasHeld && sharing.waitForHeld)
+                if running == 0 && !waiting { break }  // nothing left, or only what others hold
+                if waiting && !ticking {
+                    ticking = true
+                    group.addTask {
+                        await sharing.ledger.waitForRelease(timeout: sharing.poll)
+                        return .tick
+                    }
+                }
+                switch await group.next() {
+                case .laneEnded(let host):
+                    lanes[host, default: 1] -= 1
+                    running -= 1
+                case .tick:
+                    ticking = false
+                    queues.retryHeld()
+                case nil:
+                    break passLoop
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Checks the jobs of one host while it holds one of the host's slots: claims a batch, checks what it won, and
+    /// renews the slot; gives the slot back when the host has no unclaimed job left.
+    private func lane(
+        _ slot: HostSlot, queues: HostQueues, works: [PassWork], shared: PassShared, sharing: WorkSharing
+    ) async {
+        let ledger = sharing.ledger
+        while !Task.isCancelled, shared.tracker.storeFailure == nil {
+            let batch = queues.take(slot.host, count: sharing.claimBatch)
+            if batch.isEmpty { break }
+            var due: [(job: CrawlJob, url: DueURL)] = []
+            for job in batch {
+                let work = works[job.task]
+                let url = work.task.candidates[job.candidate].url
+                guard let id = work.ids?.urlIDs[url] else { continue }
+                due.append((job, DueURL(urlID: id, seenCheckedAt: work.previous[url]?.checkedAt)))
+            }
+            let outcomes: [Int64: ClaimOutcome]
+            do {
+                outcomes = try await ledger.claim(due.map(\.url), worker: sharing.worker, lease: sharing.urlLease)
+            } catch {
+                shared.tracker.fail(error)
+                break
+            }
+            var unchecked: [Int64] = []
+            for (job, url) in due {
+                switch outcomes[url.urlID] ?? .heldElsewhere {
+                case .won:
+                    if Task.isCancelled || shared.tracker.storeFailure != nil {
+                        unchecked.append(url.urlID)
+                    } else {
+                        await check(job: job, work: works[job.task], shared: shared)
+                    }
+                case .checkedElsewhere:
+                    await doneElsewhere(job, work: works[job.task], shared: shared)
+                case .heldElsewhere:
+                    queues.hold(job, host: slot.host)
+                }
+            }
+            if !unchecked.isEmpty { try? await ledger.release(urlIDs: unchecked, worker: sharing.worker) }
+            // A hold that ran out and was taken by another worker ends this lane: the host has its slots' worth.
+            guard (try? await ledger.renew(slot, worker: sharing.worker, lease: sharing.slotLease)) == true else {
+                return
+            }
+        }
+        try? await ledger.release(slot, worker: sharing.worker)
+    }
+
+    /// A job another worker checked after this pass planned: its file may be settled by agreement now.
+    private func doneElsewhere(_ job: CrawlJob, work: PassWork, shared: PassShared) async {
+        guard shared.tracker.finish(task: job.task), work.byAgreement else { return }
+        do {
+            try await AgreementSettlement.settle(work, store: store, now: now)
+        } catch {
+            shared.tracker.fail(error)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+/// A URL a worker's plan found due, as the plan saw it.
+public struct DueURL: Sendable, Hashable {
+    /// The URL's row id.
+    public var urlID: Int64
+    /// The `checkedAt` of the state the plan read; nil when the URL was never checked. A claim fails with
+    /// ``ClaimOutcome/checkedElsewhere`` once a newer check is committed (another worker did it).
+    public var seenCheckedAt: Int64?
+
+    /// - Parameters:
+    ///   - urlID: the URL's row id.
+    ///   - seenCheckedAt: the checked time the plan read (nil: never checked).
+    public init(urlID: Int64, seenCheckedAt: Int64?) {
+        self.urlID = urlID
+        self.seenCheckedAt = seenCheckedAt
+    }
+}
+
+/// What a claim of one URL came to.
+public enum ClaimOutcome: Sendable, Hashable {
+    /// The worker holds the URL until its lease ends or its result is committed.
+    case won
+    /// Another worker holds a live lease on it: try again later (its lease may expire).
+    case heldElsewhere
+    /// A check newer than the plan's is committed: nothing left to do for this pass.
+    case checkedElsewhere
+}
+
+/// One of a host's connection slots, held by a worker.
+public struct HostSlot: Sendable, Hashable {
+    /// The host (as the fetch engine keys its per-host limit).
+    public var host: String
+    /// The slot's number, 0 ..< the host's slot count.
+    public var slot: Int
+
+    /// - Parameters:
+    ///   - host: the host.
+    ///   - slot: the slot's number.
+    public init(host: String, slot: Int) {
+        self.host = host
+        self.slot = slot
+    }
+}
+
+/// The port through which several crawl workers (processes, on any machines) share the work of one store: leases on
+/// due URLs, so each is checked once however many workers plan it, and on host slots, so no host sees more than its
+/// per-host connections from all workers together. An adapter that stores ``MirrorStore`` for several processes
+/// provides one (PostgreSQL: rows claimed with `FOR UPDATE SKIP LOCKED`); the SQLite store keeps its single crawler
+/// under the crawl lock and has none.
+///
+/// Leases are durations, timed by the adapter's one clock (the database server's), so the workers' clocks may differ.
+/// A worker that dies holds nothing for longer than its leases: their URLs and slots are claimed again after that.
+/// A committed check (``MirrorStore/record(_:)-(CheckRecord)``) ends its URL's lease in the same transaction.
+public protocol WorkLedger: Sendable {
+    /// Claims URLs for `worker`: each is won unless another worker holds a live lease on it or a check newer than
+    /// `seenCheckedAt` is committed. Rows another transaction is claiming at that moment count as held elsewhere
+    /// (skipped, not waited for).
+    /// - Parameters:
+    ///   - urls: the URLs, as the worker's plan saw them.
+    ///   - worker: the worker's name (unique among the running workers).
+    ///   - lease: how long the claims last unless renewed or ended by a commit.
+    /// - Returns: the outcome of every URL, by row id.
+    /// - Throws: `StoreError`.
+    func claim(_ urls: [DueURL], worker: String, lease: Duration) async throws(StoreError) -> [Int64: ClaimOutcome]
+
+    /// Ends `worker`'s leases on URLs it will not check after all (a pass cut short), so others need not wait.
+    /// - Parameters:
+    ///   - urlIDs: the URLs' row ids; those not held by `worker` are left alone.
+    ///   - worker: the worker's name.
+    /// - Throws: `StoreError`.
+    func release(urlIDs: [Int64], worker: String) async throws(StoreError)
+
+    /// Takes a free connection slot of a host: one of slots `0 ..< slots` that no live lease holds.
+    /// - Parameters:
+    ///   - host: the host.
+    ///   - slots: the host's connection limit (every worker should use the same).
+    ///   - worker: the worker's name.
+    ///   - lease: how long the slot is held unless renewed or released.
+    /// - Returns: the slot; nil when all are held.
+    /// - Throws: `StoreError`.
+    func claimSlot(host: String, slots: Int, worker: String, lease: Duration) async throws(StoreError) -> HostSlot?
+
+    /// Extends `worker`'s hold on a slot.
+    /// - Parameters:
+    ///   - slot: the slot.
+    ///   - worker: the worker's name.
+    ///   - lease: the new lease, from now.
+    /// - Returns: false when the worker no longer held it (its lease had ended and another took it).
+    /// - Throws: `StoreError`.
+    func renew(_ slot: HostSlot, worker: String, lease: Duration) async throws(StoreError) -> Bool
+
+    /// Gives a slot back; a slot `worker` no longer holds is left alone.
+    /// - Parameters:
+    ///   - slot: the slot.
+    ///   - worker: the worker's name.
+    /// - Throws: `StoreError`.
+    func release(_ slot: HostSlot, worker: String) async throws(StoreError)
+
+    /// Ends every lease `worker` holds, on URLs and slots: a worker calls it before a pass, since a pass of its that
+    /// stopped early (the database went away) could not give back what it held, and would wait for it.
+    /// - Parameter worker: the worker's name.
+    /// - Throws: `StoreError`.
+    func releaseAll(worker: String) async throws(StoreError)
+
+    /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
+    /// treat the timeout as a poll).
+    /// - Parameter timeout: the longest wait.
+    func waitForRelease(timeout: Duration) async
+}

@@ -1,0 +1,220 @@
+import Crawler
+import Fetch
+import Foundation
+import Logging
+import S5Core
+import Synchronization
+import TestSupport
+import Testing
+import Verifier
+
+@testable import CrawlPass
+
+/// Passes shared by several workers of one store through a ledger (``ProcessWorkLedger``: workers in one process),
+/// with scripted answers that take a little time, so the workers' transfers overlap.
+@Suite struct SharedPassTests {
+    static let body = sampleBytes(4 * 1024, seed: 31)
+
+    /// Counts each host's transfers at once across every worker that uses it.
+    final class HostCounter: Sendable {
+        private struct Counts {
+            var now: [String: Int] = [:]
+            var most: [String: Int] = [:]
+        }
+        private let counts = Mutex(Counts())
+
+        func begin(_ host: String) {
+            counts.withLock { counts in
+                counts.now[host, default: 0] += 1
+                counts.most[host] = max(counts.most[host, default: 0], counts.now[host]!)
+            }
+        }
+
+        func end(_ host: String) { counts.withLock { $0.now[host, default: 0] -= 1 } }
+
+        var most: [String: Int] { counts.withLock { $0.most } }
+    }
+
+    /// `files` files, each on every host, all serving `body`; every answer takes `delay`.
+    static func feed(files: Int, hosts: [String], fetcher: ScriptedFetcher, counter: HostCounter, delay: Duration)
+        -> Feed
+    {
+        var tasks: [FileTask] = []
+        for number in 0..<files {
+            let urls = hosts.map { "https://\($0)/pub/f\(number).bin" }
+            for url in urls {
+                let host = TestFeed.host(url)
+                fetcher.answer(url) { _ in
+                    counter.begin(host)
+                    try? await Task.sleep(for: delay)
+                    counter.end(host)
+                    return Served.body(Self.body, url: url)
+                }
+            }
+            tasks.append(TestFeed.file("f\(number).bin", urls: urls, sha256: TestFeed.sha256(Self.body)))
+        }
+        return TestFeed.feed("shared", tasks)
+    }
+
+    static func worker(
+        _ name: String, fixture: PassFixture, ledger: any WorkLedger, slots: Int = 2, waitForHeld: Bool = true,
+        urlLease: Duration = .seconds(60)
+    ) -> FeedPass {
+        let clock = fixture.clock
+        var pass = FeedPass(
+            settings: fixture.settings, fetcher: fixture.fetcher, store: fixture.store,
+            logger: Logger(label: "shared-pass-tests"), now: { clock.now })
+        pass.sharing = WorkSharing(
+            ledger: ledger, worker: name, slotsPerHost: slots, urlLease: urlLease, claimBatch: 3,
+            waitForHeld: waitForHeld, poll: .milliseconds(50))
+        return pass
+    }
+
+    @Test func threeWorkersCheckEveryURLOnceAndNoHostSeesMoreThanItsSlots() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let hosts = ["a.example", "b.example", "c.example"]
+        let feed = Self.feed(files: 30, hosts: hosts, fetcher: fixture.fetcher, counter: counter, delay: .milliseconds(3))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+
+        async let first = Self.worker("w1", fixture: fixture, ledger: ledger).run(feeds: [feed])
+        async let second = Self.worker("w2", fixture: fixture, ledger: ledger).run(feeds: [feed])
+        async let third = Self.worker("w3", fixture: fixture, ledger: ledger).run(feeds: [feed])
+        let reports = try await [first, second, third]
+
+        // 90 URLs, each fetched once by one of the three.
+        let asked = fixture.fetcher.requests.map(\.url)
+        #expect(asked.count == 90)
+        #expect(Set(asked).count == 90)
+        #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 90)
+        // Each worker's report shows every URL verified, whoever checked it.
+        for report in reports {
+            #expect(report.results.count == 90)
+            #expect(report.results.allSatisfy { $0.verdict == .verified })
+        }
+        // Four transfers at once per worker, twelve in all, but never more than two per host.
+        for host in hosts { #expect(counter.most[host, default: 0] <= 2, "host \(host)") }
+        #expect(counter.most.values.contains(2))
+    }
+
+    @Test func urlsHeldByADeadWorkerAreCheckedWhenItsLeaseEnds() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 4, hosts: ["a.example"], fetcher: fixture.fetcher, counter: counter, delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        // Run once without checking anything to get the URLs' ids; then a worker that "dies" claims them all.
+        let ids = try await Self.urlIDs(feed, store: fixture.store, now: fixture.clock.now)
+        let dead = try await ledger.claim(
+            ids.map { DueURL(urlID: $0, seenCheckedAt: nil) }, worker: "dead", lease: .milliseconds(400))
+        #expect(dead.values.allSatisfy { $0 == .won })
+
+        let started = ContinuousClock.now
+        let report = try await Self.worker("alive", fixture: fixture, ledger: ledger).run(feeds: [feed])
+
+        #expect(ContinuousClock.now - started >= .milliseconds(350))
+        #expect(fixture.fetcher.requests.count == 4)
+        #expect(report.results.filter(\.checked).count == 4)
+        #expect(report.results.allSatisfy { $0.verdict == .verified })
+    }
+
+    @Test func withoutWaitingURLsOthersHoldAreLeftToThem() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 3, hosts: ["a.example", "b.example"], fetcher: fixture.fetcher, counter: counter,
+            delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        let ids = try await Self.urlIDs(feed, store: fixture.store, now: fixture.clock.now)
+        let onA = Array(ids.prefix(3))  // the files' a.example URLs come first
+        _ = try await ledger.claim(onA.map { DueURL(urlID: $0, seenCheckedAt: nil) }, worker: "other", lease: .seconds(60))
+
+        let report = try await Self.worker("cron", fixture: fixture, ledger: ledger, waitForHeld: false).run(feeds: [
+            feed
+        ])
+
+        #expect(Set(fixture.fetcher.requests.map(\.url)) == Set((0..<3).map { "https://b.example/pub/f\($0).bin" }))
+        #expect(report.results.filter(\.checked).count == 3)
+        #expect(report.pending == 3)  // never checked by anyone yet
+    }
+
+    @Test func aHostWhoseSlotsOthersHoldWaitsForThem() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 3, hosts: ["a.example"], fetcher: fixture.fetcher, counter: counter, delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        let held = try #require(
+            try await ledger.claimSlot(host: "a.example", slots: 1, worker: "other", lease: .seconds(60)))
+
+        async let report = Self.worker("w", fixture: fixture, ledger: ledger, slots: 1).run(feeds: [feed])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(fixture.fetcher.requests.isEmpty)
+        try await ledger.release(held, worker: "other")
+        let done = try await report
+
+        #expect(fixture.fetcher.requests.count == 3)
+        #expect(done.results.allSatisfy { $0.checked && $0.verdict == .verified })
+    }
+
+    @Test func hostsTakeTurnsForLanes() {
+        let hosts = ["a", "b", "c"]
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2, free: 4) == ["a", "b", "c", "a"])
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 1], slotsPerHost: 2, free: 9) == ["b", "c", "a", "b", "c"])
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 2, "b": 2, "c": 2], slotsPerHost: 2, free: 3).isEmpty)
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 1, free: 0).isEmpty)
+    }
+
+    @Test func heldJobsAreTriedAgainAfterTheRest() {
+        let jobs = (0..<4).map { CrawlJob(task: $0, candidate: 0) }
+        let queues = HostQueues(jobs) { _ in "a" }
+        #expect(queues.take("a", count: 2) == Array(jobs[0..<2]))
+        queues.hold(jobs[1], host: "a")
+        #expect(queues.hasHeld)
+        queues.retryHeld()
+        #expect(!queues.hasHeld)
+        #expect(queues.take("a", count: 9) == [jobs[2], jobs[3], jobs[1]])
+        #expect(queues.hostsWithWork.isEmpty)
+    }
+
+    /// The URL ids the store gives `feed`'s files (written as a pass would, checking nothing).
+    static func urlIDs(_ feed: Feed, store: Store, now: Int64) async throws -> [Int64] {
+        let feedID = try await store.syncFeed(name: feed.name, path: feed.path, now: now)
+        let rows = try await store.upsertFiles(feedID: feedID, files: feed.tasks.map(CrawlMapping.record), now: now)
+        var ids: [Int64] = []
+        for host in Set(feed.tasks.flatMap { $0.candidates.map(\.host) }).sorted() {
+            for (task, row) in zip(feed.tasks, rows) {
+                for candidate in task.candidates where candidate.host == host {
+                    ids.append(row.urlIDs[candidate.url]!)
+                }
+            }
+        }
+        return ids
+    }
+}
+
+extension SharedPassTests {
+    @Test func aPassDoesNotWaitForWhatAnEarlierPassOfItsWorkerHeld() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 3, hosts: ["a.example"], fetcher: fixture.fetcher, counter: counter, delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        // A pass of worker "w" that stopped early still holds the host's only slot and the URLs.
+        let ids = try await Self.urlIDs(feed, store: fixture.store, now: fixture.clock.now)
+        _ = try await ledger.claimSlot(host: "a.example", slots: 1, worker: "w", lease: .seconds(60))
+        _ = try await ledger.claim(ids.map { DueURL(urlID: $0, seenCheckedAt: nil) }, worker: "w", lease: .seconds(60))
+
+        let started = ContinuousClock.now
+        let report = try await Self.worker("w", fixture: fixture, ledger: ledger, slots: 1).run(feeds: [feed])
+
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(fixture.fetcher.requests.count == 3)
+        #expect(report.results.allSatisfy { $0.checked && $0.verdict == .verified })
+    }
+}
