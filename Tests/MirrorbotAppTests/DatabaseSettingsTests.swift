@@ -9,6 +9,7 @@ import Testing
 
 /// `[database]`: the SQLite file or a shared PostgreSQL URL, and where its password comes from.
 @Suite struct DatabaseSettingsTests {
+    #if canImport(PostgresStore)
     @Test func aURLSelectsTheSharedStoreAndItsDescriptionHasNoPassword() throws {
         let c = try Configuration(
             toml: """
@@ -25,6 +26,11 @@ import Testing
         #expect(settings.lease == .seconds(120))
         #expect(settings.problem == nil)
     }
+    #else
+    @Test func aBinaryWithoutPostgreSQLRefusesAURL() {
+        #expect(throws: ConfigurationError.self) { try Configuration(toml: "[database]\nurl = \"postgres://a@b/c\"\n") }
+    }
+    #endif
 
     @Test func pathAndURLTogetherAreRefused() {
         #expect(throws: ConfigurationError.self) {
