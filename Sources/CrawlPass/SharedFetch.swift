@@ -18,8 +18,13 @@ extension FeedPass {
         do {
             // What an earlier pass of this worker could not give back (it stopped early) is not waited for.
             try await sharing.ledger.releaseAll(worker: sharing.worker)
-            // Claims name URLs by row id: every due file is written first.
-            try await PassWork.synchronize(jobs.map(\.task), of: &works, store: store, now: start)
+            // Claims name URLs by row id: every due file is written first, a few thousand per transaction (one
+            // transaction for a million files would outlast the database's time limit).
+            let tasks = Array(Set(jobs.map(\.task))).sorted()
+            for first in stride(from: 0, to: tasks.count, by: 2000) {
+                let slice = Array(tasks[first..<min(first + 2000, tasks.count)])
+                try await PassWork.synchronize(slice, of: &works, store: store, now: start)
+            }
         } catch {
             tracker.fail(error)
             return
