@@ -83,7 +83,8 @@ public struct FeedPass: Sendable {
                 ranges: PassRanges(
                     treeRoots: try await store.baoTreeRoots(),
                     book: RangeBook(
-                        known: try await store.rangeSupport(), maxAge: settings.recheckAge.components.seconds)))
+                        known: try await store.rangeSupport(), maxAge: settings.recheckAge.components.seconds)),
+                runID: plan.runID)
         } catch {
             throw .storage(error)
         }

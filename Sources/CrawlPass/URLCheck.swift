@@ -11,6 +11,8 @@ struct PassShared: Sendable {
     var tracker: PassTracker
     /// Kept trees and mirrors' `Range` support.
     var ranges: PassRanges
+    /// The crawl run each check is recorded under.
+    var runID: Int64
 }
 
 extension FeedPass {
@@ -78,7 +80,8 @@ extension FeedPass {
             etag: result.etag, lastModified: result.lastModified, notModified: judged.notModified,
             durationMilliseconds: result.timings.total.components.seconds * 1000
                 + result.timings.total.components.attoseconds / 1_000_000_000_000_000,
-            nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous))
+            nextCheck: finishedAt + settings.interval.components.seconds, previous: .some(previous),
+            runID: shared.runID)
         do {
             let stored = try await shared.commits.commit(record)
             shared.tracker.recordTouched(

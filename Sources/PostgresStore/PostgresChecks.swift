@@ -50,9 +50,10 @@ extension PostgresMirrorStore {
         try await connection.run(
             """
             INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
-                not_modified, duration_ms)
+                not_modified, duration_ms, run_id)
             VALUES (\(check.urlID), \(check.checkedAt), \(state.judgement.verdict.rawValue), \(state.judgement.reason),
-                \(status), \(state.size), \(blake3), \(sha256), \(check.notModified), \(check.durationMilliseconds))
+                \(status), \(state.size), \(blake3), \(sha256), \(check.notModified), \(check.durationMilliseconds),
+                \(check.runID))
             """, logger)
         return state
     }

@@ -144,7 +144,9 @@ public protocol MirrorStore: Sendable {
     func beginCrawlRun(startedAt: Int64) async throws(StoreError) -> Int64
 
     /// Records the end of a crawl pass: its finish time, whether our own network failed (then its checks do not
-    /// count towards any mirror's standing), and the run on the checks appended since it started without one.
+    /// count towards any mirror's standing), and the run on the checks appended since it started without one (a
+    /// pass's own checks carry their run from the start, ``CheckRecord/runID``, so a worker finishing first never
+    /// takes another's).
     /// - Parameters:
     ///   - id: the run's id.
     ///   - startedAt: unix seconds when it started.

@@ -410,14 +410,14 @@ public final class Store: MirrorStore {
         try db.run(
             """
             INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
-                not_modified, duration_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                not_modified, duration_ms, run_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 check.urlID, check.checkedAt, state.judgement.verdict.rawValue, state.judgement.reason,
                 CheckMerge.historyStatus(of: check), state.size,
                 state.digests[.blake3].map { Data($0) }, state.digests[.sha256].map { Data($0) }, check.notModified,
-                check.durationMilliseconds,
+                check.durationMilliseconds, check.runID,
             ])
         // The status pages' rollup of the history, in the same transaction (StoreRollup.swift).
         let verdict = state.judgement.verdict

@@ -126,14 +126,18 @@ public struct CheckRecord: Sendable {
     /// The URL's state before this check, when the caller read it and no one else writes the URL meanwhile
     /// (the crawl holds its lock); `.some(nil)` means "never checked". nil: the store reads it.
     public var previous: URLState??
+    /// The crawl run that made the check (``MirrorStore/beginCrawlRun(startedAt:)``), stored with it: with several
+    /// workers each check keeps its own worker's run. nil: the run that finishes next takes it.
+    public var runID: Int64?
 
     /// Creates a check record.
     public init(
         urlID: Int64, checkedAt: Int64, observation: Observation, judgement: Judgement, etag: String? = nil,
         lastModified: String? = nil, notModified: Bool = false, durationMilliseconds: Int64 = 0, nextCheck: Int64,
-        previous: URLState?? = nil
+        previous: URLState?? = nil, runID: Int64? = nil
     ) {
         self.previous = previous
+        self.runID = runID
         self.urlID = urlID
         self.checkedAt = checkedAt
         self.observation = observation

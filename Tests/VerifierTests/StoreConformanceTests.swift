@@ -285,6 +285,26 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test(arguments: StoreUnderTest.all)
+    func checksKeepTheRunThatMadeThem(adapter: StoreUnderTest) async throws {
+        try await adapter.with { store in
+            let (a, b) = try await Self.seed(store)
+            // Two workers' runs overlap: the first to finish must not take the other's checks.
+            let failing = try await store.beginCrawlRun(startedAt: 90_000)
+            let counting = try await store.beginCrawlRun(startedAt: 90_001)
+            var atA = Self.check(a, at: 90_010, .verified)
+            atA.runID = counting
+            var atB = Self.check(b, at: 90_010, .error, digests: [:])
+            atB.runID = failing
+            _ = try await store.record([atA, atB])
+            try await store.finishCrawlRun(id: failing, startedAt: 90_000, finishedAt: 90_020, ownNetworkFailed: true)
+            try await store.finishCrawlRun(id: counting, startedAt: 90_001, finishedAt: 90_030, ownNetworkFailed: false)
+            let standings = try await store.mirrorStandings(now: Date(timeIntervalSince1970: 100_000))
+            #expect(standings["https://a.example"]?.checks == 1)
+            #expect(standings["https://b.example"] == nil)
+        }
+    }
+
     // MARK: Bao trees and Range support
 
     @Test(arguments: StoreUnderTest.all)
