@@ -44,6 +44,12 @@ final class HostQueues: Sendable {
         state.withLock { $0.held[host, default: []].append(job) }
     }
 
+    /// Gives back jobs taken but not checked, to be taken next, in the same order.
+    func putBack(_ jobs: [CrawlJob], host: String) {
+        guard !jobs.isEmpty else { return }
+        state.withLock { $0.fresh[host, default: []].append(contentsOf: jobs.reversed()) }
+    }
+
     /// Makes the held jobs unclaimed again (their holders may have finished or died).
     func retryHeld() {
         state.withLock { state in
@@ -60,22 +66,22 @@ final class HostQueues: Sendable {
     /// Whether some job waits for another worker's lease.
     var hasHeld: Bool { state.withLock { !$0.held.isEmpty } }
 
-    /// Which hosts get a new lane now: hosts with work take turns (one lane each before any gets a second), up to
-    /// `slotsPerHost` lanes per host and `free` new lanes in all. Pure.
+    /// The order in which hosts are asked for a new lane: hosts with work take turns (one lane each before any gets a
+    /// second), up to `slotsPerHost` lanes per host, leaving out the hosts whose slots were all taken at the last try.
+    /// The caller asks down the list until it runs as many lanes as it may: a host whose slots other workers hold is
+    /// passed over, not waited for, while other hosts have work. Pure.
     /// - Parameters:
     ///   - hosts: hosts with unclaimed jobs, in pass order.
     ///   - lanes: lanes running per host.
     ///   - slotsPerHost: the most lanes per host.
-    ///   - free: how many lanes may start.
+    ///   - full: hosts with no free slot at the last try.
     /// - Returns: hosts in the order their lanes should be asked for (a host may appear more than once).
-    static func lanesToStart(hosts: [String], lanes: [String: Int], slotsPerHost: Int, free: Int) -> [String] {
+    static func lanesToStart(hosts: [String], lanes: [String: Int], slotsPerHost: Int, full: Set<String> = [])
+        -> [String]
+    {
         var wanted: [String] = []
-        guard free > 0 else { return [] }
         for round in 1...max(slotsPerHost, 1) {
-            for host in hosts where lanes[host, default: 0] < round {
-                wanted.append(host)
-                if wanted.count == free { return wanted }
-            }
+            for host in hosts where lanes[host, default: 0] < round && !full.contains(host) { wanted.append(host) }
         }
         return wanted
     }

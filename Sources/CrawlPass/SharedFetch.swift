@@ -35,12 +35,12 @@ extension FeedPass {
             var lanes: [String: Int] = [:]
             var running = 0
             var ticking = false
+            // Hosts whose slots were all held at the last try: passed over until a release notice or a poll.
+            var full: Set<String> = []
             passLoop: while tracker.storeFailure == nil {
-                var starved = false
                 let wanted = HostQueues.lanesToStart(
-                    hosts: queues.hostsWithWork, lanes: lanes, slotsPerHost: sharing.slotsPerHost,
-                    free: settings.concurrency - running)
-                for host in wanted {
+                    hosts: queues.hostsWithWork, lanes: lanes, slotsPerHost: sharing.slotsPerHost, full: full)
+                for host in wanted where running < settings.concurrency && !full.contains(host) {
                     let slot: HostSlot?
                     do {
                         slot = try await sharing.ledger.claimSlot(
@@ -50,7 +50,7 @@ extension FeedPass {
                         break
                     }
                     guard let slot else {
-                        starved = true
+                        full.insert(host)
                         continue
                     }
                     lanes[host, default: 0] += 1
@@ -60,6 +60,8 @@ extension FeedPass {
                         return .laneEnded(host: host)
                     }
                 }
+                // A host with work and no lane of ours waits for a slot; one with a lane is emptied by that lane.
+                let starved = queues.hostsWithWork.contains { full.contains($0) && lanes[$0, default: 0] == 0 }
                 if tracker.storeFailure != nil { break }
                 let waiting = starved || (queues.hasHeld && sharing.waitForHeld)
                 if running == 0 && !waiting { break }  // nothing left, or only what others hold
@@ -76,6 +78,7 @@ extension FeedPass {
                     running -= 1
                 case .tick:
                     ticking = false
+                    full = []
                     queues.retryHeld()
                 case nil:
                     break passLoop
@@ -86,13 +89,17 @@ extension FeedPass {
     }
 
     /// Checks the jobs of one host while it holds one of the host's slots: claims a batch, checks what it won, and
-    /// renews the slot; gives the slot back when the host has no unclaimed job left.
+    /// renews the slot; gives the slot back when the host has no unclaimed job left. A batch that brings nothing to
+    /// check (all checked elsewhere: a worker that joined late) makes the next one larger, up to ``largestClaim``, so
+    /// catching up costs a few transactions, not one per `claimBatch` URLs; URLs such a batch wins beyond
+    /// `claimBatch` are given back at once for any worker to take.
     private func lane(
         _ slot: HostSlot, queues: HostQueues, works: [PassWork], shared: PassShared, sharing: WorkSharing
     ) async {
         let ledger = sharing.ledger
+        var size = sharing.claimBatch
         while !Task.isCancelled, shared.tracker.storeFailure == nil {
-            let batch = queues.take(slot.host, count: sharing.claimBatch)
+            let batch = queues.take(slot.host, count: size)
             if batch.isEmpty { break }
             var due: [(job: CrawlJob, url: DueURL)] = []
             for job in batch {
@@ -109,27 +116,53 @@ extension FeedPass {
                 break
             }
             var unchecked: [Int64] = []
+            var givenBack: [CrawlJob] = []
+            var won = 0
+            var elsewhere = 0
             for (job, url) in due {
                 switch outcomes[url.urlID] ?? .heldElsewhere {
                 case .won:
-                    if Task.isCancelled || shared.tracker.storeFailure != nil {
+                    won += 1
+                    if won > sharing.claimBatch {
+                        unchecked.append(url.urlID)
+                        givenBack.append(job)
+                    } else if Task.isCancelled || shared.tracker.storeFailure != nil {
                         unchecked.append(url.urlID)
                     } else {
                         await check(job: job, work: works[job.task], shared: shared)
                     }
                 case .checkedElsewhere:
+                    elsewhere += 1
                     await doneElsewhere(job, work: works[job.task], shared: shared)
                 case .heldElsewhere:
                     queues.hold(job, host: slot.host)
                 }
             }
             if !unchecked.isEmpty { try? await ledger.release(urlIDs: unchecked, worker: sharing.worker) }
+            queues.putBack(givenBack, host: slot.host)
+            size = Self.nextClaimSize(size, won: won, checkedElsewhere: elsewhere, of: due.count, base: sharing.claimBatch)
             // A hold that ran out and was taken by another worker ends this lane: the host has its slots' worth.
             guard (try? await ledger.renew(slot, worker: sharing.worker, lease: sharing.slotLease)) == true else {
                 return
             }
         }
         try? await ledger.release(slot, worker: sharing.worker)
+    }
+
+    /// The most URLs a lane claims at once while it catches up with work other workers did.
+    static let largestClaim = 256
+
+    /// The size of a lane's next claim: four times larger after a batch that was all checked elsewhere (up to
+    /// ``largestClaim``), back to `base` once a batch holds something to check or held elsewhere. Pure.
+    /// - Parameters:
+    ///   - size: this batch's size.
+    ///   - won: URLs this batch won.
+    ///   - checkedElsewhere: URLs of this batch other workers had checked.
+    ///   - count: URLs in this batch.
+    ///   - base: `claimBatch`.
+    static func nextClaimSize(_ size: Int, won: Int, checkedElsewhere: Int, of count: Int, base: Int) -> Int {
+        guard won == 0, count > 0, checkedElsewhere == count else { return base }
+        return min(max(size, base) * 4, max(largestClaim, base))
     }
 
     /// A job another worker checked after this pass planned: its file may be settled by agreement now.

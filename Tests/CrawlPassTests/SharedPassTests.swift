@@ -163,10 +163,49 @@ import Verifier
 
     @Test func hostsTakeTurnsForLanes() {
         let hosts = ["a", "b", "c"]
-        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2, free: 4) == ["a", "b", "c", "a"])
-        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 1], slotsPerHost: 2, free: 9) == ["b", "c", "a", "b", "c"])
-        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 2, "b": 2, "c": 2], slotsPerHost: 2, free: 3).isEmpty)
-        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 1, free: 0).isEmpty)
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2) == ["a", "b", "c", "a", "b", "c"])
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 1], slotsPerHost: 2) == ["b", "c", "a", "b", "c"])
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 2, "b": 2, "c": 2], slotsPerHost: 2).isEmpty)
+        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2, full: ["a"]) == ["b", "c", "b", "c"])
+    }
+
+    @Test func aLaneCatchingUpWithOtherWorkersClaimsMoreAtOnce() {
+        // All checked elsewhere: four times larger, up to the largest claim.
+        #expect(FeedPass.nextClaimSize(4, won: 0, checkedElsewhere: 4, of: 4, base: 4) == 16)
+        #expect(FeedPass.nextClaimSize(64, won: 0, checkedElsewhere: 64, of: 64, base: 4) == 256)
+        #expect(FeedPass.nextClaimSize(256, won: 0, checkedElsewhere: 256, of: 256, base: 4) == 256)
+        // Something to check, or something held elsewhere: back to the base.
+        #expect(FeedPass.nextClaimSize(64, won: 1, checkedElsewhere: 63, of: 64, base: 4) == 4)
+        #expect(FeedPass.nextClaimSize(16, won: 0, checkedElsewhere: 10, of: 16, base: 4) == 4)
+        #expect(FeedPass.nextClaimSize(4, won: 0, checkedElsewhere: 0, of: 0, base: 4) == 4)
+    }
+
+    @Test func aWorkerPassesOverAHostWhoseSlotsOthersHold() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let counter = HostCounter()
+        let feed = Self.feed(
+            files: 3, hosts: ["a.example", "b.example", "c.example"], fetcher: fixture.fetcher, counter: counter,
+            delay: .milliseconds(1))
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        let held = try #require(
+            try await ledger.claimSlot(host: "a.example", slots: 1, worker: "other", lease: .seconds(60)))
+        // One lane at a time, and the first host's only slot is someone else's: the other hosts go first.
+        var pass = Self.worker("w", fixture: fixture, ledger: ledger, slots: 1)
+        pass.settings.concurrency = 1
+        async let report = pass.run(feeds: [feed])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while fixture.fetcher.requests.count < 6, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let meanwhile = fixture.fetcher.requests.map { TestFeed.host($0.url) }
+        #expect(meanwhile.count == 6)
+        #expect(Set(meanwhile) == ["b.example", "c.example"])
+        try await ledger.release(held, worker: "other")
+        let done = try await report
+
+        #expect(fixture.fetcher.requests.count == 9)
+        #expect(done.results.allSatisfy { $0.checked && $0.verdict == .verified })
     }
 
     @Test func heldJobsAreTriedAgainAfterTheRest() {
