@@ -3,7 +3,7 @@
 /// migration; add one. The tables are those of the SQLite adapter's migrations 0001 to 0006 in PostgreSQL's types
 /// (`bytea`, `boolean`, `bigint` identities); the SQLite check rollup (0007) has no counterpart: the status reads
 /// aggregate the history window itself. 0002 adds the tables of the work ledger (``WorkLedger``), which the SQLite
-/// adapter does not have.
+/// adapter does not have; 0003 an index for ending one worker's leases.
 enum PostgresSchema {
     /// The table that records the applied migrations.
     static let migrationTable = """
@@ -204,6 +204,14 @@ enum PostgresSchema {
                 )
                 """,
                 // earliestNextCheck() reads min(url_state.next_check) through 0001's index url_state_next_check: none added.
+            ]
+        ),
+        (
+            "0003-claims-by-worker",
+            [
+                // releaseAll(worker:) at the start of each shared pass ends a worker's leases; without an index it read
+                // every row of url_claim (one per URL). Partial: only the leases in force, a few per running lane.
+                "CREATE INDEX url_claim_held_by ON url_claim(worker) WHERE claimed_until > 0",
             ]
         ),
     ]
