@@ -128,8 +128,10 @@ extension FeedPass {
                         givenBack.append(job)
                     } else if Task.isCancelled || shared.tracker.storeFailure != nil {
                         unchecked.append(url.urlID)
-                    } else {
+                    } else if await paced(slot.host, sharing: sharing, shared: shared) {
                         await check(job: job, work: works[job.task], shared: shared)
+                    } else {
+                        unchecked.append(url.urlID)
                     }
                 case .checkedElsewhere:
                     elsewhere += 1
@@ -147,6 +149,22 @@ extension FeedPass {
             }
         }
         try? await ledger.release(slot, worker: sharing.worker)
+    }
+
+    /// Waits for this lane's turn on the host under `minInterval` (reserved through the ledger, so the spacing holds
+    /// across workers); false when the ledger failed (the pass stops) or the wait was cancelled.
+    private func paced(_ host: String, sharing: WorkSharing, shared: PassShared) async -> Bool {
+        guard sharing.minInterval > .zero else { return true }
+        let wait: Duration
+        do {
+            wait = try await sharing.ledger.reserveStart(host: host, interval: sharing.minInterval)
+        } catch {
+            shared.tracker.fail(error)
+            return false
+        }
+        guard wait > .zero else { return true }
+        do { try await Task.sleep(for: wait) } catch { return false }
+        return true
     }
 
     /// The most URLs a lane claims at once while it catches up with work other workers did.

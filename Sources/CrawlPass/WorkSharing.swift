@@ -20,6 +20,9 @@ public struct WorkSharing: Sendable {
     public var waitForHeld: Bool
     /// The longest wait for a release notice before the ledger is asked again.
     public var poll: Duration
+    /// The least time between request starts on one host from all workers together (`[crawl] min_interval`; zero:
+    /// none). Each check's request start is reserved through the ledger; the engine keeps it within the process too.
+    public var minInterval: Duration
 
     /// - Parameters:
     ///   - ledger: the ledger.
@@ -30,10 +33,11 @@ public struct WorkSharing: Sendable {
     ///   - claimBatch: URLs claimed at once.
     ///   - waitForHeld: wait for URLs other workers hold.
     ///   - poll: the longest wait for a release notice.
+    ///   - minInterval: the least time between request starts on one host, all workers together.
     public init(
         ledger: any WorkLedger, worker: String, slotsPerHost: Int, urlLease: Duration = .seconds(900),
         slotLease: Duration = .seconds(900), claimBatch: Int = 4, waitForHeld: Bool = true,
-        poll: Duration = .seconds(5)
+        poll: Duration = .seconds(5), minInterval: Duration = .zero
     ) {
         self.ledger = ledger
         self.worker = worker
@@ -43,5 +47,6 @@ public struct WorkSharing: Sendable {
         self.claimBatch = max(1, claimBatch)
         self.waitForHeld = waitForHeld
         self.poll = poll
+        self.minInterval = max(.zero, minInterval)
     }
 }

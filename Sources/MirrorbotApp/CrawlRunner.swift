@@ -135,7 +135,7 @@ public struct CrawlRunner: Sendable {
         if let ledger {
             pass.sharing = WorkSharing(
                 ledger: ledger, worker: Self.workerName, slotsPerHost: settings.perHost, urlLease: settings.lease,
-                slotLease: settings.lease, waitForHeld: settings.waitForOtherWorkers)
+                slotLease: settings.lease, waitForHeld: settings.waitForOtherWorkers, minInterval: settings.minInterval)
         }
         do {
             return try await pass.run(feeds: feeds)

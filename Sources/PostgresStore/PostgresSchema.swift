@@ -3,7 +3,8 @@
 /// migration; add one. The tables are those of the SQLite adapter's migrations 0001 to 0006 in PostgreSQL's types
 /// (`bytea`, `boolean`, `bigint` identities); the SQLite check rollup (0007) has no counterpart: the status reads
 /// aggregate the history window itself. 0002 adds the tables of the work ledger (``WorkLedger``), which the SQLite
-/// adapter does not have; 0003 an index for ending one worker's leases.
+/// adapter does not have; 0003 an index for ending one worker's leases, 0004
+/// the hosts' shared request spacing.
 enum PostgresSchema {
     /// The table that records the applied migrations.
     static let migrationTable = """
@@ -212,6 +213,19 @@ enum PostgresSchema {
                 // releaseAll(worker:) at the start of each shared pass ends a worker's leases; without an index it read
                 // every row of url_claim (one per URL). Partial: only the leases in force, a few per running lane.
                 "CREATE INDEX url_claim_held_by ON url_claim(worker) WHERE claimed_until > 0",
+            ]
+        ),
+        (
+            "0004-host-pace",
+            [
+                // Per host, the earliest time (unix seconds, server clock) the next request may start under
+                // `[crawl] min_interval`, shared by all workers (reserveStart).
+                """
+                CREATE TABLE host_pace (
+                    host text PRIMARY KEY,
+                    next_start double precision NOT NULL
+                )
+                """,
             ]
         ),
     ]

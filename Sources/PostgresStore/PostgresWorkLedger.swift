@@ -235,6 +235,29 @@ extension PostgresMirrorStore: WorkLedger {
         }
     }
 
+    /// Reserves the next request start on a host (``WorkLedger/reserveStart(host:interval:)``): one statement moves
+    /// the host's next free start (`host_pace`, on the server's clock) one interval on and returns the start it took.
+    /// - Parameters:
+    ///   - host: the host.
+    ///   - interval: the least time between two starts.
+    /// - Returns: how long to wait, by the server's clock.
+    /// - Throws: `StoreError`.
+    public func reserveStart(host: String, interval: Duration) async throws(StoreError) -> Duration {
+        let seconds = ClaimDecision.seconds(interval)
+        let found = try await rows(
+            """
+            INSERT INTO host_pace AS p (host, next_start) VALUES (\(host), \(unescaped: Self.serverNow) + \(seconds))
+            ON CONFLICT (host) DO UPDATE
+                SET next_start = greatest(p.next_start, \(unescaped: Self.serverNow)) + \(seconds)
+            RETURNING greatest(0, next_start - \(seconds) - \(unescaped: Self.serverNow))
+            """, .write)
+        let wait: Double
+        do { wait = try found.first?.get(0, as: Double.self) ?? 0 } catch {
+            throw PostgresFailure.storeError(.write, error, secret: settings.password)
+        }
+        return .milliseconds(Int64((wait * 1000).rounded(.up)))
+    }
+
     /// Waits for a release notice on ``workChannel`` (through one listening connection of the store's own, started on
     /// first use) or until `timeout` passes; without a listener (the server unreachable, the store closed) it sleeps
     /// `timeout`, a poll.

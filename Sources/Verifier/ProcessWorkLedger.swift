@@ -12,6 +12,7 @@ public final class ProcessWorkLedger: WorkLedger {
     private struct State {
         var urls: [Int64: Lease] = [:]
         var slots: [HostSlot: Lease] = [:]
+        var nextStart: [String: ContinuousClock.Instant] = [:]
         var releases = 0
     }
 
@@ -90,6 +91,15 @@ public final class ProcessWorkLedger: WorkLedger {
             state.urls = state.urls.filter { $0.value.worker != worker }
             state.slots = state.slots.filter { $0.value.worker != worker }
             state.releases += 1
+        }
+    }
+
+    public func reserveStart(host: String, interval: Duration) async throws(StoreError) -> Duration {
+        let now = clock.now
+        return state.withLock { state in
+            let start = max(now, state.nextStart[host] ?? now)
+            state.nextStart[host] = start + max(.zero, interval)
+            return start - now
         }
     }
 

@@ -101,6 +101,15 @@ public protocol WorkLedger: Sendable {
     /// - Throws: `StoreError`.
     func releaseAll(worker: String) async throws(StoreError)
 
+    /// Reserves the start of `worker`'s next request to a host so that request starts on the host, from all workers
+    /// together, are at least `interval` apart (`[crawl] min_interval` kept across workers, not only per process).
+    /// - Parameters:
+    ///   - host: the host.
+    ///   - interval: the least time between two starts.
+    /// - Returns: how long to wait before starting (zero when the host is free now).
+    /// - Throws: `StoreError`.
+    func reserveStart(host: String, interval: Duration) async throws(StoreError) -> Duration
+
     /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
     /// treat the timeout as a poll).
     /// - Parameter timeout: the longest wait.

@@ -161,6 +161,39 @@ import Verifier
         #expect(done.results.allSatisfy { $0.checked && $0.verdict == .verified })
     }
 
+    @Test func twoWorkersKeepTheMinimumIntervalBetweenStartsOnAHost() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let starts = Mutex<[ContinuousClock.Instant]>([])
+        var tasks: [FileTask] = []
+        for number in 0..<6 {
+            let url = "https://slow.example/pub/f\(number).bin"
+            fixture.fetcher.answer(url) { _ in
+                starts.withLock { $0.append(.now) }
+                return Served.body(Self.body, url: url)
+            }
+            tasks.append(TestFeed.file("f\(number).bin", urls: [url], sha256: TestFeed.sha256(Self.body)))
+        }
+        let feed = TestFeed.feed("paced", tasks)
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        var first = Self.worker("w1", fixture: fixture, ledger: ledger)
+        var second = Self.worker("w2", fixture: fixture, ledger: ledger)
+        first.sharing?.minInterval = .milliseconds(100)
+        second.sharing?.minInterval = .milliseconds(100)
+
+        async let one = first.run(feeds: [feed])
+        async let two = second.run(feeds: [feed])
+        let reports = try await [one, two]
+
+        #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 6)
+        let sorted = starts.withLock { $0 }.sorted()
+        #expect(sorted.count == 6)
+        // Two slots on the host, but one start every 100 ms from both workers together (less a sleep's slack).
+        for (earlier, later) in zip(sorted, sorted.dropFirst()) {
+            #expect(later - earlier >= .milliseconds(70), "\(sorted)")
+        }
+    }
+
     @Test func hostsTakeTurnsForLanes() {
         let hosts = ["a", "b", "c"]
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2) == ["a", "b", "c", "a", "b", "c"])

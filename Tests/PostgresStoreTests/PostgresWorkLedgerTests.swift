@@ -247,6 +247,33 @@ struct PostgresWorkLedgerTests {
         }
     }
 
+    @Test func requestStartsOnAHostAreSpacedAcrossStores() async throws {
+        try await withDatabase { database, store in
+            let other = try await PostgresMirrorStore.open(PostgresSettings(url: database.url))
+            let interval = Duration.milliseconds(100)
+            let begun = ContinuousClock.now
+            // Two stores (two workers) reserve five starts each at once; each start is when its reserver may begin.
+            let starts = try await withThrowingTaskGroup(of: Duration.self) { group in
+                for index in 0..<10 {
+                    let ledger = index % 2 == 0 ? store : other
+                    group.addTask {
+                        let wait = try await ledger.reserveStart(host: "slow.example", interval: interval)
+                        return ContinuousClock.now - begun + wait
+                    }
+                }
+                return try await group.reduce(into: [Duration]()) { $0.append($1) }.sorted()
+            }
+            // Another host is not held back by this one.
+            #expect(try await other.reserveStart(host: "else.example", interval: interval) == .zero)
+            await other.close()
+            // Ten starts 100 ms apart (less some slack: the replies take varying time to reach us).
+            for (earlier, later) in zip(starts, starts.dropFirst()) {
+                #expect(later - earlier >= .milliseconds(60), "\(starts)")
+            }
+            #expect(starts.last! - starts.first! >= .milliseconds(9 * 100 - 50), "\(starts)")
+        }
+    }
+
     // MARK: Release notices
 
     @Test func waitForReleaseReturnsOnAnotherStoresRelease() async throws {
