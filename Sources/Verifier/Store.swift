@@ -236,7 +236,7 @@ public final class Store: MirrorStore {
     /// - Throws: `StoreError.database`.
     @discardableResult
     public func record(_ check: CheckRecord) async throws(StoreError) -> URLState? {
-        try await write { db in try Self.record(db, check) }
+        try await record([check]).first ?? nil
     }
 
     /// Commits several finished checks in one transaction (group commit: results that arrive while the previous
@@ -245,10 +245,17 @@ public final class Store: MirrorStore {
     /// - Returns: the states now stored, in order.
     /// - Throws: `StoreError.database`.
     public func record(_ checks: [CheckRecord]) async throws(StoreError) -> [URLState?] {
-        try await write { db in try checks.map { try Self.record(db, $0) } }
+        try await write { db in
+            var rollup = StoreRollup.Pending()
+            let states = try checks.map { try Self.record(db, $0, rollup: &rollup) }
+            try rollup.write(db)
+            return states
+        }
     }
 
-    private static func record(_ db: Database, _ check: CheckRecord) throws -> URLState? {
+    private static func record(_ db: Database, _ check: CheckRecord, rollup: inout StoreRollup.Pending) throws
+        -> URLState?
+    {
         let previous: URLState?
         if let known = check.previous {
             previous = known
@@ -258,7 +265,7 @@ public final class Store: MirrorStore {
         }
         let state = CheckMerge.state(after: check, previous: previous)
         try Self.save(db, state)
-        try Self.appendHistory(db, check, state: state)
+        try Self.appendHistory(db, check, state: state, rollup: &rollup)
         return state
     }
 
@@ -406,7 +413,9 @@ public final class Store: MirrorStore {
             ])
     }
 
-    private static func appendHistory(_ db: Database, _ check: CheckRecord, state: URLState) throws {
+    private static func appendHistory(
+        _ db: Database, _ check: CheckRecord, state: URLState, rollup: inout StoreRollup.Pending
+    ) throws {
         try db.run(
             """
             INSERT INTO check_history (url_id, checked_at, verdict, reason, http_status, size, blake3, sha256,
@@ -421,7 +430,7 @@ public final class Store: MirrorStore {
             ])
         // The status pages' rollup of the history, in the same transaction (StoreRollup.swift).
         let verdict = state.judgement.verdict
-        try StoreRollup.add(
+        try rollup.add(
             db, urlID: check.urlID, checkedAt: check.checkedAt, verdict: verdict,
             speed: StatusSQL.downloadSpeed(
                 verdict: verdict, size: state.size, milliseconds: check.durationMilliseconds,

@@ -13,7 +13,7 @@ import GRDB
 //   (one value per full download that verified);
 // - the newest `checked_at` (a row with checks after `now` is read raw, as the weight of such a check is 1).
 //
-// It is written by the same transaction that appends the history row (``Store/record(_:)``), and the migration
+// It is written by the same transaction that appends the history rows (``Store/record(_:)``), and the migration
 // back-fills it from the history. What it does not know: crawl runs are marked `own_network_failed` after their
 // checks were committed, so the reads subtract the checks of such runs (few; read through an index on `run_id`).
 // History is never pruned today; a pruning that deletes history rows must subtract them from the rollup in the same
@@ -74,25 +74,39 @@ enum StoreRollup {
 
     // MARK: Write
 
-    /// Adds one committed check to its day's row; called in the transaction that appends its history row.
-    /// - Parameters:
-    ///   - db: the open transaction.
-    ///   - urlID: the URL checked.
-    ///   - checkedAt: unix seconds.
-    ///   - verdict: the verdict stored in the history row.
-    ///   - speed: ``StatusSQL/downloadSpeed`` of the check.
-    static func add(_ db: Database, urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?) throws {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT u.url, f.feed_id FROM url u JOIN file f ON f.id = u.file_id WHERE u.id = ?"),
-                arguments: [urlID]),
-            let mirror = MirrorOrigin.of(row[0])
-        else { return }
-        var entry = Entry(lastAt: checkedAt)
-        entry.add(at: checkedAt, day: dayStart(checkedAt), verdict: verdict, speed: speed)
-        guard entry.counts.total > 0 else { return }
-        try upsert(db, day: dayStart(checkedAt), feedID: row[1], mirror: mirror, entry)
+    /// The rollup rows of the checks of one transaction, summed per row and written once at its end: a crawl's
+    /// group commit of dozens of results on a few mirrors writes a few rows instead of one per result. The checks
+    /// are added in commit order, so a row's speeds keep the order of the history.
+    struct Pending {
+        private var entries: [Key: Entry] = [:]
+
+        /// Adds one check appended to the history in this transaction.
+        /// - Parameters:
+        ///   - db: the open transaction.
+        ///   - urlID: the URL checked.
+        ///   - checkedAt: unix seconds.
+        ///   - verdict: the verdict stored in the history row.
+        ///   - speed: ``StatusSQL/downloadSpeed`` of the check.
+        mutating func add(_ db: Database, urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?) throws {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT u.url, f.feed_id FROM url u JOIN file f ON f.id = u.file_id WHERE u.id = ?"),
+                    arguments: [urlID]),
+                let mirror = MirrorOrigin.of(row[0])
+            else { return }
+            let day = dayStart(checkedAt)
+            entries[Key(day: day, feed: row[1], mirror: mirror), default: Entry(lastAt: checkedAt)].add(
+                at: checkedAt, day: day, verdict: verdict, speed: speed)
+        }
+
+        /// Writes the summed rows; called once, before the transaction commits.
+        /// - Parameter db: the open transaction.
+        func write(_ db: Database) throws {
+            for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where entry.counts.total > 0 {
+                try upsert(db, day: key.day, feedID: key.feed, mirror: key.mirror, entry)
+            }
+        }
     }
 
     /// One row's values.
