@@ -121,7 +121,7 @@ public struct FeedPass: Sendable {
         var report = CrawlReport(results: results, issues: plan.issues, bytes: tracker.bytes)
         report.rangeFindings = shared.ranges.book.found
         report.indexReports = feeds.flatMap { feed in feed.indexReports.map { (feed: feed.name, report: $0) } }
-        report.deferred = deferred
+        report.deferred = deferred.merging(shared.budgetDeferrals.byMirror, uniquingKeysWith: +)
         report.pending = unchecked
         return report
     }

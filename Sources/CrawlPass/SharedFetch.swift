@@ -117,6 +117,7 @@ extension FeedPass {
             }
             var unchecked: [Int64] = []
             var givenBack: [CrawlJob] = []
+            var overBudget: [CrawlJob] = []
             var won = 0
             var elsewhere = 0
             for (job, url) in due {
@@ -128,10 +129,17 @@ extension FeedPass {
                         givenBack.append(job)
                     } else if Task.isCancelled || shared.tracker.storeFailure != nil {
                         unchecked.append(url.urlID)
-                    } else if await paced(slot.host, sharing: sharing, shared: shared) {
-                        await check(job: job, work: works[job.task], shared: shared)
                     } else {
-                        unchecked.append(url.urlID)
+                        let allowed =
+                            overBudget.isEmpty ? await withinBudget(job, works: works, sharing: sharing, shared: shared) : false
+                        if !allowed {
+                            unchecked.append(url.urlID)
+                            overBudget.append(job)
+                        } else if await paced(slot.host, sharing: sharing, shared: shared) {
+                            await check(job: job, work: works[job.task], shared: shared)
+                        } else {
+                            unchecked.append(url.urlID)
+                        }
                     }
                 case .checkedElsewhere:
                     elsewhere += 1
@@ -141,6 +149,11 @@ extension FeedPass {
                 }
             }
             if !unchecked.isEmpty { try? await ledger.release(urlIDs: unchecked, worker: sharing.worker) }
+            if !overBudget.isEmpty {
+                // The workers together spent this mirror's budget: its other due URLs wait for a later window.
+                deferForBudget(overBudget + givenBack + queues.take(slot.host, count: .max), works: works, shared: shared)
+                break
+            }
             queues.putBack(givenBack, host: slot.host)
             size = Self.nextClaimSize(size, won: won, checkedElsewhere: elsewhere, of: due.count, base: sharing.claimBatch)
             // A hold that ran out and was taken by another worker ends this lane: the host has its slots' worth.
@@ -165,6 +178,33 @@ extension FeedPass {
         guard wait > .zero else { return true }
         do { try await Task.sleep(for: wait) } catch { return false }
         return true
+    }
+
+    /// Whether the workers together may spend a check's bytes on its mirror (``WorkSharing/hostByteBudget``); false
+    /// also when the ledger failed (the pass stops).
+    private func withinBudget(_ job: CrawlJob, works: [PassWork], sharing: WorkSharing, shared: PassShared) async
+        -> Bool
+    {
+        guard sharing.hostByteBudget > 0 else { return true }
+        let work = works[job.task]
+        let candidate = work.task.candidates[job.candidate]
+        do {
+            return try await sharing.ledger.spend(
+                host: MirrorOrigin.of(candidate.url) ?? candidate.host,
+                bytes: work.task.size ?? work.previous[candidate.url]?.size ?? 0, budget: sharing.hostByteBudget,
+                window: sharing.budgetWindow)
+        } catch {
+            shared.tracker.fail(error)
+            return false
+        }
+    }
+
+    /// Counts jobs left for a later window by the shared byte budget, per mirror.
+    private func deferForBudget(_ jobs: [CrawlJob], works: [PassWork], shared: PassShared) {
+        for job in jobs {
+            let candidate = works[job.task].task.candidates[job.candidate]
+            shared.budgetDeferrals.add(1, mirror: MirrorOrigin.of(candidate.url) ?? candidate.host)
+        }
     }
 
     /// The most URLs a lane claims at once while it catches up with work other workers did.

@@ -23,6 +23,11 @@ public struct WorkSharing: Sendable {
     /// The least time between request starts on one host from all workers together (`[crawl] min_interval`; zero:
     /// none). Each check's request start is reserved through the ledger; the engine keeps it within the process too.
     public var minInterval: Duration
+    /// Bytes per mirror per `budgetWindow` from all workers together (`[crawl] host_budget`; 0: none). Each worker's
+    /// plan keeps within it too; the ledger keeps the workers' sum within it.
+    public var hostByteBudget: Int64
+    /// The window of `hostByteBudget` (the crawl interval: one budget per pass period).
+    public var budgetWindow: Duration
 
     /// - Parameters:
     ///   - ledger: the ledger.
@@ -34,10 +39,13 @@ public struct WorkSharing: Sendable {
     ///   - waitForHeld: wait for URLs other workers hold.
     ///   - poll: the longest wait for a release notice.
     ///   - minInterval: the least time between request starts on one host, all workers together.
+    ///   - hostByteBudget: bytes per mirror per window, all workers together (0: none).
+    ///   - budgetWindow: the budget's window.
     public init(
         ledger: any WorkLedger, worker: String, slotsPerHost: Int, urlLease: Duration = .seconds(900),
         slotLease: Duration = .seconds(900), claimBatch: Int = 4, waitForHeld: Bool = true,
-        poll: Duration = .seconds(5), minInterval: Duration = .zero
+        poll: Duration = .seconds(5), minInterval: Duration = .zero, hostByteBudget: Int64 = 0,
+        budgetWindow: Duration = .seconds(86_400)
     ) {
         self.ledger = ledger
         self.worker = worker
@@ -48,5 +56,7 @@ public struct WorkSharing: Sendable {
         self.waitForHeld = waitForHeld
         self.poll = poll
         self.minInterval = max(.zero, minInterval)
+        self.hostByteBudget = max(0, hostByteBudget)
+        self.budgetWindow = budgetWindow
     }
 }

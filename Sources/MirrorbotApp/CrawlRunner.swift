@@ -135,7 +135,8 @@ public struct CrawlRunner: Sendable {
         if let ledger {
             pass.sharing = WorkSharing(
                 ledger: ledger, worker: Self.workerName, slotsPerHost: settings.perHost, urlLease: settings.lease,
-                slotLease: settings.lease, waitForHeld: settings.waitForOtherWorkers, minInterval: settings.minInterval)
+                slotLease: settings.lease, waitForHeld: settings.waitForOtherWorkers, minInterval: settings.minInterval,
+                hostByteBudget: settings.hostByteBudget, budgetWindow: settings.interval)
         }
         do {
             return try await pass.run(feeds: feeds)

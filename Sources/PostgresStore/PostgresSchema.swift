@@ -4,7 +4,7 @@
 /// (`bytea`, `boolean`, `bigint` identities); the SQLite check rollup (0007) has no counterpart: the status reads
 /// aggregate the history window itself. 0002 adds the tables of the work ledger (``WorkLedger``), which the SQLite
 /// adapter does not have; 0003 an index for ending one worker's leases, 0004
-/// the hosts' shared request spacing.
+/// the hosts' shared request spacing and byte budgets.
 enum PostgresSchema {
     /// The table that records the applied migrations.
     static let migrationTable = """
@@ -216,7 +216,7 @@ enum PostgresSchema {
             ]
         ),
         (
-            "0004-host-pace",
+            "0004-host-limits",
             [
                 // Per host, the earliest time (unix seconds, server clock) the next request may start under
                 // `[crawl] min_interval`, shared by all workers (reserveStart).
@@ -224,6 +224,15 @@ enum PostgresSchema {
                 CREATE TABLE host_pace (
                     host text PRIMARY KEY,
                     next_start double precision NOT NULL
+                )
+                """,
+                // Per mirror, the bytes taken from `[crawl] host_budget` in the current window (its start: unix
+                // seconds on the server's clock, a multiple of the window's length), shared by all workers (spend).
+                """
+                CREATE TABLE host_spend (
+                    host text PRIMARY KEY,
+                    window_start double precision NOT NULL,
+                    bytes bigint NOT NULL CHECK (bytes >= 0)
                 )
                 """,
             ]

@@ -258,6 +258,33 @@ extension PostgresMirrorStore: WorkLedger {
         return .milliseconds(Int64((wait * 1000).rounded(.up)))
     }
 
+    /// Takes bytes from a mirror's budget for the current window (``WorkLedger/spend(host:bytes:budget:window:)``):
+    /// one statement starts the window's count afresh when the window moved on and adds the bytes only when they fit
+    /// (or are the window's first).
+    /// - Parameters:
+    ///   - host: the mirror.
+    ///   - bytes: what the transfer may download.
+    ///   - budget: bytes per window.
+    ///   - window: the window's length.
+    /// - Returns: whether the bytes were taken.
+    /// - Throws: `StoreError`.
+    public func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool {
+        let length = max(ClaimDecision.seconds(window), 0.001)
+        let bytes = max(0, bytes)
+        return try await !rows(
+            """
+            INSERT INTO host_spend AS h (host, window_start, bytes)
+            VALUES (\(host), floor(\(unescaped: Self.serverNow) / \(length)) * \(length), \(bytes))
+            ON CONFLICT (host) DO UPDATE
+                SET window_start = excluded.window_start,
+                    bytes = CASE WHEN h.window_start = excluded.window_start THEN h.bytes ELSE 0 END + excluded.bytes
+                WHERE h.window_start <> excluded.window_start OR h.bytes = 0
+                    OR h.bytes + excluded.bytes <= \(budget)
+            RETURNING bytes
+            """, .write
+        ).isEmpty
+    }
+
     /// Waits for a release notice on ``workChannel`` (through one listening connection of the store's own, started on
     /// first use) or until `timeout` passes; without a listener (the server unreachable, the store closed) it sleeps
     /// `timeout`, a poll.

@@ -13,12 +13,14 @@ public final class ProcessWorkLedger: WorkLedger {
         var urls: [Int64: Lease] = [:]
         var slots: [HostSlot: Lease] = [:]
         var nextStart: [String: ContinuousClock.Instant] = [:]
+        var spent: [String: (window: Int64, bytes: Int64)] = [:]
         var releases = 0
     }
 
     private let store: any MirrorStore
     private let state = Mutex(State())
     private let clock = ContinuousClock()
+    private let epoch = ContinuousClock.now
 
     /// - Parameter store: where the URLs' checked times are read.
     public init(store: any MirrorStore) {
@@ -100,6 +102,16 @@ public final class ProcessWorkLedger: WorkLedger {
             let start = max(now, state.nextStart[host] ?? now)
             state.nextStart[host] = start + max(.zero, interval)
             return start - now
+        }
+    }
+
+    public func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool {
+        let number = Int64(((clock.now - epoch) / max(window, .milliseconds(1))).rounded(.down))
+        return state.withLock { state in
+            let used = state.spent[host].flatMap { $0.window == number ? $0.bytes : nil } ?? 0
+            guard used == 0 || used + max(0, bytes) <= budget else { return false }
+            state.spent[host] = (number, used + max(0, bytes))
+            return true
         }
     }
 

@@ -110,6 +110,18 @@ public protocol WorkLedger: Sendable {
     /// - Throws: `StoreError`.
     func reserveStart(host: String, interval: Duration) async throws(StoreError) -> Duration
 
+    /// Takes `bytes` from a host's byte budget (`[crawl] host_budget`) for the current window, all workers together:
+    /// windows are `window` long (the crawl interval: a budget per pass) and aligned on the ledger's clock. The first
+    /// transfer of a window is always allowed, so a file larger than the budget is still checked, as one crawler does.
+    /// - Parameters:
+    ///   - host: the mirror (`scheme://host:port`, as the pass's budget keys it).
+    ///   - bytes: what the transfer may download (0 when unknown).
+    ///   - budget: the host's bytes per window (more than 0).
+    ///   - window: the window's length.
+    /// - Returns: false when the bytes would overrun the budget: the transfer waits for a later window.
+    /// - Throws: `StoreError`.
+    func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool
+
     /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
     /// treat the timeout as a poll).
     /// - Parameter timeout: the longest wait.

@@ -194,6 +194,42 @@ import Verifier
         }
     }
 
+    @Test func twoWorkersTogetherKeepAMirrorsByteBudget() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        var tasks: [FileTask] = []
+        for number in 0..<6 {
+            let url = "https://big.example/pub/f\(number).bin"
+            fixture.fetcher.answer(url) { _ in Served.body(Self.body, url: url) }
+            tasks.append(
+                TestFeed.file(
+                    "f\(number).bin", urls: [url], sha256: TestFeed.sha256(Self.body), size: Int64(Self.body.count)))
+        }
+        let feed = TestFeed.feed("budget", tasks)
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        // Each worker's own plan takes every file; the ledger holds both to 2.5 files' bytes between them.
+        let budget = Int64(Self.body.count) * 5 / 2
+        func budgeted(_ name: String) -> FeedPass {
+            var pass = Self.worker(name, fixture: fixture, ledger: ledger)
+            pass.settings.hostByteBudget = 0
+            pass.sharing?.hostByteBudget = budget
+            pass.sharing?.budgetWindow = .seconds(3600)
+            return pass
+        }
+        let first = budgeted("w1")
+        let second = budgeted("w2")
+
+        async let one = first.run(feeds: [feed])
+        async let two = second.run(feeds: [feed])
+        let reports = try await [one, two]
+
+        #expect(fixture.fetcher.requests.count == 2)
+        #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 2)
+        // Each worker reports what waits for a later window on the mirror.
+        for report in reports { #expect(report.deferred["https://big.example"] ?? 0 > 0, "\(report.deferred)") }
+        #expect(reports.allSatisfy { $0.pending == 4 })
+    }
+
     @Test func hostsTakeTurnsForLanes() {
         let hosts = ["a", "b", "c"]
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2) == ["a", "b", "c", "a", "b", "c"])

@@ -274,6 +274,36 @@ struct PostgresWorkLedgerTests {
         }
     }
 
+    @Test func byteBudgetsAreSharedPerWindow() async throws {
+        try await withDatabase { database, store in
+            let hour = Duration.seconds(3600)
+            #expect(try await store.spend(host: "a", bytes: 4, budget: 10, window: hour))
+            #expect(try await store.spend(host: "a", bytes: 4, budget: 10, window: hour))
+            #expect(try await store.spend(host: "a", bytes: 4, budget: 10, window: hour) == false)
+            #expect(try await store.spend(host: "a", bytes: 2, budget: 10, window: hour))
+            #expect(try await store.spend(host: "a", bytes: 1, budget: 10, window: hour) == false)
+            // Another mirror has its own budget; a window's first transfer goes even when larger than the budget.
+            #expect(try await store.spend(host: "b", bytes: 50, budget: 10, window: hour))
+            #expect(try await store.spend(host: "b", bytes: 0, budget: 10, window: hour) == false)
+            // A new window starts afresh.
+            #expect(try await store.spend(host: "c", bytes: 10, budget: 10, window: .milliseconds(400)))
+            #expect(try await store.spend(host: "c", bytes: 1, budget: 10, window: .milliseconds(400)) == false)
+            try await Task.sleep(for: .milliseconds(450))
+            #expect(try await store.spend(host: "c", bytes: 10, budget: 10, window: .milliseconds(400)))
+            // Twenty workers at once, one byte each, five bytes of budget: five go.
+            let other = try await PostgresMirrorStore.open(PostgresSettings(url: database.url))
+            let granted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    let ledger = index % 2 == 0 ? store : other
+                    group.addTask { try await ledger.spend(host: "d", bytes: 1, budget: 5, window: hour) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            await other.close()
+            #expect(granted == 5)
+        }
+    }
+
     // MARK: Release notices
 
     @Test func waitForReleaseReturnsOnAnotherStoresRelease() async throws {
