@@ -101,16 +101,9 @@ extension FeedPass {
         while !Task.isCancelled, shared.tracker.storeFailure == nil {
             let batch = queues.take(slot.host, count: size)
             if batch.isEmpty { break }
-            var due: [(job: CrawlJob, url: DueURL)] = []
-            for job in batch {
-                let work = works[job.task]
-                let url = work.task.candidates[job.candidate].url
-                guard let id = work.ids?.urlIDs[url] else { continue }
-                due.append((job, DueURL(urlID: id, seenCheckedAt: work.previous[url]?.checkedAt)))
-            }
-            let outcomes: [Int64: ClaimOutcome]
+            let claimed: [(job: CrawlJob, urlID: Int64, outcome: ClaimOutcome)]
             do {
-                outcomes = try await ledger.claim(due.map(\.url), worker: sharing.worker, lease: sharing.urlLease)
+                claimed = try await claim(batch, works: works, sharing: sharing)
             } catch {
                 shared.tracker.fail(error)
                 break
@@ -120,26 +113,24 @@ extension FeedPass {
             var overBudget: [CrawlJob] = []
             var won = 0
             var elsewhere = 0
-            for (job, url) in due {
-                switch outcomes[url.urlID] ?? .heldElsewhere {
+            for (job, urlID, outcome) in claimed {
+                switch outcome {
                 case .won:
                     won += 1
-                    if won > sharing.claimBatch {
-                        unchecked.append(url.urlID)
+                    guard won <= sharing.claimBatch else {
+                        unchecked.append(urlID)
                         givenBack.append(job)
-                    } else if Task.isCancelled || shared.tracker.storeFailure != nil {
-                        unchecked.append(url.urlID)
-                    } else {
-                        let allowed =
-                            overBudget.isEmpty ? await withinBudget(job, works: works, sharing: sharing, shared: shared) : false
-                        if !allowed {
-                            unchecked.append(url.urlID)
-                            overBudget.append(job)
-                        } else if await paced(slot.host, sharing: sharing, shared: shared) {
-                            await check(job: job, work: works[job.task], shared: shared)
-                        } else {
-                            unchecked.append(url.urlID)
-                        }
+                        continue
+                    }
+                    switch await start(
+                        job, on: slot.host, works: works, sharing: sharing, shared: shared,
+                        budgetSpent: !overBudget.isEmpty)
+                    {
+                    case .checked: break
+                    case .notStarted: unchecked.append(urlID)
+                    case .overBudget:
+                        unchecked.append(urlID)
+                        overBudget.append(job)
                     }
                 case .checkedElsewhere:
                     elsewhere += 1
@@ -151,11 +142,13 @@ extension FeedPass {
             if !unchecked.isEmpty { try? await ledger.release(urlIDs: unchecked, worker: sharing.worker) }
             if !overBudget.isEmpty {
                 // The workers together spent this mirror's budget: its other due URLs wait for a later window.
-                deferForBudget(overBudget + givenBack + queues.take(slot.host, count: .max), works: works, shared: shared)
+                let rest = overBudget + givenBack + queues.take(slot.host, count: .max)
+                deferForBudget(rest, works: works, shared: shared)
                 break
             }
             queues.putBack(givenBack, host: slot.host)
-            size = Self.nextClaimSize(size, won: won, checkedElsewhere: elsewhere, of: due.count, base: sharing.claimBatch)
+            size = Self.nextClaimSize(
+                size, won: won, checkedElsewhere: elsewhere, of: claimed.count, base: sharing.claimBatch)
             // A hold that ran out and was taken by another worker ends this lane: the host has its slots' worth.
             guard (try? await ledger.renew(slot, worker: sharing.worker, lease: sharing.slotLease)) == true else {
                 return
@@ -164,47 +157,19 @@ extension FeedPass {
         try? await ledger.release(slot, worker: sharing.worker)
     }
 
-    /// Waits for this lane's turn on the host under `minInterval` (reserved through the ledger, so the spacing holds
-    /// across workers); false when the ledger failed (the pass stops) or the wait was cancelled.
-    private func paced(_ host: String, sharing: WorkSharing, shared: PassShared) async -> Bool {
-        guard sharing.minInterval > .zero else { return true }
-        let wait: Duration
-        do {
-            wait = try await sharing.ledger.reserveStart(host: host, interval: sharing.minInterval)
-        } catch {
-            shared.tracker.fail(error)
-            return false
-        }
-        guard wait > .zero else { return true }
-        do { try await Task.sleep(for: wait) } catch { return false }
-        return true
-    }
-
-    /// Whether the workers together may spend a check's bytes on its mirror (``WorkSharing/hostByteBudget``); false
-    /// also when the ledger failed (the pass stops).
-    private func withinBudget(_ job: CrawlJob, works: [PassWork], sharing: WorkSharing, shared: PassShared) async
-        -> Bool
+    /// Claims a batch of jobs' URLs, as the plan saw them.
+    private func claim(_ batch: [CrawlJob], works: [PassWork], sharing: WorkSharing) async throws(StoreError)
+        -> [(job: CrawlJob, urlID: Int64, outcome: ClaimOutcome)]
     {
-        guard sharing.hostByteBudget > 0 else { return true }
-        let work = works[job.task]
-        let candidate = work.task.candidates[job.candidate]
-        do {
-            return try await sharing.ledger.spend(
-                host: MirrorOrigin.of(candidate.url) ?? candidate.host,
-                bytes: work.task.size ?? work.previous[candidate.url]?.size ?? 0, budget: sharing.hostByteBudget,
-                window: sharing.budgetWindow)
-        } catch {
-            shared.tracker.fail(error)
-            return false
+        var due: [(job: CrawlJob, url: DueURL)] = []
+        for job in batch {
+            let work = works[job.task]
+            let url = work.task.candidates[job.candidate].url
+            guard let id = work.ids?.urlIDs[url] else { continue }
+            due.append((job, DueURL(urlID: id, seenCheckedAt: work.previous[url]?.checkedAt)))
         }
-    }
-
-    /// Counts jobs left for a later window by the shared byte budget, per mirror.
-    private func deferForBudget(_ jobs: [CrawlJob], works: [PassWork], shared: PassShared) {
-        for job in jobs {
-            let candidate = works[job.task].task.candidates[job.candidate]
-            shared.budgetDeferrals.add(1, mirror: MirrorOrigin.of(candidate.url) ?? candidate.host)
-        }
+        let outcomes = try await sharing.ledger.claim(due.map(\.url), worker: sharing.worker, lease: sharing.urlLease)
+        return due.map { ($0.job, $0.url.urlID, outcomes[$0.url.urlID] ?? .heldElsewhere) }
     }
 
     /// The most URLs a lane claims at once while it catches up with work other workers did.

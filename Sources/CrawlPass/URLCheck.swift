@@ -1,7 +1,6 @@
 import Crawler
 import Fetch
 import S5Core
-import Synchronization
 import Verifier
 
 /// What the checks of one pass share: the commit queue, the counters and what is known of `Range` support.
@@ -16,19 +15,6 @@ struct PassShared: Sendable {
     var runID: Int64
     /// Per mirror, the due URLs a shared byte budget left for later (other workers spent it).
     var budgetDeferrals = BudgetDeferrals()
-}
-
-/// Counts, per mirror, the URLs a shared pass left for later because the workers together had spent the mirror's byte
-/// budget (``WorkSharing/hostByteBudget``).
-final class BudgetDeferrals: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-
-    func add(_ count: Int, mirror: String) {
-        guard count > 0 else { return }
-        counts.withLock { $0[mirror, default: 0] += count }
-    }
-
-    var byMirror: [String: Int] { counts.withLock { $0 } }
 }
 
 extension FeedPass {

@@ -212,7 +212,7 @@ enum PostgresSchema {
             [
                 // releaseAll(worker:) at the start of each shared pass ends a worker's leases; without an index it read
                 // every row of url_claim (one per URL). Partial: only the leases in force, a few per running lane.
-                "CREATE INDEX url_claim_held_by ON url_claim(worker) WHERE claimed_until > 0",
+                "CREATE INDEX url_claim_held_by ON url_claim(worker) WHERE claimed_until > 0"
             ]
         ),
         (

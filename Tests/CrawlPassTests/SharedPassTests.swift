@@ -235,7 +235,8 @@ import Verifier
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2) == ["a", "b", "c", "a", "b", "c"])
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 1], slotsPerHost: 2) == ["b", "c", "a", "b", "c"])
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: ["a": 2, "b": 2, "c": 2], slotsPerHost: 2).isEmpty)
-        #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2, full: ["a"]) == ["b", "c", "b", "c"])
+        #expect(
+            HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2, full: ["a"]) == ["b", "c", "b", "c"])
     }
 
     @Test func aLaneCatchingUpWithOtherWorkersClaimsMoreAtOnce() {
