@@ -166,7 +166,7 @@ import Verifier
         defer { fixture.cleanup() }
         let starts = Mutex<[ContinuousClock.Instant]>([])
         var tasks: [FileTask] = []
-        for number in 0..<6 {
+        for number in 0..<5 {
             let url = "https://slow.example/pub/f\(number).bin"
             fixture.fetcher.answer(url) { _ in
                 starts.withLock { $0.append(.now) }
@@ -178,19 +178,19 @@ import Verifier
         let ledger = ProcessWorkLedger(store: fixture.store)
         var first = Self.worker("w1", fixture: fixture, ledger: ledger)
         var second = Self.worker("w2", fixture: fixture, ledger: ledger)
-        first.sharing?.minInterval = .milliseconds(100)
-        second.sharing?.minInterval = .milliseconds(100)
+        first.sharing?.minInterval = .milliseconds(200)
+        second.sharing?.minInterval = .milliseconds(200)
 
         async let one = first.run(feeds: [feed])
         async let two = second.run(feeds: [feed])
         let reports = try await [one, two]
 
-        #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 6)
+        #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 5)
         let sorted = starts.withLock { $0 }.sorted()
-        #expect(sorted.count == 6)
-        // Two slots on the host, but one start every 100 ms from both workers together (less a sleep's slack).
+        #expect(sorted.count == 5)
+        // Two slots on the host, but one start every 200 ms from both workers together (less a busy machine's slack).
         for (earlier, later) in zip(sorted, sorted.dropFirst()) {
-            #expect(later - earlier >= .milliseconds(70), "\(sorted)")
+            #expect(later - earlier >= .milliseconds(130), "\(sorted)")
         }
     }
 
