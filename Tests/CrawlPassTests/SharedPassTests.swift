@@ -264,7 +264,8 @@ import Verifier
         var pass = Self.worker("w", fixture: fixture, ledger: ledger, slots: 1)
         pass.settings.concurrency = 1
         async let report = pass.run(feeds: [feed])
-        let deadline = ContinuousClock.now + .seconds(5)
+        // Generous: on a busy machine (the whole suite at once) the pass may take seconds to get going.
+        let deadline = ContinuousClock.now + .seconds(30)
         while fixture.fetcher.requests.count < 6, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
