@@ -3,8 +3,8 @@
 /// migration; add one. The tables are those of the SQLite adapter's migrations 0001 to 0006 in PostgreSQL's types
 /// (`bytea`, `boolean`, `bigint` identities); the SQLite check rollup (0007) has no counterpart: the status reads
 /// aggregate the history window itself. 0002 adds the tables of the work ledger (``WorkLedger``), which the SQLite
-/// adapter does not have; 0003 an index for ending one worker's leases, 0004
-/// the hosts' shared request spacing and byte budgets.
+/// adapter does not have; 0003 an index for ending one worker's leases; 0004 the hosts' request spacing and byte
+/// budgets shared by all workers.
 enum PostgresSchema {
     /// The table that records the applied migrations.
     static let migrationTable = """
