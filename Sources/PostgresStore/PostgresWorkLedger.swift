@@ -300,7 +300,7 @@ extension PostgresMirrorStore: WorkLedger {
     }
 
     /// Notifies the listening workers, on commit.
-    private static func notify(_ connection: PostgresConnection, _ logger: Logger) async throws {
+    static func notify(_ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.run("SELECT pg_notify(\(workChannel), '')", logger)
     }
 }

@@ -14,9 +14,7 @@ extension PostgresMirrorStore {
                 logger)
             let slots = try await connection.rows(
                 "UPDATE host_slot SET held_until = 0 WHERE worker = \(worker) AND held_until > 0 RETURNING slot", logger)
-            if !urls.isEmpty || !slots.isEmpty {
-                try await connection.run("SELECT pg_notify(\(Self.workChannel), '')", logger)
-            }
+            if !urls.isEmpty || !slots.isEmpty { try await Self.notify(connection, logger) }
         }
     }
 }
