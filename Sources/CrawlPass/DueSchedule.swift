@@ -43,12 +43,22 @@ enum DueSchedule {
         let candidates = jobs.map { job in
             let work = works[job.task]
             let candidate = work.task.candidates[job.candidate]
-            let state = work.previous[candidate.url]
             return HostBudget.Candidate(
-                host: MirrorOrigin.of(candidate.url) ?? candidate.host, bytes: work.task.size ?? state?.size ?? 0,
-                verifiedAt: state?.verifiedAt)
+                host: candidate.budgetKey, bytes: work.budgetBytes(candidate.url),
+                verifiedAt: work.previous[candidate.url]?.verifiedAt)
         }
         let (chosen, deferred) = HostBudget.select(candidates, budget: budget, using: &random)
         return (chosen.map { jobs[$0] }, deferred)
     }
+}
+
+extension Candidate {
+    /// The mirror whose byte budget a fetch of this URL spends (`scheme://host:port`; the host when the URL has none).
+    var budgetKey: String { MirrorOrigin.of(url) ?? host }
+}
+
+extension PassWork {
+    /// What a fetch of one of the file's URLs may download, for the byte budgets: the feed's size, else the size last
+    /// seen there, else 0 (unknown).
+    func budgetBytes(_ url: String) -> Int64 { task.size ?? previous[url]?.size ?? 0 }
 }

@@ -54,8 +54,8 @@ extension FeedPass {
         let candidate = work.task.candidates[job.candidate]
         do {
             return try await sharing.ledger.spend(
-                host: MirrorOrigin.of(candidate.url) ?? candidate.host,
-                bytes: work.task.size ?? work.previous[candidate.url]?.size ?? 0, budget: sharing.hostByteBudget,
+                host: candidate.budgetKey,
+                bytes: work.budgetBytes(candidate.url), budget: sharing.hostByteBudget,
                 window: sharing.budgetWindow)
         } catch {
             shared.tracker.fail(error)
@@ -67,7 +67,7 @@ extension FeedPass {
     func deferForBudget(_ jobs: [CrawlJob], works: [PassWork], shared: PassShared) {
         for job in jobs {
             let candidate = works[job.task].task.candidates[job.candidate]
-            shared.budgetDeferrals.add(1, mirror: MirrorOrigin.of(candidate.url) ?? candidate.host)
+            shared.budgetDeferrals.add(1, mirror: candidate.budgetKey)
         }
     }
 }
