@@ -59,8 +59,28 @@ struct SharedWorkersTests {
         }
     }
 
-    func crawl(_ feed: String, database: String, _ extra: [String] = []) -> [String] {
+    static func crawl(_ feed: String, database: String, _ extra: [String] = []) -> [String] {
         ["crawl", feed, "--database", database, "--json", "--concurrency", "6", "--per-host", "2"] + extra
+    }
+
+    /// The mirrors, a fresh database on the test cluster, and the verdicts of one worker alone on SQLite to match.
+    struct Scene {
+        let mirrors: Mirrors
+        let cluster: PostgresCluster
+        let name: String
+        let expected: [String: String]
+
+        var database: String { cluster.url(database: name) }
+
+        static func start(in folder: String) async throws -> Scene {
+            let mirrors = try await Mirrors.start(in: folder)
+            let cluster = try await PostgresCluster.shared()
+            let name = try await cluster.createDatabase()
+            let alone = try await CLI.run(SharedWorkersTests.crawl(mirrors.feed, database: folder + "/alone.sqlite"))
+            let expected = try crawlOutcomes(json: alone.out)
+            for server in mirrors.servers { server.resetStatistics() }
+            return Scene(mirrors: mirrors, cluster: cluster, name: name, expected: expected)
+        }
     }
 
     @Test(.timeLimit(.minutes(3)))
@@ -68,19 +88,13 @@ struct SharedWorkersTests {
         let folder = NSTemporaryDirectory() + "shared-workers-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let mirrors = try await Mirrors.start(in: folder)
-        let cluster = try await PostgresCluster.shared()
-        let name = try await cluster.createDatabase()
-        let database = cluster.url(database: name)
-
-        // One worker alone, on SQLite: the verdicts to match.
-        let alone = try await CLI.run(crawl(mirrors.feed, database: folder + "/alone.sqlite"))
-        let expected = try crawlOutcomes(json: alone.out)
+        let scene = try await Scene.start(in: folder)
+        let (mirrors, cluster, name, database, expected) =
+            (scene.mirrors, scene.cluster, scene.name, scene.database, scene.expected)
         #expect(expected.count == mirrors.urlCount)
-        for server in mirrors.servers { server.resetStatistics() }
 
         // Three workers on PostgreSQL with short leases; the first is killed once the pass is under way.
-        let arguments = crawl(mirrors.feed, database: database, ["--worker", "--lease", "3"])
+        let arguments = Self.crawl(mirrors.feed, database: database, ["--worker", "--lease", "3"])
         let workers = try (0..<3).map { number in
             try Child.start(CLI.binary, arguments, in: folder, name: "worker\(number)")
         }
@@ -98,7 +112,7 @@ struct SharedWorkersTests {
         }
 
         // The store holds what a single worker found, one check per URL.
-        let final = try await CLI.run(crawl(mirrors.feed, database: database))
+        let final = try await CLI.run(Self.crawl(mirrors.feed, database: database))
         #expect(try crawlOutcomes(json: final.out) == expected)
         let history = try await cluster.sql(
             "SELECT count(*), count(DISTINCT url_id) FROM check_history", database: name)
@@ -121,16 +135,12 @@ struct SharedWorkersTests {
         let folder = NSTemporaryDirectory() + "shared-workers-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let mirrors = try await Mirrors.start(in: folder)
-        let cluster = try await PostgresCluster.shared()
-        let name = try await cluster.createDatabase()
-        let database = cluster.url(database: name)
-        let alone = try await CLI.run(crawl(mirrors.feed, database: folder + "/alone.sqlite"))
-        let expected = try crawlOutcomes(json: alone.out)
-        for server in mirrors.servers { server.resetStatistics() }
+        let scene = try await Scene.start(in: folder)
+        let (mirrors, cluster, name, database, expected) =
+            (scene.mirrors, scene.cluster, scene.name, scene.database, scene.expected)
 
         let worker = try Child.start(
-            CLI.binary, crawl(mirrors.feed, database: database, ["--worker"]), in: folder, name: "worker")
+            CLI.binary, Self.crawl(mirrors.feed, database: database, ["--worker"]), in: folder, name: "worker")
         let started = ContinuousClock.now
         // Early in the pass (its 120 URLs take about 0.4 s at 6 transfers at once), so that the worker is still busy
         // when the database goes: at 40 requests it sometimes finished first.
@@ -152,7 +162,7 @@ struct SharedWorkersTests {
         #expect([0, 1].contains(worker.process.terminationStatus), "\(worker.err)")
         #expect(worker.err.contains("the database failed"), "no retry seen: \(worker.err)")
         // Nothing lost, nothing twice: the verdicts of an undisturbed crawl, one check per URL.
-        let final = try await CLI.run(crawl(mirrors.feed, database: database))
+        let final = try await CLI.run(Self.crawl(mirrors.feed, database: database))
         #expect(try crawlOutcomes(json: final.out) == expected)
         let history = try await cluster.sql(
             "SELECT count(*), count(DISTINCT url_id) FROM check_history", database: name)
