@@ -11,8 +11,8 @@ CONNS=${2:-8}
 SECONDS_=${3:-5}
 PEERS=${4:-1000}
 
-swift build -c release --product peerbench >/dev/null
-BIN=$(swift build -c release --show-bin-path)/peerbench
+scripts/build-release --product peerbench >/dev/null
+BIN=$(scripts/build-release --show-bin-path)/peerbench
 
 echo "== latency ($SAMPLES samples each)"
 "$BIN" latency "$SAMPLES"

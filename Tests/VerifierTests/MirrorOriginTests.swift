@@ -1,0 +1,38 @@
+import S5Core
+import Testing
+
+@testable import Verifier
+
+@Suite struct MirrorOriginTests {
+    @Test(arguments: [
+        ("http://Example.COM:8080/pool/a.deb", "http://example.com:8080"),
+        ("HTTPS://user:secret@Mirror.example/x?y=1", "https://mirror.example"),
+        ("https://mirror.example?list", "https://mirror.example"),
+        ("https://mirror.example#top", "https://mirror.example"),
+        ("https://a@b@mirror.example/", "https://mirror.example"),
+        ("https://[2001:DB8::1]:443/f", "https://[2001:db8::1]:443"),
+        ("https://Bücher.example/x", "https://bücher.example"),
+    ])
+    func originOfAnHTTPURL(url: String, origin: String) {
+        #expect(MirrorOrigin.of(url) == origin)
+    }
+
+    @Test(arguments: ["ftp://mirror.example/x", "https:///x", "https://user@/x", "mirror.example/x", "", "http:/x"])
+    func noOriginForOtherText(url: String) {
+        #expect(MirrorOrigin.of(url) == nil)
+    }
+
+    /// The byte path that ASCII URLs take answers as the character path does, on text made of the characters that
+    /// matter (scheme letters in both cases, separators, userinfo, ports).
+    @Test func bytePathAgreesWithCharacterPath() {
+        let alphabet = Array("hHtTpPsS:/?#@aZ.1")
+        var random = SplitMix64(seed: 13)
+        for _ in 0..<20_000 {
+            let length = Int(random.next() % 16)
+            let text = String((0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            for url in [text, "http://" + text, "HTTPS://" + text] {
+                #expect(MirrorOrigin.of(url) == MirrorOrigin.ofCharacters(url), "\(url)")
+            }
+        }
+    }
+}
