@@ -430,8 +430,8 @@ public final class Store: MirrorStore {
             ])
         // The status pages' rollup of the history, in the same transaction (StoreRollup.swift).
         let verdict = state.judgement.verdict
-        try rollup.add(
-            db, urlID: check.urlID, checkedAt: check.checkedAt, verdict: verdict,
+        rollup.add(
+            urlID: check.urlID, checkedAt: check.checkedAt, verdict: verdict,
             speed: StatusSQL.downloadSpeed(
                 verdict: verdict, size: state.size, milliseconds: check.durationMilliseconds,
                 notModified: check.notModified))

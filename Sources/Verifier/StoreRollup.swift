@@ -75,34 +75,44 @@ enum StoreRollup {
     // MARK: Write
 
     /// The rollup rows of the checks of one transaction, summed per row and written once at its end: a crawl's
-    /// group commit of dozens of results on a few mirrors writes a few rows instead of one per result. The checks
-    /// are added in commit order, so a row's speeds keep the order of the history.
+    /// group commit of dozens of results on a few mirrors writes a few rows instead of one per result, and reads the
+    /// feeds and mirrors of its URLs in one statement. The checks are added in commit order, so a row's speeds keep
+    /// the order of the history.
     struct Pending {
-        private var entries: [Key: Entry] = [:]
+        private var checks: [(urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?)] = []
 
         /// Adds one check appended to the history in this transaction.
         /// - Parameters:
-        ///   - db: the open transaction.
         ///   - urlID: the URL checked.
         ///   - checkedAt: unix seconds.
         ///   - verdict: the verdict stored in the history row.
         ///   - speed: ``StatusSQL/downloadSpeed`` of the check.
-        mutating func add(_ db: Database, urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?) throws {
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT u.url, f.feed_id FROM url u JOIN file f ON f.id = u.file_id WHERE u.id = ?"),
-                    arguments: [urlID]),
-                let mirror = MirrorOrigin.of(row[0])
-            else { return }
-            let day = dayStart(checkedAt)
-            entries[Key(day: day, feed: row[1], mirror: mirror), default: Entry(lastAt: checkedAt)].add(
-                at: checkedAt, day: day, verdict: verdict, speed: speed)
+        mutating func add(urlID: Int64, checkedAt: Int64, verdict: Verdict, speed: Double?) {
+            checks.append((urlID, checkedAt, verdict, speed))
         }
 
         /// Writes the summed rows; called once, before the transaction commits.
         /// - Parameter db: the open transaction.
         func write(_ db: Database) throws {
+            guard !checks.isEmpty else { return }
+            var places: [Int64: (feed: Int64, mirror: String)] = [:]
+            let ids = "[" + Set(checks.map(\.urlID)).map(String.init).joined(separator: ",") + "]"
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT u.id, f.feed_id, u.url FROM url u JOIN file f ON f.id = u.file_id
+                        WHERE u.id IN (SELECT value FROM json_each(?))
+                        """), arguments: [ids])
+            while let row = try rows.next() {
+                if let mirror = MirrorOrigin.of(row[2]) { places[row[0]] = (row[1], mirror) }
+            }
+            var entries: [Key: Entry] = [:]
+            for check in checks {
+                guard let (feed, mirror) = places[check.urlID] else { continue }
+                let day = dayStart(check.checkedAt)
+                entries[Key(day: day, feed: feed, mirror: mirror), default: Entry(lastAt: check.checkedAt)].add(
+                    at: check.checkedAt, day: day, verdict: check.verdict, speed: check.speed)
+            }
             for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where entry.counts.total > 0 {
                 try upsert(db, day: key.day, feedID: key.feed, mirror: key.mirror, entry)
             }
