@@ -34,18 +34,24 @@ extension CrawlReport {
     public func json() -> String {
         var out = "{\n  \"results\": [\n"
         out.reserveCapacity(results.count * 400 + 256)
+        // Appended in place: a temporary string per field was most of the document's time.
+        func field(_ name: String, _ text: String) {
+            out += name
+            Self.appendQuoted(text, to: &out)
+        }
         for (index, result) in results.enumerated() {
-            out += "    {\"url\": " + Self.quoted(result.url)
-            out += ", \"file\": " + Self.quoted(result.file)
-            out += ", \"feed\": " + Self.quoted(result.feed)
-            out += ", \"host\": " + Self.quoted(result.host)
-            out += ", \"verdict\": " + Self.quoted(result.verdict.rawValue)
-            out += ", \"reason\": " + Self.quoted(result.reason)
-            out += ", \"size\": \(result.size)"
-            out += ", \"blake3\": " + (result.blake3.map(Self.quoted) ?? "null")
-            out += ", \"sha256\": " + (result.sha256.map(Self.quoted) ?? "null")
-            out += ", \"http_status\": \(result.httpStatus)"
-            out += ", \"checked\": \(result.checked), \"not_modified\": \(result.notModified)}"
+            field("    {\"url\": ", result.url)
+            field(", \"file\": ", result.file)
+            field(", \"feed\": ", result.feed)
+            field(", \"host\": ", result.host)
+            field(", \"verdict\": ", result.verdict.rawValue)
+            field(", \"reason\": ", result.reason)
+            out += ", \"size\": " + String(result.size)
+            if let blake3 = result.blake3 { field(", \"blake3\": ", blake3) } else { out += ", \"blake3\": null" }
+            if let sha256 = result.sha256 { field(", \"sha256\": ", sha256) } else { out += ", \"sha256\": null" }
+            out += ", \"http_status\": " + String(result.httpStatus)
+            out += result.checked ? ", \"checked\": true" : ", \"checked\": false"
+            out += result.notModified ? ", \"not_modified\": true}" : ", \"not_modified\": false}"
             out += index + 1 < results.count ? ",\n" : "\n"
         }
         out += "  ],\n  \"summary\": {"
@@ -79,11 +85,22 @@ extension CrawlReport {
 
     /// A JSON string literal.
     static func quoted(_ text: String) -> String {
+        var out = ""
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string literal.
+    static func appendQuoted(_ text: String, to out: inout String) {
+        out += "\""
         // Most text (URLs, hex digests, verdicts) needs no escape: copy it whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
-            return "\"" + text + "\""
+        let escaped = { (byte: UInt8) in byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F }
+        guard text.utf8.withContiguousStorageIfAvailable({ $0.contains(where: escaped) }) ?? text.utf8.contains(where: escaped)
+        else {
+            out += text
+            out += "\""
+            return
         }
-        var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -98,7 +115,7 @@ extension CrawlReport {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 
     /// A table per mirror host and per verdict, with totals.
