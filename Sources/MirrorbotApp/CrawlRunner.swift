@@ -102,16 +102,35 @@ public struct CrawlRunner: Sendable {
 
     private func crawl(engine: FetchEngine) async throws(CrawlError) -> CrawlReport {
         let phases = PhaseTimer(logger: logger)
-        let feeds = try await loadFeeds(engine: engine)
-        phases.mark("feeds parsed")
         if let store {
+            let feeds = try await loadFeeds(engine: engine)
+            phases.mark("feeds parsed")
             return try await pass(feeds, engine: engine, store: store, ledger: ledger)
         }
-        // Opened once the feeds are known to be usable, so a feed error leaves no new database behind.
-        let opened: OpenedStore
+        // The store opens (a new SQLite file is created and migrated) while the feeds are read; a feed error leaves
+        // no new database behind.
+        let database = settings.database
+        let creates = !database.isShared && !FileManager.default.fileExists(atPath: database.path)
+        let opening = Task { [logger] () async -> Result<OpenedStore, StoreError> in
+            do throws(StoreError) {
+                return .success(try await OpenedStore.open(database, logger: logger))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let feeds: [Feed]
         do {
-            opened = try await OpenedStore.open(settings.database, logger: logger)
+            feeds = try await loadFeeds(engine: engine)
         } catch {
+            if case .success(let opened) = await opening.value { await opened.close() }
+            if creates { Self.removeNewDatabase(at: database.path) }
+            throw error
+        }
+        phases.mark("feeds parsed")
+        let opened: OpenedStore
+        switch await opening.value {
+        case .success(let store): opened = store
+        case .failure(let error):
             if case .diskFull = error { throw .storage(error) }
             throw .openStore(error)
         }
@@ -123,6 +142,14 @@ public struct CrawlRunner: Sendable {
         } catch {
             await opened.close()
             throw error
+        }
+    }
+
+    /// Removes the SQLite file this run created (and its WAL files) when the feeds turned out unusable. The crawl
+    /// lock next to it is held, so no other crawl opened it meanwhile.
+    private static func removeNewDatabase(at path: String) {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            try? FileManager.default.removeItem(atPath: file)
         }
     }
 

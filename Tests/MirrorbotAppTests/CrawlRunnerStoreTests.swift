@@ -6,7 +6,8 @@ import Verifier
 
 @testable import MirrorbotApp
 
-/// `serve` holds one store: a runner given an open store crawls into it and opens no other.
+/// `serve` holds one store: a runner given an open store crawls into it and opens no other. `crawl` opens its own
+/// while it reads the feeds, and removes a database it created when the feeds turn out unusable.
 @Suite struct CrawlRunnerStoreTests {
     static let data = crawlSample(8 * 1024, seed: 5)
 
@@ -27,5 +28,30 @@ import Verifier
         #expect(!FileManager.default.fileExists(atPath: settings.databasePath))
         #expect(FileManager.default.fileExists(atPath: settings.lockPath))
         try await server.shutdown()
+    }
+
+    @Test func aFeedErrorLeavesNoNewDatabaseBehind() async throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let feed = try scratch.write("bad.txt", "not a url\n")
+        let settings = crawlSettings(feeds: [feed, scratch.path + "/missing.txt"], scratch: scratch)
+        await #expect(throws: CrawlError.self) {
+            try await CrawlRunner(settings: settings, logger: Logger(label: "crawl-tests")).run()
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            #expect(!FileManager.default.fileExists(atPath: settings.databasePath + suffix), "\(suffix)")
+        }
+    }
+
+    @Test func aFeedErrorKeepsAnExistingDatabase() async throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let settings = crawlSettings(feeds: [scratch.path + "/missing.txt"], scratch: scratch)
+        let existing = try Store(path: settings.databasePath)
+        await #expect(throws: CrawlError.self) {
+            try await CrawlRunner(settings: settings, logger: Logger(label: "crawl-tests")).run()
+        }
+        #expect(FileManager.default.fileExists(atPath: settings.databasePath))
+        #expect(try await existing.appliedMigrations().isEmpty == false)
     }
 }
