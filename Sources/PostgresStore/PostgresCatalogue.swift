@@ -35,6 +35,10 @@ extension PostgresMirrorStore {
     }
 
     /// Records files in one transaction; files `known` shows current are not written (``CatalogueSync``).
+    ///
+    /// Workers that planned the same new or changed files (a new feed, all starting at once) write them once: the
+    /// feed's advisory lock orders their transactions, and each writes only the files still not current once the
+    /// one before it has committed (the others read them and write nothing).
     /// - Throws: `StoreError`.
     public func upsertFiles(feedID: Int64, files: [FileRecord], known: [String: StoredFile], now: Int64)
         async throws(StoreError) -> [FileRowIDs]
@@ -43,11 +47,18 @@ extension PostgresMirrorStore {
         guard !plan.changed.isEmpty else { return plan.ids(written: []) }
         let logger = self.logger
         let written = try await transaction { connection in
+            try await connection.run(
+                """
+                SELECT pg_advisory_xact_lock(\(PostgresSchema.catalogueLock), \(Int32(truncatingIfNeeded: feedID)))
+                """, logger)
+            let stored = try await Self.storedFiles(
+                connection, logger, feedID: feedID, names: plan.changed.map(\.name), states: false)
+            let still = CatalogueSync(files: plan.changed, known: stored)
             var written: [FileRowIDs] = []
-            for file in plan.changed {
+            for file in still.changed {
                 written.append(try await Self.upsertFile(connection, logger, feedID: feedID, file: file, now: now))
             }
-            return written
+            return still.ids(written: written)
         }
         return plan.ids(written: written)
     }
@@ -57,44 +68,70 @@ extension PostgresMirrorStore {
     public func storedFiles(feedID: Int64) async throws(StoreError) -> [String: StoredFile] {
         let logger = self.logger
         return try await transaction(.read) { connection in
-            var byID: [Int64: StoredFile] = [:]
-            var urlTexts: [Int64: String] = [:]
-            let rows = try await connection.rows(
+            try await Self.storedFiles(connection, logger, feedID: feedID, names: nil, states: true)
+        }
+    }
+
+    /// The files of a feed (all, or those of `names`) as the store holds them, by name; their URLs' states too when
+    /// `states`.
+    static func storedFiles(
+        _ connection: PostgresConnection, _ logger: Logger, feedID: Int64, names: [String]?, states withStates: Bool
+    ) async throws -> [String: StoredFile] {
+        var byID: [Int64: StoredFile] = [:]
+        var urlTexts: [Int64: String] = [:]
+        let fileRows: PostgresQuery
+        if let names {
+            fileRows = """
+                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority FROM file f LEFT JOIN url u ON u.file_id = f.id
+                WHERE f.feed_id = \(feedID) AND f.name = ANY(\(names)::text[])
                 """
-                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority
-                FROM file f LEFT JOIN url u ON u.file_id = f.id WHERE f.feed_id = \(feedID)
-                """, logger)
-            for row in rows {
-                let fileID = try row.get(0, as: Int64.self)
-                if byID[fileID] == nil {
-                    byID[fileID] = StoredFile(
-                        ids: FileRowIDs(fileID: fileID, urlIDs: [:]), name: try row.get(1), size: try row.get(2))
-                }
-                guard let urlID = try row.get(3, as: Int64?.self), let url = try row.get(4, as: String?.self) else {
-                    continue
-                }
-                byID[fileID]?.ids.urlIDs[url] = urlID
-                byID[fileID]?.urls[url] = URLRecord(
-                    url: url, host: try row.get(5), priority: Int(try row.get(6, as: Int64.self)))
-                urlTexts[urlID] = url
+        } else {
+            fileRows = """
+                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority FROM file f LEFT JOIN url u ON u.file_id = f.id
+                WHERE f.feed_id = \(feedID)
+                """
+        }
+        let rows = try await connection.rows(fileRows, logger)
+        for row in rows {
+            let fileID = try row.get(0, as: Int64.self)
+            if byID[fileID] == nil {
+                byID[fileID] = StoredFile(
+                    ids: FileRowIDs(fileID: fileID, urlIDs: [:]), name: try row.get(1), size: try row.get(2))
             }
-            let hashRows = try await connection.rows(
-                """
+            guard let urlID = try row.get(3, as: Int64?.self), let url = try row.get(4, as: String?.self) else {
+                continue
+            }
+            byID[fileID]?.ids.urlIDs[url] = urlID
+            byID[fileID]?.urls[url] = URLRecord(
+                url: url, host: try row.get(5), priority: Int(try row.get(6, as: Int64.self)))
+            urlTexts[urlID] = url
+        }
+        let hashQuery: PostgresQuery
+        if names == nil {
+            hashQuery = """
                 SELECT h.algorithm, h.digest, h.strength, h.source, h.file_id
                 FROM expected_hash h JOIN file f ON f.id = h.file_id WHERE f.feed_id = \(feedID)
-                """, logger)
-            for row in hashRows {
-                guard let (kind, expected) = try PostgresRows.expected(row) else { continue }
-                byID[try row.get(4, as: Int64.self)]?.hashes[kind] = expected
-            }
+                """
+        } else {
+            hashQuery = """
+                SELECT algorithm, digest, strength, source, file_id FROM expected_hash
+                WHERE file_id = ANY(\(Array(byID.keys))::bigint[])
+                """
+        }
+        let hashRows = try await connection.rows(hashQuery, logger)
+        for row in hashRows {
+            guard let (kind, expected) = try PostgresRows.expected(row) else { continue }
+            byID[try row.get(4, as: Int64.self)]?.hashes[kind] = expected
+        }
+        if withStates {
             for (fileID, states) in try await Self.states(connection, logger, feedID: feedID) {
                 for (urlID, state) in states {
                     guard let url = urlTexts[urlID] else { continue }
                     byID[fileID]?.states[url] = state
                 }
             }
-            return Dictionary(byID.values.map { ($0.name, $0) }) { first, _ in first }
         }
+        return Dictionary(byID.values.map { ($0.name, $0) }) { first, _ in first }
     }
 
     /// The expected hashes of a file.

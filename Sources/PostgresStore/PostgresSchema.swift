@@ -17,6 +17,10 @@ enum PostgresSchema {
     /// The key of the advisory lock that serialises migrations of one database by several processes.
     static let migrationLock: Int64 = 0x6d69_7272_6f72_6274  // "mirrorbt"
 
+    /// The first key of the advisory locks that order writers of one feed's catalogue (the second is the feed's id);
+    /// the two-key form never meets the migration's one-key lock.
+    static let catalogueLock: Int32 = 0x6361_7461  // "cata"
+
     static let migrations: [(name: String, statements: [String])] = [
         (
             "0001-initial",

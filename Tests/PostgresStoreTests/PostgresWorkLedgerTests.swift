@@ -305,6 +305,48 @@ struct PostgresWorkLedgerTests {
         }
     }
 
+    // MARK: A new feed's catalogue
+
+    /// Four workers that planned the same new feed (none of its files known) write its catalogue at once: each file
+    /// row is written once (a trigger counts the writes), every worker gets the same ids; a file the feed states
+    /// differently later is written again, an unchanged one is not.
+    @Test func workersThatPlannedTheSameNewFeedWriteItsFilesOnce() async throws {
+        try await withDatabase { database, store in
+            try await database.sql(
+                """
+                CREATE TABLE file_writes (name text);
+                CREATE FUNCTION count_file_write() RETURNS trigger AS $$
+                BEGIN INSERT INTO file_writes VALUES (NEW.name); RETURN NEW; END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER file_writes BEFORE INSERT OR UPDATE ON file FOR EACH ROW EXECUTE FUNCTION count_file_write();
+                """)
+            let feed = try await store.syncFeed(name: "new", path: "n", now: 0)
+            let files = (0..<100).map { index in
+                FileRecord(
+                    name: "f\(index)", size: 10, hashes: [:],
+                    urls: [URLRecord(url: "https://h\(index % 3).example/f\(index)", host: "h\(index % 3).example")])
+            }
+            var stores = [store]
+            for _ in 1..<4 { stores.append(try await PostgresMirrorStore.open(PostgresSettings(url: database.url))) }
+            let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for worker in stores {
+                    group.addTask {
+                        try await worker.upsertFiles(feedID: feed, files: files, known: [:], now: 1).map(\.fileID)
+                    }
+                }
+                return try await group.reduce(into: [[Int64]]()) { $0.append($1) }
+            }
+            for other in stores.dropFirst() { await other.close() }
+            #expect(Set(ids).count == 1 && ids.first?.count == 100)
+            #expect(try await database.sql("SELECT count(*) FROM file_writes") == "100")
+
+            var changed = files
+            changed[0].size = 11
+            _ = try await store.upsertFiles(feedID: feed, files: changed, known: [:], now: 2)
+            #expect(try await database.sql("SELECT count(*) FROM file_writes WHERE name <> 'f0'") == "99")
+            #expect(try await database.sql("SELECT size FROM file WHERE name = 'f0'") == "11")
+        }
+    }
+
     // MARK: Release notices
 
     @Test func waitForReleaseReturnsOnAnotherStoresRelease() async throws {
