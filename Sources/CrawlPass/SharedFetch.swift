@@ -110,33 +110,37 @@ extension FeedPass {
             }
             var unchecked: [Int64] = []
             var givenBack: [CrawlJob] = []
-            var overBudget: [CrawlJob] = []
+            var toCheck: [(job: CrawlJob, urlID: Int64)] = []
             var won = 0
             var elsewhere = 0
             for (job, urlID, outcome) in claimed {
                 switch outcome {
                 case .won:
                     won += 1
-                    guard won <= sharing.claimBatch else {
+                    if won <= sharing.claimBatch {
+                        toCheck.append((job, urlID))
+                    } else {
                         unchecked.append(urlID)
                         givenBack.append(job)
-                        continue
-                    }
-                    switch await start(
-                        job, on: slot.host, works: works, sharing: sharing, shared: shared,
-                        budgetSpent: !overBudget.isEmpty)
-                    {
-                    case .checked: break
-                    case .notStarted: unchecked.append(urlID)
-                    case .overBudget:
-                        unchecked.append(urlID)
-                        overBudget.append(job)
                     }
                 case .checkedElsewhere:
                     elsewhere += 1
                     await doneElsewhere(job, work: works[job.task], shared: shared)
                 case .heldElsewhere:
                     queues.hold(job, host: slot.host)
+                }
+            }
+            // The workers together may have spent this mirror's byte budget: what it does not cover waits.
+            let granted = await budgeted(toCheck.map(\.job), works: works, sharing: sharing, shared: shared)
+            var overBudget: [CrawlJob] = []
+            for (index, (job, urlID)) in toCheck.enumerated() {
+                guard granted.contains(index) else {
+                    unchecked.append(urlID)
+                    if shared.tracker.storeFailure == nil { overBudget.append(job) }
+                    continue
+                }
+                if await start(job, on: slot.host, works: works, sharing: sharing, shared: shared) == .notStarted {
+                    unchecked.append(urlID)
                 }
             }
             if !unchecked.isEmpty { try? await ledger.release(urlIDs: unchecked, worker: sharing.worker) }

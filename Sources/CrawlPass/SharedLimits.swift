@@ -2,27 +2,22 @@ import Crawler
 import Synchronization
 import Verifier
 
-/// What became of a URL a lane won.
+/// What became of a URL a lane won and the byte budget let run.
 enum WonJob {
     /// Checked (and committed, or the failure recorded).
     case checked
     /// Not started: the pass is stopping.
     case notStarted
-    /// Not started: the workers together spent the mirror's byte budget.
-    case overBudget
 }
 
 // The per-host limits a shared pass keeps through the ledger, for all workers together: `min_interval` between request
 // starts and the byte budget per window.
 extension FeedPass {
-    /// Checks a won job once the host's limits allow it: the byte budget (unless already found spent), then the
-    /// request spacing.
-    func start(
-        _ job: CrawlJob, on host: String, works: [PassWork], sharing: WorkSharing, shared: PassShared, budgetSpent: Bool
-    ) async -> WonJob {
+    /// Checks a won job (its bytes already taken from the budget) once the request spacing allows it.
+    func start(_ job: CrawlJob, on host: String, works: [PassWork], sharing: WorkSharing, shared: PassShared) async
+        -> WonJob
+    {
         guard !Task.isCancelled, shared.tracker.storeFailure == nil else { return .notStarted }
-        guard !budgetSpent else { return .overBudget }
-        guard await withinBudget(job, works: works, sharing: sharing, shared: shared) else { return .overBudget }
         guard await paced(host, sharing: sharing, shared: shared) else { return .notStarted }
         await check(job: job, work: works[job.task], shared: shared)
         return .checked
@@ -44,23 +39,35 @@ extension FeedPass {
         return true
     }
 
-    /// Whether the workers together may spend a check's bytes on its mirror (``WorkSharing/hostByteBudget``); false
-    /// also when the ledger failed (the pass stops).
-    fileprivate func withinBudget(_ job: CrawlJob, works: [PassWork], sharing: WorkSharing, shared: PassShared) async
-        -> Bool
-    {
-        guard sharing.hostByteBudget > 0 else { return true }
-        let work = works[job.task]
-        let candidate = work.task.candidates[job.candidate]
-        do {
-            return try await sharing.ledger.spend(
-                host: candidate.budgetKey,
-                bytes: work.budgetBytes(candidate.url), budget: sharing.hostByteBudget,
-                window: sharing.budgetWindow)
-        } catch {
-            shared.tracker.fail(error)
-            return false
+    /// Which of a batch's jobs (by position) the workers together may spend their bytes on, each mirror's in one
+    /// ledger step (``WorkSharing/hostByteBudget``): on each mirror the longest prefix that fits. None when the ledger
+    /// failed (the pass stops).
+    func budgeted(_ jobs: [CrawlJob], works: [PassWork], sharing: WorkSharing, shared: PassShared) async -> Set<Int> {
+        guard sharing.hostByteBudget > 0 else { return Set(jobs.indices) }
+        var byMirror: [String: [Int]] = [:]
+        var mirrors: [String] = []
+        for (index, job) in jobs.enumerated() {
+            let key = works[job.task].task.candidates[job.candidate].budgetKey
+            if byMirror[key] == nil { mirrors.append(key) }
+            byMirror[key, default: []].append(index)
         }
+        var granted: Set<Int> = []
+        for mirror in mirrors {
+            let indices = byMirror[mirror] ?? []
+            let bytes = indices.map { index in
+                let job = jobs[index]
+                return works[job.task].budgetBytes(works[job.task].task.candidates[job.candidate].url)
+            }
+            do {
+                let count = try await sharing.ledger.spend(
+                    host: mirror, bytes: bytes, budget: sharing.hostByteBudget, window: sharing.budgetWindow)
+                granted.formUnion(indices.prefix(count))
+            } catch {
+                shared.tracker.fail(error)
+                return []
+            }
+        }
+        return granted
     }
 
     /// Counts jobs left for a later window by the shared byte budget, per mirror.

@@ -268,21 +268,29 @@ extension PostgresMirrorStore: WorkLedger {
     ///   - window: the window's length.
     /// - Returns: whether the bytes were taken.
     /// - Throws: `StoreError`.
-    public func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool {
+    public func spend(host: String, bytes: [Int64], budget: Int64, window: Duration) async throws(StoreError) -> Int {
+        guard !bytes.isEmpty else { return 0 }
         let length = max(ClaimDecision.seconds(window), 0.001)
-        let bytes = max(0, bytes)
-        return try await !rows(
-            """
-            INSERT INTO host_spend AS h (host, window_start, bytes)
-            VALUES (\(host), floor(\(unescaped: Self.serverNow) / \(length)) * \(length), \(bytes))
-            ON CONFLICT (host) DO UPDATE
-                SET window_start = excluded.window_start,
-                    bytes = CASE WHEN h.window_start = excluded.window_start THEN h.bytes ELSE 0 END + excluded.bytes
-                WHERE h.window_start <> excluded.window_start OR h.bytes = 0
-                    OR h.bytes + excluded.bytes <= \(budget)
-            RETURNING bytes
-            """, .write
-        ).isEmpty
+        let logger = self.logger
+        return try await transaction { connection in
+            // The host's row, locked and moved to the current window (its bytes start again at 0 in a new one).
+            let rows = try await connection.rows(
+                """
+                INSERT INTO host_spend AS h (host, window_start, bytes)
+                VALUES (\(host), floor(\(unescaped: Self.serverNow) / \(length)) * \(length), 0)
+                ON CONFLICT (host) DO UPDATE
+                    SET window_start = excluded.window_start,
+                        bytes = CASE WHEN h.window_start = excluded.window_start THEN h.bytes ELSE 0 END
+                RETURNING bytes
+                """, logger)
+            let used = try rows.first?.get(0, as: Int64.self) ?? 0
+            let grant = BudgetGrant.prefix(used: used, bytes: bytes, budget: budget)
+            if grant.bytes > 0 {
+                try await connection.run(
+                    "UPDATE host_spend SET bytes = bytes + \(grant.bytes) WHERE host = \(host)", logger)
+            }
+            return grant.count
+        }
     }
 
     /// Waits for a release notice on ``workChannel`` (through one listening connection of the store's own, started on

@@ -105,13 +105,13 @@ public final class ProcessWorkLedger: WorkLedger {
         }
     }
 
-    public func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool {
+    public func spend(host: String, bytes: [Int64], budget: Int64, window: Duration) async throws(StoreError) -> Int {
         let number = Int64(((clock.now - epoch) / max(window, .milliseconds(1))).rounded(.down))
         return state.withLock { state in
             let used = state.spent[host].flatMap { $0.window == number ? $0.bytes : nil } ?? 0
-            guard used == 0 || used + max(0, bytes) <= budget else { return false }
-            state.spent[host] = (number, used + max(0, bytes))
-            return true
+            let grant = BudgetGrant.prefix(used: used, bytes: bytes, budget: budget)
+            state.spent[host] = (number, used + grant.bytes)
+            return grant.count
         }
     }
 

@@ -110,20 +110,50 @@ public protocol WorkLedger: Sendable {
     /// - Throws: `StoreError`.
     func reserveStart(host: String, interval: Duration) async throws(StoreError) -> Duration
 
-    /// Takes `bytes` from a host's byte budget (`[crawl] host_budget`) for the current window, all workers together:
-    /// windows are `window` long (the crawl interval: a budget per pass) and aligned on the ledger's clock. The first
-    /// transfer of a window is always allowed, so a file larger than the budget is still checked, as one crawler does.
+    /// Takes the bytes of a batch of transfers, in order, from a host's byte budget (`[crawl] host_budget`) for the
+    /// current window, all workers together, in one step: windows are `window` long (the crawl interval: a budget
+    /// per pass) and aligned on the ledger's clock. The transfers granted are the longest prefix that fits
+    /// (``BudgetGrant``); the first transfer of a window always goes, so a file larger than the budget is still
+    /// checked, as one crawler does.
     /// - Parameters:
     ///   - host: the mirror (`scheme://host:port`, as the pass's budget keys it).
-    ///   - bytes: what the transfer may download (0 when unknown).
+    ///   - bytes: what each transfer may download (0 when unknown), in the order they will run.
     ///   - budget: the host's bytes per window (more than 0).
     ///   - window: the window's length.
-    /// - Returns: false when the bytes would overrun the budget: the transfer waits for a later window.
+    /// - Returns: how many of the transfers, from the first, may run; the others wait for a later window.
     /// - Throws: `StoreError`.
-    func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool
+    func spend(host: String, bytes: [Int64], budget: Int64, window: Duration) async throws(StoreError) -> Int
 
     /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
     /// treat the timeout as a poll).
     /// - Parameter timeout: the longest wait.
     func waitForRelease(timeout: Duration) async
+}
+
+extension WorkLedger {
+    /// ``spend(host:bytes:budget:window:)-(_,[Int64],_,_)`` for one transfer: whether it may run.
+    /// - Throws: `StoreError`.
+    public func spend(host: String, bytes: Int64, budget: Int64, window: Duration) async throws(StoreError) -> Bool {
+        try await spend(host: host, bytes: [bytes], budget: budget, window: window) == 1
+    }
+}
+
+/// Which transfers of a batch a host's byte budget lets run: the longest prefix whose bytes fit in what the window
+/// has left, except that the window's first transfer always goes. Pure; both ledgers decide with it.
+public enum BudgetGrant {
+    /// - Parameters:
+    ///   - used: the bytes the window has spent so far.
+    ///   - bytes: each transfer's bytes, in order (negative counts as 0).
+    ///   - budget: the bytes per window.
+    /// - Returns: how many transfers run and the bytes they take.
+    public static func prefix(used: Int64, bytes: [Int64], budget: Int64) -> (count: Int, bytes: Int64) {
+        var spent = used
+        var count = 0
+        for transfer in bytes.map({ max(0, $0) }) {
+            guard spent == 0 || spent + transfer <= budget else { break }
+            spent += transfer
+            count += 1
+        }
+        return (count, spent - used)
+    }
 }

@@ -227,7 +227,9 @@ import Verifier
         #expect(reports.map { $0.results.filter(\.checked).count }.reduce(0, +) == 2)
         // Each worker reports what waits for a later window on the mirror.
         for report in reports { #expect(report.deferred["https://big.example"] ?? 0 > 0, "\(report.deferred)") }
-        #expect(reports.allSatisfy { $0.pending == 4 })
+        // The budget is taken when a batch is claimed, so a worker that finds it spent may end before the other's
+        // checks commit (it then counts one more as pending); the one that ends last sees the 4 left for later.
+        #expect(reports.map(\.pending).min() == 4, "\(reports.map(\.pending))")
     }
 
     @Test func hostsTakeTurnsForLanes() {

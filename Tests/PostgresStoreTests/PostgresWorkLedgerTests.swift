@@ -305,6 +305,32 @@ struct PostgresWorkLedgerTests {
         }
     }
 
+    /// A batch takes the longest prefix that fits, in one transaction; concurrent batches of two stores never grant
+    /// more than the budget (beyond a window's first transfer).
+    @Test func aBatchTakesTheLongestPrefixThatFits() async throws {
+        try await withDatabase { database, store in
+            let hour = Duration.seconds(3600)
+            #expect(try await store.spend(host: "a", bytes: [2, 2, 2], budget: 5, window: hour) == 2)
+            #expect(try await store.spend(host: "a", bytes: [1, 1], budget: 5, window: hour) == 1)
+            #expect(try await store.spend(host: "a", bytes: [0], budget: 5, window: hour) == 1)
+            #expect(try await store.spend(host: "a", bytes: [1], budget: 5, window: hour) == 0)
+            // A window's first transfer goes whatever its size; the next one only within the budget.
+            #expect(try await store.spend(host: "b", bytes: [10, 1], budget: 5, window: hour) == 1)
+            #expect(try await store.spend(host: "c", bytes: [], budget: 5, window: hour) == 0)
+            let other = try await PostgresMirrorStore.open(PostgresSettings(url: database.url))
+            let granted = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<10 {
+                    let ledger = index % 2 == 0 ? store : other
+                    group.addTask { try await ledger.spend(host: "d", bytes: [1, 1, 1], budget: 7, window: hour) }
+                }
+                return try await group.reduce(0, +)
+            }
+            await other.close()
+            #expect(granted == 7)
+            #expect(try await database.sql("SELECT bytes FROM host_spend WHERE host = 'd'") == "7")
+        }
+    }
+
     // MARK: A new feed's catalogue
 
     /// Four workers that planned the same new feed (none of its files known) write its catalogue at once: each file

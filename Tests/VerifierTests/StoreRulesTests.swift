@@ -220,3 +220,25 @@ import Testing
         #expect(MirrorIndexRule.stored(Array(rows.prefix(2))) == Array(rows.prefix(2)))
     }
 }
+
+/// The byte budget's grant of a batch (both ledgers decide with it).
+@Suite struct BudgetGrantTests {
+    @Test(
+        arguments: [
+            // (used, bytes, budget) -> (count, bytes)
+            (0, [4, 4, 4], 10, 2, 8),
+            (8, [2, 1], 10, 1, 2),
+            (10, [0], 10, 1, 0),
+            (10, [1], 10, 0, 0),
+            (0, [50, 1], 10, 1, 50),  // a window's first transfer always goes
+            (0, [0, 0, 20], 10, 3, 20),  // nothing spent yet: the 20 is still the first bytes
+            (50, [0], 10, 0, 0),  // over the budget: not even an empty transfer
+            (0, [-5, 3], 10, 2, 3),  // negative sizes count as 0
+            (3, [], 10, 0, 0),
+        ] as [(Int64, [Int64], Int64, Int, Int64)])
+    func grantsTheLongestPrefixThatFits(used: Int64, bytes: [Int64], budget: Int64, count: Int, taken: Int64) {
+        let grant = BudgetGrant.prefix(used: used, bytes: bytes, budget: budget)
+        #expect(grant.count == count)
+        #expect(grant.bytes == taken)
+    }
+}
