@@ -139,7 +139,7 @@ extension FeedPass {
                     if shared.tracker.storeFailure == nil { overBudget.append(job) }
                     continue
                 }
-                if await start(job, on: slot.host, works: works, sharing: sharing, shared: shared) == .notStarted {
+                if await !start(job, on: slot.host, works: works, sharing: sharing, shared: shared) {
                     unchecked.append(urlID)
                 }
             }

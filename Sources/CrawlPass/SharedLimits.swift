@@ -2,25 +2,18 @@ import Crawler
 import Synchronization
 import Verifier
 
-/// What became of a URL a lane won and the byte budget let run.
-enum WonJob {
-    /// Checked (and committed, or the failure recorded).
-    case checked
-    /// Not started: the pass is stopping.
-    case notStarted
-}
-
 // The per-host limits a shared pass keeps through the ledger, for all workers together: `min_interval` between request
 // starts and the byte budget per window.
 extension FeedPass {
-    /// Checks a won job (its bytes already taken from the budget) once the request spacing allows it.
+    /// Checks a won job (its bytes already taken from the budget) once the request spacing allows it; false when it
+    /// did not start (the pass is stopping).
     func start(_ job: CrawlJob, on host: String, works: [PassWork], sharing: WorkSharing, shared: PassShared) async
-        -> WonJob
+        -> Bool
     {
-        guard !Task.isCancelled, shared.tracker.storeFailure == nil else { return .notStarted }
-        guard await paced(host, sharing: sharing, shared: shared) else { return .notStarted }
+        guard !Task.isCancelled, shared.tracker.storeFailure == nil else { return false }
+        guard await paced(host, sharing: sharing, shared: shared) else { return false }
         await check(job: job, work: works[job.task], shared: shared)
-        return .checked
+        return true
     }
 
     /// Waits for this lane's turn on the host under `minInterval` (reserved through the ledger, so the spacing holds
