@@ -9,6 +9,14 @@ public protocol PassFetcher: Sendable {
     /// - Parameter request: the URL, its validators or range, the digests wanted and the size expected.
     /// - Returns: what the server answered and what the body hashed to.
     func fetch(_ request: FetchRequest) async -> FetchResult
+
+    /// Sets (or with nil removes) what is told of each pause a 429 or 503 sets on a host (``HostPauseObserver``).
+    func observeHostPauses(_ observer: HostPauseObserver?)
+}
+
+extension PassFetcher {
+    /// A fetcher that never pauses a host tells nothing.
+    public func observeHostPauses(_ observer: HostPauseObserver?) {}
 }
 
 /// The libcurl engine is the pass's fetcher as it is.

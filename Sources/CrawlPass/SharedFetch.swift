@@ -31,6 +31,13 @@ extension FeedPass {
         }
         let plan = works
         let queues = HostQueues(jobs) { plan[$0.task].task.candidates[$0.candidate].host }
+        // A 429 or 503 this worker's engine gets pauses the host for every worker (`paused` before each claim).
+        let ledger = sharing.ledger
+        fetcher.observeHostPauses { url, pause in
+            guard let host = Candidate.host(of: url) else { return }
+            Task { try? await ledger.pause(host: host, for: pause) }
+        }
+        defer { fetcher.observeHostPauses(nil) }
         await withTaskGroup(of: LaneEvent.self) { group in
             var lanes: [String: Int] = [:]
             var running = 0
@@ -99,6 +106,14 @@ extension FeedPass {
         let ledger = sharing.ledger
         var size = sharing.claimBatch
         while !Task.isCancelled, shared.tracker.storeFailure == nil {
+            if let pause = await paused(slot.host, sharing: sharing), pause > .zero {
+                // A worker got a 429 or 503 from this host: no new batch until the pause ends (the slot kept).
+                do { try await Task.sleep(for: min(pause, sharing.slotLease / 2)) } catch { break }
+                guard (try? await ledger.renew(slot, worker: sharing.worker, lease: sharing.slotLease)) == true else {
+                    return
+                }
+                continue
+            }
             let batch = queues.take(slot.host, count: size)
             if batch.isEmpty { break }
             let claimed: [(job: CrawlJob, urlID: Int64, outcome: ClaimOutcome)]

@@ -3,7 +3,7 @@ import Synchronization
 import Verifier
 
 // The per-host limits a shared pass keeps through the ledger, for all workers together: `min_interval` between request
-// starts and the byte budget per window.
+// starts, the byte budget per window and the pause after a 429 or 503.
 extension FeedPass {
     /// Checks a won job (its bytes already taken from the budget) once the request spacing allows it; false when it
     /// did not start (the pass is stopping).
@@ -14,6 +14,12 @@ extension FeedPass {
         guard await paced(host, sharing: sharing, shared: shared) else { return false }
         await check(job: job, work: works[job.task], shared: shared)
         return true
+    }
+
+    /// How long a 429 or 503 that any worker got keeps the host paused; nil when the ledger cannot say (the claim that
+    /// follows meets the same failure and stops the pass).
+    func paused(_ host: String, sharing: WorkSharing) async -> Duration? {
+        try? await sharing.ledger.pauseRemaining(host: host)
     }
 
     /// Waits for this lane's turn on the host under `minInterval` (reserved through the ledger, so the spacing holds

@@ -68,6 +68,9 @@ public struct ExpectedHash: Sendable, Hashable {
 
 /// One URL that should serve a file.
 public struct Candidate: Sendable, Hashable {
+    /// The ``host`` a candidate of `url` has: its host name, lowercased; nil for anything but an absolute http(s) URL.
+    public static func host(of url: String) -> String? { URLText.parts(url)?.host }
+
     /// The absolute http(s) URL.
     public var url: String
     /// The host name of `url`, lowercased (the unit of per-host fairness).

@@ -105,6 +105,13 @@ public final class FetchEngine: Sendable {
         self.breaker.reset()
     }
 
+    /// Sets (or with nil removes) what is told, on the loop thread, of each pause a 429 or 503 sets on a host: the URL
+    /// whose answer set it and how long the host is paused from now. Workers sharing a store pass it on, so the
+    /// others pause the host too.
+    public func observeHostPauses(_ observer: HostPauseObserver?) {
+        self.loop.observePauses(observer)
+    }
+
     /// Stops the loop thread; pending and later fetches fail with `.other("engine shut down")`.
     public func shutdown() async {
         await self.loop.shutdown()
@@ -141,6 +148,9 @@ public final class FetchEngine: Sendable {
 }
 
 /// The per-host key of a URL: lower-cased scheme and authority without user info.
+/// Told of a host's pause: the URL whose answer (429 or 503) set it, and how long from now the host is paused.
+public typealias HostPauseObserver = @Sendable (_ url: String, _ pause: Duration) -> Void
+
 enum HostKey {
     static func parse(_ url: String) -> String? {
         // Byte-wise: this runs once per fetch, and Foundation's `range(of:)` cost more than the rest of it.

@@ -46,6 +46,8 @@ final class MultiLoop: @unchecked Sendable {
     }
 
     private let inbox = Mutex(Inbox())
+    /// Told of each pause a 429 or 503 sets on a host (``FetchEngine/observeHostPauses(_:)``).
+    private let pauseObserver = Mutex<HostPauseObserver?>(nil)
     private let multi: MultiHandle
     private let configuration: FetchConfiguration
     private let logger: Logger
@@ -108,6 +110,11 @@ final class MultiLoop: @unchecked Sendable {
         } else if wake {
             self.multi.wakeup()
         }
+    }
+
+    /// Sets (or with nil removes) what is told of each pause a 429 or 503 sets on a host.
+    func observePauses(_ observer: HostPauseObserver?) {
+        self.pauseObserver.withLock { $0 = observer }
     }
 
     /// Aborts a queued or running attempt; it completes with `.other("cancelled")`.
@@ -294,6 +301,9 @@ final class MultiLoop: @unchecked Sendable {
         }
         // Forget a relaxed host once nothing holds it back: a fresh value decides the same from here on.
         self.paces[host] = pace.isIdle(now: now) ? nil : pace
+        if throttled, let until = pace.pausedUntil, until > now, let observer = self.pauseObserver.withLock({ $0 }) {
+            observer(context.job.request.url, until - now)
+        }
     }
 
     private func abort(id: UInt64, reason: FetchFailure) {

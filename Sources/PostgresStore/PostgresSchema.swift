@@ -241,6 +241,18 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "0005-host-pause",
+            [
+                // Per host, until when (unix seconds, server clock) a 429 or 503 one worker got pauses it for all.
+                """
+                CREATE TABLE host_pause (
+                    host text PRIMARY KEY,
+                    paused_until double precision NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 }
 

@@ -293,6 +293,24 @@ extension PostgresMirrorStore: WorkLedger {
         }
     }
 
+    public func pause(host: String, for pause: Duration) async throws(StoreError) {
+        let seconds = max(0, ClaimDecision.seconds(pause))
+        _ = try await rows(
+            """
+            INSERT INTO host_pause AS p (host, paused_until) VALUES (\(host), \(unescaped: Self.serverNow) + \(seconds))
+            ON CONFLICT (host) DO UPDATE SET paused_until = greatest(p.paused_until, excluded.paused_until)
+            """, .write)
+    }
+
+    public func pauseRemaining(host: String) async throws(StoreError) -> Duration {
+        let rows = try await rows(
+            """
+            SELECT greatest(0, paused_until - \(unescaped: Self.serverNow)) FROM host_pause WHERE host = \(host)
+            """)
+        let seconds = (try? rows.first?.get(0, as: Double.self)) ?? 0
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+
     /// Waits for a release notice on ``workChannel`` (through one listening connection of the store's own, started on
     /// first use) or until `timeout` passes; without a listener (the server unreachable, the store closed) it sleeps
     /// `timeout`, a poll.

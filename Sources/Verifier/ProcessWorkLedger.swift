@@ -14,6 +14,7 @@ public final class ProcessWorkLedger: WorkLedger {
         var slots: [HostSlot: Lease] = [:]
         var nextStart: [String: ContinuousClock.Instant] = [:]
         var spent: [String: (window: Int64, bytes: Int64)] = [:]
+        var pausedUntil: [String: ContinuousClock.Instant] = [:]
         var releases = 0
     }
 
@@ -113,6 +114,16 @@ public final class ProcessWorkLedger: WorkLedger {
             state.spent[host] = (number, used + grant.bytes)
             return grant.count
         }
+    }
+
+    public func pause(host: String, for pause: Duration) async throws(StoreError) {
+        let until = clock.now + max(.zero, pause)
+        state.withLock { state in state.pausedUntil[host] = max(until, state.pausedUntil[host] ?? until) }
+    }
+
+    public func pauseRemaining(host: String) async throws(StoreError) -> Duration {
+        let now = clock.now
+        return state.withLock { state in state.pausedUntil[host].map { max(.zero, $0 - now) } ?? .zero }
     }
 
     public func waitForRelease(timeout: Duration) async {

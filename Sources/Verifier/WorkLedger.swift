@@ -124,6 +124,18 @@ public protocol WorkLedger: Sendable {
     /// - Throws: `StoreError`.
     func spend(host: String, bytes: [Int64], budget: Int64, window: Duration) async throws(StoreError) -> Int
 
+    /// Pauses a host for all workers: a 429 or 503 one of them got. A pause that ends later stays.
+    /// - Parameters:
+    ///   - host: the host (as the pass's lanes key it).
+    ///   - pause: how long from now.
+    /// - Throws: `StoreError`.
+    func pause(host: String, for pause: Duration) async throws(StoreError)
+
+    /// How long a host stays paused from now (zero when it is not).
+    /// - Parameter host: the host.
+    /// - Throws: `StoreError`.
+    func pauseRemaining(host: String) async throws(StoreError) -> Duration
+
     /// Waits until another worker gives back a slot or URL, or `timeout` passes (a notice can be missed: callers
     /// treat the timeout as a poll).
     /// - Parameter timeout: the longest wait.

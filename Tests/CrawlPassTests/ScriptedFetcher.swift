@@ -27,6 +27,17 @@ final class ScriptedFetcher: PassFetcher {
     /// The requests for `url` so far.
     func requests(for url: String) -> [FetchRequest] { requests.filter { $0.url == url } }
 
+    private let pauseObserver = Mutex<HostPauseObserver?>(nil)
+
+    func observeHostPauses(_ observer: HostPauseObserver?) {
+        pauseObserver.withLock { $0 = observer }
+    }
+
+    /// Tells the observer of a pause, as the engine does when a 429 or 503 pauses a host.
+    func reportPause(url: String, for pause: Duration) {
+        pauseObserver.withLock { $0 }?(url, pause)
+    }
+
     func fetch(_ request: FetchRequest) async -> FetchResult {
         asked.withLock { $0.append(request) }
         guard let answer = answers.withLock({ $0[request.url] }) else {

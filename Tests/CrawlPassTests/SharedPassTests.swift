@@ -232,6 +232,62 @@ import Verifier
         #expect(reports.map(\.pending).min() == 4, "\(reports.map(\.pending))")
     }
 
+    /// A 429 one worker gets pauses the host for the other too: after it, neither starts a request to the host
+    /// until the pause ends (a claim is one URL here, so every request comes after a look at the pause).
+    @Test func aPauseOneWorkerGetsHoldsTheOthers() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let starts = Mutex<[(url: String, at: ContinuousClock.Instant)]>([])
+        let pause = Duration.milliseconds(600)
+        var tasks: [FileTask] = []
+        for number in 0..<8 {
+            let url = "https://busy.example/f\(number).bin"
+            fixture.fetcher.answer(url) { [fetcher = fixture.fetcher] _ in
+                starts.withLock { $0.append((url, .now)) }
+                try? await Task.sleep(for: .milliseconds(20))
+                guard number == 0 else { return Served.body(Self.body, url: url) }
+                fetcher.reportPause(url: url, for: pause)
+                var refused = FetchResult(url: url, failure: .http(status: 429))
+                refused.httpStatus = 429
+                return refused
+            }
+            tasks.append(TestFeed.file("f\(number).bin", urls: [url], sha256: TestFeed.sha256(Self.body)))
+        }
+        let feed = TestFeed.feed("busy", tasks)
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        func worker(_ name: String) -> FeedPass {
+            var pass = Self.worker(name, fixture: fixture, ledger: ledger)
+            pass.sharing?.claimBatch = 1
+            return pass
+        }
+        async let one = worker("w1").run(feeds: [feed])
+        async let two = worker("w2").run(feeds: [feed])
+        let reports = try await [one, two]
+
+        let seen = starts.withLock { $0 }
+        #expect(Set(seen.map(\.url)).count == 8, "every URL requested: \(seen.map(\.url))")
+        let refused = try #require(seen.first { $0.url.hasSuffix("/f0.bin") })
+        // The pause is reported 20 ms after the refused request started; a request the other worker had begun
+        // before that may still start up to its own 20 ms later.
+        let during = seen.filter { $0.at > refused.at + .milliseconds(60) && $0.at < refused.at + pause }
+        #expect(during.isEmpty, "requests during the pause: \(during.map { ($0.url, $0.at - refused.at) })")
+        #expect(reports.flatMap(\.results).filter { $0.checked && $0.verdict == .verified }.count == 7)
+    }
+
+    @Test func theProcessLedgerKeepsAPauseThatEndsLater() async throws {
+        let fixture = try PassFixture()
+        defer { fixture.cleanup() }
+        let ledger = ProcessWorkLedger(store: fixture.store)
+        try await ledger.pause(host: "a.example", for: .seconds(30))
+        try await ledger.pause(host: "a.example", for: .seconds(1))
+        let left = try await ledger.pauseRemaining(host: "a.example")
+        #expect(left > .seconds(29) && left <= .seconds(30), "\(left)")
+        #expect(try await ledger.pauseRemaining(host: "b.example") == .zero)
+        try await ledger.pause(host: "c.example", for: .milliseconds(10))
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(try await ledger.pauseRemaining(host: "c.example") == .zero)
+    }
+
     @Test func hostsTakeTurnsForLanes() {
         let hosts = ["a", "b", "c"]
         #expect(HostQueues.lanesToStart(hosts: hosts, lanes: [:], slotsPerHost: 2) == ["a", "b", "c", "a", "b", "c"])

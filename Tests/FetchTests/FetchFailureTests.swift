@@ -1,6 +1,7 @@
 import Foundation
 import MirrorServer
 import S5Core
+import Synchronization
 import Testing
 
 @testable import Fetch
@@ -64,6 +65,26 @@ struct FetchFailureTests {
             #expect(result.failure == nil)
             #expect(result.attempts == 2)
             #expect(elapsed >= .seconds(1))
+        }
+    }
+
+    /// The engine tells an observer of each pause a 429 sets (workers of a shared store pass it on); nothing once
+    /// the observer is removed.
+    @Test func aPauseIsToldToTheObserver() async throws {
+        let bytes = sampleBytes(100, seed: 8)
+        try await withServer([
+            "/busy": .failures(1, status: 429, retryAfter: 1, then: .bytes(bytes)),
+            "/later": .failures(1, status: 429, retryAfter: 1, then: .bytes(bytes)),
+        ]) { server, engine in
+            let told = Mutex<[(String, Duration)]>([])
+            engine.observeHostPauses { url, pause in told.withLock { $0.append((url, pause)) } }
+            _ = try await fetch(engine, FetchRequest(url: server.url("/busy")))
+            let pauses = told.withLock { $0 }
+            #expect(pauses.map(\.0) == [server.url("/busy")])
+            #expect(pauses.allSatisfy { $0.1 > .milliseconds(900) && $0.1 <= .seconds(1) }, "\(pauses)")
+            engine.observeHostPauses(nil)
+            _ = try await fetch(engine, FetchRequest(url: server.url("/later")))
+            #expect(told.withLock { $0.count } == 1)
         }
     }
 

@@ -331,6 +331,22 @@ struct PostgresWorkLedgerTests {
         }
     }
 
+    /// A host's pause is shared and the later end stays; other hosts are not paused.
+    @Test func pausesAreSharedAndTheLaterEndStays() async throws {
+        try await withDatabase { database, store in
+            let other = try await PostgresMirrorStore.open(PostgresSettings(url: database.url))
+            try await store.pause(host: "a.example", for: .seconds(30))
+            try await other.pause(host: "a.example", for: .seconds(1))
+            let left = try await other.pauseRemaining(host: "a.example")
+            #expect(left > .seconds(29) && left <= .seconds(31), "\(left)")
+            #expect(try await other.pauseRemaining(host: "b.example") == .zero)
+            try await store.pause(host: "c.example", for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(30))
+            #expect(try await other.pauseRemaining(host: "c.example") == .zero)
+            await other.close()
+        }
+    }
+
     // MARK: A new feed's catalogue
 
     /// Four workers that planned the same new feed (none of its files known) write its catalogue at once: each file
