@@ -106,7 +106,7 @@ extension FeedPass {
         let ledger = sharing.ledger
         var size = sharing.claimBatch
         while !Task.isCancelled, shared.tracker.storeFailure == nil {
-            if let pause = await paused(slot.host, sharing: sharing), pause > .zero {
+            if let pause = await paused(slot.host, sharing: sharing, shared: shared), pause > .zero {
                 // A worker got a 429 or 503 from this host: no new batch until the pause ends (the slot kept).
                 do { try await Task.sleep(for: min(pause, sharing.slotLease / 2)) } catch { break }
                 guard (try? await ledger.renew(slot, worker: sharing.worker, lease: sharing.slotLease)) == true else {

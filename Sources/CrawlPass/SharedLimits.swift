@@ -16,10 +16,14 @@ extension FeedPass {
         return true
     }
 
-    /// How long a 429 or 503 that any worker got keeps the host paused; nil when the ledger cannot say (the claim that
-    /// follows meets the same failure and stops the pass).
-    func paused(_ host: String, sharing: WorkSharing) async -> Duration? {
-        try? await sharing.ledger.pauseRemaining(host: host)
+    /// How long a 429 or 503 that any worker got keeps the host paused: asked of the ledger at most once per
+    /// ``WorkSharing/pauseRecheck`` per host (a lane claims a batch every few transfers); nil when the ledger cannot
+    /// say (the claim that follows meets the same failure and stops the pass).
+    func paused(_ host: String, sharing: WorkSharing, shared: PassShared) async -> Duration? {
+        if let known = shared.pauses.remaining(host, freshFor: sharing.pauseRecheck) { return known }
+        guard let remaining = try? await sharing.ledger.pauseRemaining(host: host) else { return nil }
+        shared.pauses.learned(host, remaining: remaining)
+        return remaining
     }
 
     /// Waits for this lane's turn on the host under `minInterval` (reserved through the ledger, so the spacing holds
@@ -89,4 +93,22 @@ final class BudgetDeferrals: Sendable {
     }
 
     var byMirror: [String: Int] { counts.withLock { $0 } }
+}
+
+/// The hosts' pauses as a shared pass last read them from the ledger, so its lanes need not ask before every batch.
+final class HostPauses: Sendable {
+    private let known = Mutex<[String: (readAt: ContinuousClock.Instant, until: ContinuousClock.Instant)]>([:])
+
+    /// The host's remaining pause from a read younger than `freshFor`; nil when the ledger must be asked.
+    func remaining(_ host: String, freshFor: Duration) -> Duration? {
+        let now = ContinuousClock.now
+        guard let entry = known.withLock({ $0[host] }), now - entry.readAt < freshFor else { return nil }
+        return max(.zero, entry.until - now)
+    }
+
+    /// Keeps what the ledger said.
+    func learned(_ host: String, remaining: Duration) {
+        let now = ContinuousClock.now
+        known.withLock { $0[host] = (now, now + remaining) }
+    }
 }

@@ -15,6 +15,8 @@ struct PassShared: Sendable {
     var runID: Int64
     /// Per mirror, the due URLs a shared byte budget left for later (other workers spent it).
     var budgetDeferrals = BudgetDeferrals()
+    /// The hosts' pauses as the ledger last told them (a shared pass).
+    var pauses = HostPauses()
 }
 
 extension FeedPass {

@@ -28,6 +28,9 @@ public struct WorkSharing: Sendable {
     public var hostByteBudget: Int64
     /// The window of `hostByteBudget` (the crawl interval: one budget per pass period).
     public var budgetWindow: Duration
+    /// How long a host's pause (a 429 or 503 any worker got), as read from the ledger, is trusted before a lane asks
+    /// again: another worker's pause is seen within this time (plus the batch a lane is checking).
+    public var pauseRecheck: Duration = .seconds(1)
 
     /// - Parameters:
     ///   - ledger: the ledger.

@@ -233,7 +233,8 @@ import Verifier
     }
 
     /// A 429 one worker gets pauses the host for the other too: after it, neither starts a request to the host
-    /// until the pause ends (a claim is one URL here, so every request comes after a look at the pause).
+    /// until the pause ends (a claim is one URL here, and the ledger is asked before each, so every request comes
+    /// after a look at the pause).
     @Test func aPauseOneWorkerGetsHoldsTheOthers() async throws {
         let fixture = try PassFixture()
         defer { fixture.cleanup() }
@@ -258,6 +259,7 @@ import Verifier
         func worker(_ name: String) -> FeedPass {
             var pass = Self.worker(name, fixture: fixture, ledger: ledger)
             pass.sharing?.claimBatch = 1
+            pass.sharing?.pauseRecheck = .zero  // the ledger asked before every claim
             return pass
         }
         async let one = worker("w1").run(feeds: [feed])
@@ -272,6 +274,17 @@ import Verifier
         let during = seen.filter { $0.at > refused.at + .milliseconds(60) && $0.at < refused.at + pause }
         #expect(during.isEmpty, "requests during the pause: \(during.map { ($0.url, $0.at - refused.at) })")
         #expect(reports.flatMap(\.results).filter { $0.checked && $0.verdict == .verified }.count == 7)
+    }
+
+    @Test func aPassTrustsAPauseReadForAWhile() {
+        let pauses = HostPauses()
+        #expect(pauses.remaining("a.example", freshFor: .seconds(1)) == nil)
+        pauses.learned("a.example", remaining: .seconds(10))
+        let left = pauses.remaining("a.example", freshFor: .seconds(1))
+        #expect(left.map { $0 > .seconds(9) && $0 <= .seconds(10) } == true, "\(String(describing: left))")
+        #expect(pauses.remaining("a.example", freshFor: .zero) == nil)
+        pauses.learned("b.example", remaining: .zero)
+        #expect(pauses.remaining("b.example", freshFor: .seconds(1)) == .zero)
     }
 
     @Test func theProcessLedgerKeepsAPauseThatEndsLater() async throws {
