@@ -147,12 +147,13 @@ public final class FetchEngine: Sendable {
     }
 }
 
-/// The per-host key of a URL: lower-cased scheme and authority without user info.
 /// Told of a host's pause: the URL whose answer (429 or 503) set it, and how long from now the host is paused.
 public typealias HostPauseObserver = @Sendable (_ url: String, _ pause: Duration) -> Void
 
-enum HostKey {
-    static func parse(_ url: String) -> String? {
+/// The per-host key of a URL: lower-cased scheme and authority without user info (also the store's mirror origin,
+/// `MirrorOrigin`).
+package enum HostKey {
+    package static func parse(_ url: String) -> String? {
         // Byte-wise: this runs once per fetch, and Foundation's `range(of:)` cost more than the rest of it.
         let bytes = Array(url.utf8)
         guard let separator = bytes.firstRange(of: Array("://".utf8))?.lowerBound else { return nil }

@@ -79,19 +79,11 @@ extension PostgresMirrorStore {
     ) async throws -> [String: StoredFile] {
         var byID: [Int64: StoredFile] = [:]
         var urlTexts: [Int64: String] = [:]
-        let fileRows: PostgresQuery
-        if let names {
-            fileRows = """
-                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority FROM file f LEFT JOIN url u ON u.file_id = f.id
-                WHERE f.feed_id = \(feedID) AND f.name = ANY(\(names)::text[])
-                """
-        } else {
-            fileRows = """
-                SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority FROM file f LEFT JOIN url u ON u.file_id = f.id
-                WHERE f.feed_id = \(feedID)
-                """
-        }
-        let rows = try await connection.rows(fileRows, logger)
+        let rows = try await connection.rows(
+            """
+            SELECT f.id, f.name, f.size, u.id, u.url, u.host, u.priority FROM file f LEFT JOIN url u ON u.file_id = f.id
+            WHERE f.feed_id = \(feedID) AND (\(names)::text[] IS NULL OR f.name = ANY(\(names)::text[]))
+            """, logger)
         for row in rows {
             let fileID = try row.get(0, as: Int64.self)
             if byID[fileID] == nil {

@@ -1,4 +1,5 @@
 import Foundation
+import Fetch
 import GRDB
 import S5Core
 
@@ -21,46 +22,8 @@ public struct RangeSupport: Sendable, Equatable {
 
 /// A mirror as the fetch engine's per-host limits key it: scheme and authority (`https://host:port`).
 public enum MirrorOrigin {
-    /// `scheme://host[:port]`, lowercased, of an http(s) URL; nil for anything else.
-    public static func of(_ url: String) -> String? {
-        // Every URL of a pass goes through here several times (planning, budgets, rollups): ASCII URLs, nearly all,
-        // are read byte by byte; others take the same steps on characters.
-        guard url.utf8.allSatisfy({ $0 < 0x80 }) else { return ofCharacters(url) }
-        var url = url
-        return url.withUTF8(ofASCII)
-    }
-
-    private static func ofASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        let colon = UInt8(ascii: ":"), slash = UInt8(ascii: "/")
-        guard let separator = bytes.indices.first(where: { index in
-            index + 2 < bytes.count && bytes[index] == colon && bytes[index + 1] == slash && bytes[index + 2] == slash
-        }) else { return nil }
-        let scheme = String(decoding: bytes[..<separator].map(lowercased), as: UTF8.self)
-        guard scheme == "http" || scheme == "https" else { return nil }
-        var start = separator + 3
-        var end = start
-        while end < bytes.count, bytes[end] != slash, bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") {
-            end += 1
-        }
-        if let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")) { start = at + 1 }
-        guard start < end else { return nil }
-        return scheme + "://" + String(decoding: bytes[start..<end].map(lowercased), as: UTF8.self)
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-    }
-
-    /// The same steps on characters (internal for the tests that hold the byte path to it).
-    static func ofCharacters(_ url: String) -> String? {
-        guard let separator = url.range(of: "://") else { return nil }
-        let scheme = url[..<separator.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        var authority = url[separator.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        guard !authority.isEmpty else { return nil }
-        return "\(scheme)://\(authority.lowercased())"
-    }
+    /// `scheme://host[:port]`, lowercased, of an http(s) URL; nil for anything else (the engine's ``HostKey``).
+    public static func of(_ url: String) -> String? { HostKey.parse(url) }
 }
 
 extension Store {
