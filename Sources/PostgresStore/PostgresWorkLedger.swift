@@ -255,18 +255,18 @@ extension PostgresMirrorStore: WorkLedger {
         do { wait = try found.first?.get(0, as: Double.self) ?? 0 } catch {
             throw PostgresFailure.storeError(.write, error, secret: settings.password)
         }
-        return .milliseconds(Int64((wait * 1000).rounded(.up)))
+        return Self.duration(seconds: wait)
     }
 
-    /// Takes bytes from a mirror's budget for the current window (``WorkLedger/spend(host:bytes:budget:window:)``):
-    /// one statement starts the window's count afresh when the window moved on and adds the bytes only when they fit
-    /// (or are the window's first).
+    /// Takes a batch's bytes from a mirror's budget for the current window
+    /// (``WorkLedger/spend(host:bytes:budget:window:)``), in one transaction: the mirror's row is locked and its
+    /// count started afresh when the window moved on, then the longest prefix that fits (``BudgetGrant``) is added.
     /// - Parameters:
     ///   - host: the mirror.
-    ///   - bytes: what the transfer may download.
+    ///   - bytes: what each transfer may download, in order.
     ///   - budget: bytes per window.
     ///   - window: the window's length.
-    /// - Returns: whether the bytes were taken.
+    /// - Returns: how many of the transfers, from the first, may run.
     /// - Throws: `StoreError`.
     public func spend(host: String, bytes: [Int64], budget: Int64, window: Duration) async throws(StoreError) -> Int {
         guard !bytes.isEmpty else { return 0 }
@@ -307,8 +307,7 @@ extension PostgresMirrorStore: WorkLedger {
             """
             SELECT greatest(0, paused_until - \(unescaped: Self.serverNow)) FROM host_pause WHERE host = \(host)
             """)
-        let seconds = (try? rows.first?.get(0, as: Double.self)) ?? 0
-        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        return Self.duration(seconds: (try? rows.first?.get(0, as: Double.self)) ?? 0)
     }
 
     /// Waits for a release notice on ``workChannel`` (through one listening connection of the store's own, started on
@@ -324,6 +323,9 @@ extension PostgresMirrorStore: WorkLedger {
     private static func serverClock(_ connection: PostgresConnection, _ logger: Logger) async throws -> Double {
         try await connection.rows("SELECT \(unescaped: serverNow)", logger).first?.get(0, as: Double.self) ?? 0
     }
+
+    /// A wait the server computed in seconds, rounded up to whole milliseconds.
+    private static func duration(seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded(.up))) }
 
     /// Notifies the listening workers, on commit.
     static func notify(_ connection: PostgresConnection, _ logger: Logger) async throws {
