@@ -167,7 +167,7 @@ import Verifier
         var routes: [String: MirrorServer.Route] = [:]
         for index in 0..<10 {
             routes["/fast/f\(index).bin"] = .bytes(data)
-            routes["/slow/s\(index).bin"] = .delayed(.seconds(20), .bytes(data))
+            routes["/slow/s\(index).bin"] = .delayed(.seconds(300), .bytes(data))
         }
         let server = try await MirrorServer.start(routes: routes)
         let scratch = try Scratch()
@@ -180,11 +180,12 @@ import Verifier
             feeds: [try scratch.write("mixed.txt", lines.joined(separator: "\n"))], scratch: scratch)
         // The slow transfers must still be waiting when the pass is stopped, however slow the machine (a sanitizer
         // build): no low-speed or total deadline may end them first and record an error.
-        settings.fetch.lowSpeedWindow = .seconds(60)
-        settings.fetch.totalDeadline = .seconds(60)
+        settings.fetch.lowSpeedWindow = .seconds(600)
+        settings.fetch.totalDeadline = .seconds(600)
         let interrupted = Task { try await crawl(settings) }
-        // Wait until the fast half is in, then stop the pass (as SIGINT would).
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Wait until the fast half is in, then stop the pass (as SIGINT would). Under both sanitizers, with the whole
+        // suite started at once, 10 s was once not enough for the fast half to commit.
+        let deadline = ContinuousClock.now + .seconds(60)
         while server.statistics.totalRequests < 20 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -9,20 +9,21 @@ import Testing
 @Suite(.disabled(if: PostgresCluster.disabled, "MIRRORBOT_NO_POSTGRES=1"))
 struct SharedWorkersTests {
     /// Three mirrors on three loopback addresses (three hosts to the workers), each serving a third of the files
-    /// with a delay per response, plus files without a hash on all three (judged by agreement, one corrupted).
+    /// with a delay per response (10 to 30 ms times `slowdown`), plus files without a hash on all three (judged by
+    /// agreement, one corrupted).
     struct Mirrors {
         let servers: [MirrorServer]
         let feed: String
         let urlCount: Int
 
-        static func start(in folder: String) async throws -> Mirrors {
+        static func start(in folder: String, slowdown: Int = 1) async throws -> Mirrors {
             var random = SplitMix64(seed: 7)
             var routes: [[String: MirrorServer.Route]] = [[:], [:], [:]]
             var lines: [String] = []
             for index in 0..<90 {
                 let mirror = index % 3
                 let data = crawlSample(Int.random(in: 512...4096, using: &random), seed: UInt64(index))
-                let delay = Duration.milliseconds(Int.random(in: 10...30, using: &random))
+                let delay = Duration.milliseconds(Int.random(in: 10...30, using: &random) * slowdown)
                 let hash = hexString(OpenSSLHasher.hash(.sha256, data))
                 let route: MirrorServer.Route =
                     switch index % 10 {
@@ -37,7 +38,8 @@ struct SharedWorkersTests {
                 let data = crawlSample(2048, seed: UInt64(500 + index))
                 for mirror in 0..<3 {
                     let corrupt = mirror == 2 && index % 3 == 0
-                    routes[mirror]["/g\(index).bin"] = .delayed(.milliseconds(15), corrupt ? .corrupted(data) : .bytes(data))
+                    routes[mirror]["/g\(index).bin"] =
+                        .delayed(.milliseconds(15 * slowdown), corrupt ? .corrupted(data) : .bytes(data))
                     lines.append("{\(mirror)}/g\(index).bin")
                 }
             }
@@ -72,8 +74,8 @@ struct SharedWorkersTests {
 
         var database: String { cluster.url(database: name) }
 
-        static func start(in folder: String) async throws -> Scene {
-            let mirrors = try await Mirrors.start(in: folder)
+        static func start(in folder: String, slowdown: Int = 1) async throws -> Scene {
+            let mirrors = try await Mirrors.start(in: folder, slowdown: slowdown)
             let cluster = try await PostgresCluster.shared()
             let name = try await cluster.createDatabase()
             let alone = try await CLI.run(SharedWorkersTests.crawl(mirrors.feed, database: folder + "/alone.sqlite"))
@@ -135,25 +137,47 @@ struct SharedWorkersTests {
         let folder = NSTemporaryDirectory() + "shared-workers-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let scene = try await Scene.start(in: folder)
+        // Responses ten times slower (100 to 300 ms): the pass lasts about 4 s, so the outage below lands mid-pass
+        // however long psql takes to start on a busy machine (at 0.4 s, a worker once finished before it).
+        let scene = try await Scene.start(in: folder, slowdown: 10)
         let (mirrors, cluster, name, database, expected) =
             (scene.mirrors, scene.cluster, scene.name, scene.database, scene.expected)
 
         let worker = try Child.start(
             CLI.binary, Self.crawl(mirrors.feed, database: database, ["--worker"]), in: folder, name: "worker")
         let started = ContinuousClock.now
-        // Early in the pass (its 120 URLs take about 0.4 s at 6 transfers at once), so that the worker is still busy
-        // when the database goes: at 40 requests it sometimes finished first.
+        // Early in the pass, so that the worker is still busy when the database goes.
         while mirrors.servers.map(\.statistics.totalRequests).reduce(0, +) < 5 {
             guard ContinuousClock.now - started < .seconds(60) else { break }
             try await Task.sleep(for: .milliseconds(2))
         }
-        // The database goes away for two seconds: new connections are refused and its connections cut (one psql).
-        try await cluster.sql(
+        // The database goes away for two seconds, with the worker's statements under way: one session locks the
+        // results table; once a statement of the worker waits for it (at most 5 s), new connections are refused and
+        // every connection to the database is cut, the waiting ones and the lock's with them. (Cut while idle, the
+        // worker's pool waits out a short outage and no error is seen.)
+        let lock = Task {
+            try? await cluster.sql(
+                "BEGIN; LOCK TABLE check_history IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT", database: name)
+        }
+        let outage = try await cluster.sql(
             """
+            DO $$ BEGIN
+                FOR attempt IN 1..100 LOOP
+                    PERFORM pg_stat_clear_snapshot();
+                    EXIT WHEN EXISTS (
+                        SELECT FROM pg_stat_activity WHERE datname = '\(name)' AND wait_event_type = 'Lock');
+                    PERFORM pg_sleep(0.05);
+                END LOOP;
+            END $$;
+            SELECT pg_stat_clear_snapshot();
+            SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND wait_event_type = 'Lock';
             ALTER DATABASE \(name) ALLOW_CONNECTIONS false;
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(name)'
             """)
+        _ = await lock.value
+        // psql prints each statement's rows: the waiting statements, then the connections cut.
+        let counts = outage.split(separator: "\n").compactMap { Int($0) }
+        #expect(counts.count == 2 && counts[0] > 0, "no statement waited: \(outage)")
         try await Task.sleep(for: .seconds(2))
         try await cluster.sql("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
 
