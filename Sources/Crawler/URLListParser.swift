@@ -33,12 +33,12 @@ public enum URLListParser {
             var problem: String?
             let origin = HashOrigin(kind: .urlList, location: location)
             for token in tokens.dropFirst() {
-                guard let equals = token.firstIndex(of: "=") else {
+                guard let equals = token.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                     problem = "unknown token '\(clip(String(token)))' (expected key=value)"
                     break
                 }
                 let key = token[..<equals].lowercased()
-                let value = token[token.index(after: equals)...]
+                let value = token[token.utf8.index(after: equals)...]
                 if key == "size" {
                     guard let parsed = Int64(value), parsed >= 0 else {
                         problem = "size is not a non-negative integer: \(clip(String(value)))"

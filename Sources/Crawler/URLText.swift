@@ -10,11 +10,10 @@ enum URLText {
         // A small hand-written parser: URLComponents is slow enough to dominate large feeds.
         let bytes = Array(url.utf8)
         guard bytes.count <= 8192, !bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
-        let lower = url.prefix(8).lowercased()
         let schemeLength: Int
-        if lower.hasPrefix("http://") {
+        if hasPrefixIgnoringCase(bytes, "http://") {
             schemeLength = 7
-        } else if lower.hasPrefix("https://") {
+        } else if hasPrefixIgnoringCase(bytes, "https://") {
             schemeLength = 8
         } else {
             return nil
@@ -46,11 +45,22 @@ enum URLText {
         let path = bytes[index..<pathEnd]
         let raw = path.lastIndex(of: UInt8(ascii: "/")).map { path[($0 + 1)...] } ?? path
         let rawText = String(decoding: raw, as: UTF8.self)
-        let segment = rawText.contains("%") ? (rawText.removingPercentEncoding ?? rawText) : rawText
+        let segment = raw.contains(UInt8(ascii: "%")) ? (rawText.removingPercentEncoding ?? rawText) : rawText
         return (String(decoding: host, as: UTF8.self).lowercased(), segment)
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// Whether `bytes` start with the ASCII text `prefix`, ignoring the case of letters.
+    private static func hasPrefixIgnoringCase(_ bytes: [UInt8], _ prefix: StaticString) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+        return prefix.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { byte, wanted in
+                let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                return lowered == wanted
+            }
+        }
+    }
 
     /// Joins a mirror base URL and a relative file name, percent-encoding each segment of the name.
     /// - Parameters:
@@ -117,10 +127,16 @@ enum URLText {
 
     /// The first line that is neither blank nor a `#` comment, without leading blanks.
     static func firstSignificantLine(_ text: String) -> Substring? {
-        for line in text.utf8.split(separator: 0x0A) {
-            let trimmed = Substring(line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            return trimmed.hasSuffix("\r") ? trimmed.dropLast() : trimmed
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        // Line by line until the first significant one, not the whole text first (feeds have many lines).
+        while start < utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: 0x0A) ?? utf8.endIndex
+            let trimmed = Substring(utf8[start..<end].drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+            if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
+                return trimmed.hasSuffix("\r") ? trimmed.dropLast() : trimmed
+            }
+            start = end < utf8.endIndex ? utf8.index(after: end) : end
         }
         return nil
     }

@@ -115,6 +115,7 @@ import Testing
         ("http://user:pw@host.example:8080/x/y?q=1#frag", "host.example", "y"),
         ("https://[::1]:443/a/b.bin", "::1", "b.bin"),
         ("HTTPS://h.example", "h.example", ""),
+        ("hTtP://H.example/a%2", "h.example", "a%2"),
         ("https://h.example/dir/", "h.example", ""),
     ])
     func parses(url: String, host: String, segment: String) throws {
@@ -123,7 +124,7 @@ import Testing
         #expect(parts.lastSegment == segment)
     }
 
-    @Test(arguments: ["ftp://h/x", "https:///x", "https://h:port/x", "https://h/a b", "https://[::1/x", "h.example/x"])
+    @Test(arguments: ["ftp://h/x", "http:/", "httpx://h/x", "", "https:///x", "https://h:port/x", "https://h/a b", "https://[::1/x", "h.example/x"])
     func rejects(url: String) {
         #expect(URLText.parts(url) == nil)
     }
@@ -138,5 +139,7 @@ import Testing
         #expect(URLText.lines("a\r\nb\n\nc").map(\.number) == [1, 2, 3, 4])
         #expect(URLText.lines("a\r\nb\n\nc").map { String($0.text) } == ["a", "b", "", "c"])
         #expect(URLText.firstSignificantLine("\n  # x\r\n\t[[source]]\r\n") == "[[source]]")
+        #expect(URLText.firstSignificantLine("# only\n\r\n  \n") == nil)
+        #expect(URLText.firstSignificantLine("last = 1") == "last = 1")
     }
 }
