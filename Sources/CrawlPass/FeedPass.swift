@@ -1,6 +1,7 @@
 import Crawler
 import Fetch
 import Logging
+import S5Core
 import Verifier
 
 /// One crawl pass over loaded feeds: plan the due URLs from the store's states, fetch them (conditionally when a
@@ -61,7 +62,9 @@ public struct FeedPass: Sendable {
 
         phases.mark("pass planned")
         let due = DueSchedule.dueJobs(plan.works, at: start, ignoreSchedule: settings.ignoreSchedule)
-        var random = SystemRandomNumberGenerator()
+        // Tie-breaks among mirrors ranked alike, one draw per URL: seeded once from the system's generator (one
+        // getrandom call per draw cost a system call per URL).
+        var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
         let (jobs, deferred) = DueSchedule.withinBudget(
             due, works: plan.works, budget: settings.hostByteBudget, using: &random)
         for (mirror, count) in deferred.sorted(by: { $0.key < $1.key }) {

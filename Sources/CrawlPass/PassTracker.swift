@@ -16,7 +16,12 @@ final class PassTracker: Sendable {
 
     /// - Parameter pending: per file (index into the pass's works), its due jobs.
     init(pending: [Int: Int]) {
-        state = Mutex(State(pending: pending))
+        var initial = State(pending: pending)
+        // Room for every due job's URL at once: growing tables of large states copied them, page faults included.
+        let jobs = pending.values.reduce(0, +)
+        initial.touched.reserveCapacity(jobs)
+        initial.states.reserveCapacity(jobs)
+        state = Mutex(initial)
     }
 
     /// Marks one job of a task done; true when it was the task's last.

@@ -154,20 +154,57 @@ public typealias HostPauseObserver = @Sendable (_ url: String, _ pause: Duration
 /// `MirrorOrigin`).
 package enum HostKey {
     package static func parse(_ url: String) -> String? {
-        // Byte-wise: this runs once per fetch, and Foundation's `range(of:)` cost more than the rest of it.
-        let bytes = Array(url.utf8)
-        guard let separator = bytes.firstRange(of: Array("://".utf8))?.lowerBound else { return nil }
-        let scheme = String(decoding: bytes[..<separator], as: UTF8.self).lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        var end = separator + 3
+        // One pass over the bytes: this runs for every URL a few times a pass (plan, fetch, check, rollup).
+        var url = url
+        return url.withUTF8 { parse($0) }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        // The scheme is everything before the first "://": http or https in any case.
+        let schemeLength: Int
+        if startsIgnoringCase(bytes, "http://") {
+            schemeLength = 4
+        } else if startsIgnoringCase(bytes, "https://") {
+            schemeLength = 5
+        } else {
+            return nil
+        }
+        var start = schemeLength + 3
+        var end = start
         while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
             bytes[end] != UInt8(ascii: "#")
         {
+            if bytes[end] == UInt8(ascii: "@") { start = end + 1 }  // user info ends at the last "@"
             end += 1
         }
-        var authority = bytes[(separator + 3)..<end]
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
-        guard !authority.isEmpty else { return nil }
-        return "\(scheme)://\(String(decoding: authority, as: UTF8.self).lowercased())"
+        guard start < end else { return nil }
+        let authority = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        let scheme = schemeLength == 4 ? "http://" : "https://"
+        guard authority.allSatisfy({ $0 < 0x80 }) else {
+            // Lower-casing beyond ASCII is Unicode's: let String do it.
+            return scheme + String(decoding: authority, as: UTF8.self).lowercased()
+        }
+        return String(unsafeUninitializedCapacity: scheme.utf8.count + authority.count) { output in
+            var count = 0
+            for byte in scheme.utf8 {
+                output[count] = byte
+                count += 1
+            }
+            for byte in authority {
+                output[count] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// Whether `bytes` start with the lower-case ASCII `prefix`, ignoring the case of ASCII letters.
+    private static func startsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+        return prefix.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { byte, wanted in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == wanted
+            }
+        }
     }
 }
