@@ -144,7 +144,12 @@ let package = Package(
                 "Fetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Release builds allocate with mimalloc (Debian's libmimalloc-dev), which stands in for glibc's malloc
+            // in the whole process, libcurl and SQLite included: a crawl's objects are made on one thread and freed
+            // on another, and glibc's arenas made that about a tenth of its CPU (bench/crawl.md). Debug, test and
+            // sanitizer builds keep the system's allocator, so the sanitizers still see every allocation.
+            linkerSettings: [.linkedLibrary("mimalloc", .when(platforms: [.linux], configuration: .release))]
         ),
 
         // Loopback benchmark of the peer node (bench/peer/run.sh drives it).
