@@ -172,15 +172,29 @@ public final class Store: MirrorStore {
     private static func upsertFile(_ db: Database, feedID: Int64, file: FileRecord, now: Int64) throws
         -> FileRowIDs
     {
+        // A row comes back only when the file is new to the store (most of a first crawl's): it has no hashes yet.
+        let insertNewFile = """
+            INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
+            ON CONFLICT (feed_id, name) DO NOTHING
+            RETURNING id
+            """
         let upsertFile = """
             INSERT INTO file (feed_id, name, size) VALUES (?, ?, ?)
             ON CONFLICT (feed_id, name) DO UPDATE SET size = excluded.size
             RETURNING id
             """
-        guard let fileID = try db.int64(upsertFile, [feedID, file.name, file.size]) else {
-            throw StoreError.vanished(.file(name: file.name))
+        let fileID: Int64
+        let stored: [HashAlgorithm: ExpectedDigest]
+        if let newID = try db.int64(insertNewFile, [feedID, file.name, file.size]) {
+            fileID = newID
+            stored = [:]
+        } else {
+            guard let knownID = try db.int64(upsertFile, [feedID, file.name, file.size]) else {
+                throw StoreError.vanished(.file(name: file.name))
+            }
+            fileID = knownID
+            stored = try Self.fetchHashes(db, fileID: knownID)
         }
-        let stored = try Self.fetchHashes(db, fileID: fileID)
         let change = ExpectedHashPrecedence.afterFeedSync(stored: stored, stated: file.hashes)
         try Self.apply(db, change, fileID: fileID, now: now)
         let upsertURL = """
