@@ -101,8 +101,12 @@ struct ResponseHead: Sendable {
         guard let field = Self.keptHeaders.first(where: { Self.equalsIgnoringCase(name, $0.name) })?.field else {
             return .readMore
         }
-        let value = String(decoding: UnsafeRawBufferPointer(rebasing: text[(colon + 1)...]), as: UTF8.self)
-            .trimmingWhitespace()
+        // The value without the optional white space (SP and HTAB, RFC 9110 5.6.3) around it.
+        var valueStart = colon + 1
+        var valueEnd = text.count
+        while valueStart < valueEnd, Self.isOptionalSpace(text[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, Self.isOptionalSpace(text[valueEnd - 1]) { valueEnd -= 1 }
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: text[valueStart..<valueEnd]), as: UTF8.self)
         switch field {
         case .contentLength: self.contentLength = Int64(value)
         case .etag: self.etag = value
@@ -151,9 +155,10 @@ struct ResponseHead: Sendable {
         return true
     }
 
+    private static func isOptionalSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
     private mutating func startResponse(statusLine: UnsafeRawBufferPointer) {
-        let fields = statusLine.split(separator: UInt8(ascii: " "), maxSplits: 2)
-        self.status = fields.count > 1 ? Int(String(decoding: fields[1], as: UTF8.self)) ?? 0 : 0
+        self.status = Self.statusCode(statusLine)
         self.headersComplete = false
         self.isRedirect = false
         self.hasLocation = false
@@ -163,6 +168,15 @@ struct ResponseHead: Sendable {
         self.contentType = nil
         self.retryAfterValue = nil
         self.contentRange = nil
+    }
+
+    /// The status code of `HTTP/x SSS reason`: the field after the first run of spaces, 0 when it is not a number.
+    static func statusCode(_ statusLine: UnsafeRawBufferPointer) -> Int {
+        guard var start = statusLine.firstIndex(of: UInt8(ascii: " ")) else { return 0 }
+        while start < statusLine.count, statusLine[start] == UInt8(ascii: " ") { start += 1 }
+        var end = start
+        while end < statusLine.count, statusLine[end] != UInt8(ascii: " ") { end += 1 }
+        return Int(String(decoding: UnsafeRawBufferPointer(rebasing: statusLine[start..<end]), as: UTF8.self)) ?? 0
     }
 
     /// Decides, once the headers of a response are in, whether to go on.

@@ -149,6 +149,15 @@ struct ResponseHeadTests {
         #expect(head.headersComplete)
     }
 
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK", 200), ("HTTP/1.1  404  Not Found", 404), ("HTTP/2 206", 206), ("HTTP/1.1 ", 0),
+        ("HTTP/1.1", 0), ("HTTP/1.1 2x0 OK", 0), ("HTTP/1.1 +200 OK", 200),
+    ])
+    func theStatusIsTheSecondField(line: String, status: Int) {
+        let code = Array(line.utf8).withUnsafeBytes { ResponseHead.statusCode($0) }
+        #expect(code == status)
+    }
+
     @Test func retryAfterIsADelayFromNow() {
         var head = ResponseHead(Self.expectation())
         _ = Self.feed("HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\n\r\n", into: &head)
