@@ -24,27 +24,27 @@ extension FeedPass {
         // was not committed this pass (not due, cancelled): only then is the feed's store read again.
         var allStates: [Int64: [Int64: URLState]] = [:]
         let committed = tracker.storedStates
-        let rereadFeeds = Set(
-            works.filter { work in
-                work.byAgreement || work.ids?.urlIDs.values.contains { committed[$0] == nil } != false
-            }.map(\.feed))
+        // Files are read through `works[index]` (a read of the fields used), not copied whole, one per URL.
+        var rereadFeeds: Set<String> = []
+        for index in works.indices where !rereadFeeds.contains(works[index].feed) {
+            let uncommitted = works[index].ids?.urlIDs.values.contains { committed[$0] == nil } != false
+            if works[index].byAgreement || uncommitted { rereadFeeds.insert(works[index].feed) }
+        }
         for (feed, feedID) in zip(feedNames, plan.feedIDs) where rereadFeeds.contains(feed) {
             allStates.merge(try await store.states(feedID: feedID)) { current, _ in current }
         }
+        let touchedURLs = tracker.touchedURLs
         var results: [CrawlResult] = []
+        results.reserveCapacity(works.count)
         var unchecked = 0
-        for work in works {
-            guard let ids = work.ids else { continue }  // every file is synchronized once the loop is done
-            let states =
-                rereadFeeds.contains(work.feed)
-                ? allStates[ids.fileID] ?? [:]
-                : ids.urlIDs.values.reduce(into: [:]) { states, id in
-                    states[id] = committed[id]
-                }
-            for candidate in work.task.candidates {
+        for index in works.indices {
+            guard let ids = works[index].ids else { continue }  // every file is synchronized once the loop is done
+            let reread = rereadFeeds.contains(works[index].feed)
+            let fileStates = reread ? allStates[ids.fileID] : nil
+            for candidate in works[index].task.candidates {
                 guard let id = ids.urlIDs[candidate.url] else { continue }
-                let touched = tracker.touched(id)
-                let state = states[id]
+                let touched = touchedURLs[id]
+                let state = reread ? fileStates?[id] : committed[id]
                 // Never checked yet (over a host's byte budget): a later pass gets to it.
                 if touched == nil && state == nil {
                     unchecked += 1
@@ -52,7 +52,7 @@ extension FeedPass {
                 }
                 results.append(
                     CrawlResult(
-                        feed: work.feed, file: work.task.name, url: candidate.url, host: candidate.host,
+                        feed: works[index].feed, file: works[index].task.name, url: candidate.url, host: candidate.host,
                         verdict: state?.judgement.verdict ?? .error,
                         reason: state?.judgement.reason ?? "not checked", size: state?.size ?? 0,
                         blake3: state?.digests[.blake3].map(hexString),

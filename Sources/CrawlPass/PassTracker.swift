@@ -45,8 +45,8 @@ final class PassTracker: Sendable {
     /// The states the commits of this pass returned, by URL row id.
     var storedStates: [Int64: URLState] { state.withLock { $0.states } }
 
-    /// nil: not checked this pass; false: downloaded; true: 304.
-    func touched(_ id: Int64) -> Bool? { state.withLock { $0.touched[id] } }
+    /// The URLs checked this pass, by row id: false when downloaded, true for a 304 (read once, after the fetches).
+    var touchedURLs: [Int64: Bool] { state.withLock { $0.touched } }
 
     /// Bytes downloaded so far.
     var bytes: Int64 { state.withLock { $0.bytes } }
