@@ -2,6 +2,7 @@
 struct TaskBuilder {
     private(set) var tasks: [FileTask] = []
     private var indexByName: [String: Int] = [:]
+    /// The URLs of names that came up more than once (built then: most names come once).
     private var urlsByName: [String: Set<String>] = [:]
 
     /// Adds an entry; returns a message when it contradicts an earlier entry for the same name
@@ -12,12 +13,12 @@ struct TaskBuilder {
     ) -> String? {
         guard let index = indexByName[name] else {
             indexByName[name] = tasks.count
-            urlsByName[name] = Set(candidates.map(\.url))
             tasks.append(
                 FileTask(name: name, size: size, hashes: hashes, alternates: alternates, candidates: candidates))
             return nil
         }
         var task = tasks[index]
+        if urlsByName[name] == nil { urlsByName[name] = Set(task.candidates.map(\.url)) }
         let knownTrust = task.hashes.map(\.origin.kind.trust).max() ?? 0
         let newTrust = hashes.map(\.origin.kind.trust).max() ?? 0
         if newTrust > knownTrust, !task.hashes.isEmpty {

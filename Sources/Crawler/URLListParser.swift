@@ -10,15 +10,28 @@ public enum URLListParser {
     ///   - path: the feed's path, used in issue locations and hash origins.
     /// - Returns: tasks and the issues of skipped lines.
     public static func parse(_ text: String, path: String) -> (tasks: [FileTask], issues: [FeedIssue]) {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0, path: path) }
+    }
+
+    /// The parse over the feed's UTF-8 bytes: lines, comments and tokens are found by offsets (Strings are made only
+    /// of what is kept), since String views' indices cost more than everything else a line needs.
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>, path: String) -> (tasks: [FileTask], issues: [FeedIssue]) {
         var builder = TaskBuilder()
         var issues: [FeedIssue] = []
-        for (number, rawLine) in URLText.lines(text) {
-            let location = "\(path):\(number)"
-            let line = stripComment(rawLine)
-            // Byte-wise: splitting Characters costs more than everything else a line needs.
-            let tokens = line.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { Substring($0) }
+        var number = 0
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            number += 1
+            var end = lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
+            end = commentStart(bytes, lineStart, end)
+            let tokens = Self.tokens(bytes, lineStart, end)
             guard let first = tokens.first else { continue }
-            let url = String(first)
+            let location = "\(path):\(number)"
+            let url = String(decoding: bytes[first], as: UTF8.self)
             guard let (host, segment) = URLText.parts(url) else {
                 issues.append(FeedIssue(location: location, message: "not an absolute http(s) URL: \(clip(url))"))
                 continue
@@ -33,15 +46,16 @@ public enum URLListParser {
             var problem: String?
             let origin = HashOrigin(kind: .urlList, location: location)
             for token in tokens.dropFirst() {
-                guard let equals = token.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-                    problem = "unknown token '\(clip(String(token)))' (expected key=value)"
+                let text = { String(decoding: bytes[token], as: UTF8.self) }
+                guard let equals = bytes[token].firstIndex(of: UInt8(ascii: "=")) else {
+                    problem = "unknown token '\(clip(text()))' (expected key=value)"
                     break
                 }
-                let key = token[..<equals].lowercased()
-                let value = token[token.utf8.index(after: equals)...]
+                let key = String(decoding: bytes[token.lowerBound..<equals], as: UTF8.self).lowercased()
+                let value = UnsafeBufferPointer(rebasing: bytes[(equals + 1)..<token.upperBound])
                 if key == "size" {
-                    guard let parsed = Int64(value), parsed >= 0 else {
-                        problem = "size is not a non-negative integer: \(clip(String(value)))"
+                    guard let parsed = Int64(String(decoding: value, as: UTF8.self)), parsed >= 0 else {
+                        problem = "size is not a non-negative integer: \(clip(String(decoding: value, as: UTF8.self)))"
                         break
                     }
                     size = parsed
@@ -49,7 +63,7 @@ public enum URLListParser {
                 }
                 let isAlternate = key.hasPrefix("alt-")
                 let name = isAlternate ? String(key.dropFirst(4)) : key
-                guard let algorithm = HashAlgorithm(feedName: name), name == algorithm.rawValue else {
+                guard let algorithm = HashAlgorithm(rawValue: name) else {
                     problem = "unknown token key '\(clip(key))'"
                     break
                 }
@@ -81,17 +95,28 @@ public enum URLListParser {
         return (builder.tasks, issues)
     }
 
-    /// Drops a comment: `#` at the start of the line or after whitespace.
-    private static func stripComment(_ line: Substring) -> Substring {
+    /// Where the line's comment starts: `#` at the start of the line or after whitespace; `end` when it has none.
+    private static func commentStart(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
         var previousIsSpace = true
-        var index = line.utf8.startIndex
-        while index < line.utf8.endIndex {
-            let byte = line.utf8[index]
-            if byte == UInt8(ascii: "#") && previousIsSpace { return line[..<index] }
+        for index in start..<end {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "#") && previousIsSpace { return index }
             previousIsSpace = byte == 0x20 || byte == 0x09
-            line.utf8.formIndex(after: &index)
         }
-        return line
+        return end
+    }
+
+    /// The ranges of the line's tokens, separated by spaces and tabs.
+    private static func tokens(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> [Range<Int>] {
+        var tokens: [Range<Int>] = []
+        var index = start
+        while index < end {
+            while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            let tokenStart = index
+            while index < end, bytes[index] != 0x20, bytes[index] != 0x09 { index += 1 }
+            if index > tokenStart { tokens.append(tokenStart..<index) }
+        }
+        return tokens
     }
 }
 

@@ -7,8 +7,12 @@ enum URLText {
     /// - Parameter url: the URL text.
     /// - Returns: nil when the URL is not absolute http(s) with a host.
     static func parts(_ url: String) -> (host: String, lastSegment: String)? {
+        var url = url
+        return url.withUTF8 { parts(bytes: $0) }
+    }
+
+    private static func parts(bytes: UnsafeBufferPointer<UInt8>) -> (host: String, lastSegment: String)? {
         // A small hand-written parser: URLComponents is slow enough to dominate large feeds.
-        let bytes = Array(url.utf8)
         guard bytes.count <= 8192, !bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
         let schemeLength: Int
         if hasPrefixIgnoringCase(bytes, "http://") {
@@ -22,7 +26,7 @@ enum URLText {
         while index < bytes.count, !"/?#".utf8.contains(bytes[index]) { index += 1 }
         var authority = bytes[schemeLength..<index]
         if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
-        var host: ArraySlice<UInt8>
+        var host: Slice<UnsafeBufferPointer<UInt8>>
         if authority.first == UInt8(ascii: "[") {
             guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
             host = authority[(authority.startIndex + 1)..<close]
@@ -52,7 +56,7 @@ enum URLText {
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
     /// Whether `bytes` start with the ASCII text `prefix`, ignoring the case of letters.
-    private static func hasPrefixIgnoringCase(_ bytes: [UInt8], _ prefix: StaticString) -> Bool {
+    private static func hasPrefixIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
         guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
         return prefix.withUTF8Buffer { expected in
             zip(bytes, expected).allSatisfy { byte, wanted in
@@ -90,7 +94,12 @@ enum URLText {
     /// Decodes hex text (either case) into bytes.
     /// - Returns: nil for odd lengths or non-hex characters.
     static func hexBytes(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
+        if let bytes = text.utf8.withContiguousStorageIfAvailable({ hexBytes($0) }) { return bytes }
+        return Array(text.utf8).withUnsafeBufferPointer { hexBytes($0) }
+    }
+
+    /// Decodes hex text given as its UTF-8 bytes.
+    static func hexBytes(_ utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)

@@ -44,6 +44,23 @@ import Testing
         #expect(tasks.map(\.name) == ["f.bin"])
         #expect(tasks[0].candidates.map(\.url) == ["https://a.example/f.bin", "https://c.example/f.bin"])
         #expect(issues[5].message.contains("contradicts"))
+        #expect(
+            issues.map(\.message) == [
+                "not an absolute http(s) URL: ftp://a.example/g.bin", "the URL names no file (ends with '/')",
+                "sha256 is not 64 hex digits", "size is not a non-negative integer: -3", "unknown token key 'colour'",
+                issues[5].message, "unknown token 'justaword' (expected key=value)",
+            ])
+    }
+
+    @Test func keysInAnyCaseTabsAndCommentsOnlyAfterWhitespace() {
+        let text = "https://a.example/f.bin#part\tSHA256=\(sha)  size=7 # a comment sha1=xx\r\n"
+            + "\t https://b.example/f.bin  sha256=\(sha) sha256=\(sha)\n#https://c.example/f.bin\n"
+        let (tasks, issues) = URLListParser.parse(text, path: "x")
+        #expect(tasks.map(\.name) == ["f.bin"])
+        #expect(tasks.first?.candidates.map(\.url) == ["https://a.example/f.bin#part"])
+        #expect(tasks.first?.size == 7)
+        #expect(tasks.first?.hash(.sha256)?.digest == [UInt8](repeating: 0xab, count: 32))
+        #expect(issues.map(\.location) == ["x:2"] && issues.first?.message == "sha256 given twice")
     }
 
     @Test func alternatesAreKept() {
