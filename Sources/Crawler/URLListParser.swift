@@ -16,7 +16,9 @@ public enum URLListParser {
 
     /// The parse over the feed's UTF-8 bytes: lines, comments and tokens are found by offsets (Strings are made only
     /// of what is kept), since String views' indices cost more than everything else a line needs.
-    private static func parse(bytes: UnsafeBufferPointer<UInt8>, path: String) -> (tasks: [FileTask], issues: [FeedIssue]) {
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>, path: String)
+        -> (tasks: [FileTask], issues: [FeedIssue])
+    {
         var builder = TaskBuilder()
         var issues: [FeedIssue] = []
         var number = 0

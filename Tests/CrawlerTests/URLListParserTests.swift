@@ -141,7 +141,10 @@ import Testing
         #expect(parts.lastSegment == segment)
     }
 
-    @Test(arguments: ["ftp://h/x", "http:/", "httpx://h/x", "", "https:///x", "https://h:port/x", "https://h/a b", "https://[::1/x", "h.example/x"])
+    @Test(arguments: [
+        "ftp://h/x", "http:/", "httpx://h/x", "", "https:///x", "https://h:port/x", "https://h/a b", "https://[::1/x",
+        "h.example/x",
+    ])
     func rejects(url: String) {
         #expect(URLText.parts(url) == nil)
     }
