@@ -238,3 +238,11 @@ if Context.environment["MIRRORBOT_WITHOUT_POSTGRES"] == "1" {
         }
     }
 }
+
+// `MIRRORBOT_SYSTEM_MALLOC=1` links a release binary without mimalloc, on glibc's malloc (no libmimalloc at build or
+// run time), for a packager who would rather not add the library; bench/crawl.md says what it costs on small files.
+if Context.environment["MIRRORBOT_SYSTEM_MALLOC"] == "1" {
+    for target in package.targets where target.name == "mirrorbot" {
+        target.linkerSettings?.removeAll()  // mimalloc is its only linker setting
+    }
+}
