@@ -1,5 +1,6 @@
 import Distro
 import Foundation
+import S5Core
 
 /// Small URL and text helpers shared by the feed parsers.
 enum URLText {
@@ -15,9 +16,9 @@ enum URLText {
         // A small hand-written parser: URLComponents is slow enough to dominate large feeds.
         guard bytes.count <= 8192, !bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
         let schemeLength: Int
-        if hasPrefixIgnoringCase(bytes, "http://") {
+        if ASCIIPrefix.matches(bytes, "http://") {
             schemeLength = 7
-        } else if hasPrefixIgnoringCase(bytes, "https://") {
+        } else if ASCIIPrefix.matches(bytes, "https://") {
             schemeLength = 8
         } else {
             return nil
@@ -54,17 +55,6 @@ enum URLText {
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-
-    /// Whether `bytes` start with the ASCII text `prefix`, ignoring the case of letters.
-    private static func hasPrefixIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
-        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
-        return prefix.withUTF8Buffer { expected in
-            zip(bytes, expected).allSatisfy { byte, wanted in
-                let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                return lowered == wanted
-            }
-        }
-    }
 
     /// Joins a mirror base URL and a relative file name, percent-encoding each segment of the name.
     /// - Parameters:

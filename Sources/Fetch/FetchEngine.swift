@@ -1,4 +1,5 @@
 public import Logging
+import S5Core
 import Synchronization
 
 /// Downloads and hashes files over HTTP(S) with libcurl's multi interface.
@@ -162,9 +163,9 @@ package enum HostKey {
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         // The scheme is everything before the first "://": http or https in any case.
         let schemeLength: Int
-        if startsIgnoringCase(bytes, "http://") {
+        if ASCIIPrefix.matches(bytes, "http://") {
             schemeLength = 4
-        } else if startsIgnoringCase(bytes, "https://") {
+        } else if ASCIIPrefix.matches(bytes, "https://") {
             schemeLength = 5
         } else {
             return nil
@@ -195,16 +196,6 @@ package enum HostKey {
                 count += 1
             }
             return count
-        }
-    }
-
-    /// Whether `bytes` start with the lower-case ASCII `prefix`, ignoring the case of ASCII letters.
-    private static func startsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
-        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
-        return prefix.withUTF8Buffer { expected in
-            zip(bytes, expected).allSatisfy { byte, wanted in
-                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == wanted
-            }
         }
     }
 }
