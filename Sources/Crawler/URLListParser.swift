@@ -48,9 +48,9 @@ public enum URLListParser {
             var problem: String?
             let origin = HashOrigin(kind: .urlList, location: location)
             for token in tokens.dropFirst() {
-                let text = { String(decoding: bytes[token], as: UTF8.self) }
                 guard let equals = bytes[token].firstIndex(of: UInt8(ascii: "=")) else {
-                    problem = "unknown token '\(clip(text()))' (expected key=value)"
+                    let text = String(decoding: bytes[token], as: UTF8.self)
+                    problem = "unknown token '\(clip(text))' (expected key=value)"
                     break
                 }
                 let key = String(decoding: bytes[token.lowerBound..<equals], as: UTF8.self).lowercased()

@@ -15,14 +15,7 @@ enum URLText {
     private static func parts(bytes: UnsafeBufferPointer<UInt8>) -> (host: String, lastSegment: String)? {
         // A small hand-written parser: URLComponents is slow enough to dominate large feeds.
         guard bytes.count <= 8192, !bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
-        let schemeLength: Int
-        if ASCIIPrefix.matches(bytes, "http://") {
-            schemeLength = 7
-        } else if ASCIIPrefix.matches(bytes, "https://") {
-            schemeLength = 8
-        } else {
-            return nil
-        }
+        guard let schemeLength = HTTPScheme.prefixLength(bytes) else { return nil }
         var index = schemeLength
         while index < bytes.count, !"/?#".utf8.contains(bytes[index]) { index += 1 }
         var authority = bytes[schemeLength..<index]

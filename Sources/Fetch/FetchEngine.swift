@@ -162,15 +162,8 @@ package enum HostKey {
 
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         // The scheme is everything before the first "://": http or https in any case.
-        let schemeLength: Int
-        if ASCIIPrefix.matches(bytes, "http://") {
-            schemeLength = 4
-        } else if ASCIIPrefix.matches(bytes, "https://") {
-            schemeLength = 5
-        } else {
-            return nil
-        }
-        var start = schemeLength + 3
+        guard let schemeLength = HTTPScheme.prefixLength(bytes) else { return nil }
+        var start = schemeLength
         var end = start
         while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
             bytes[end] != UInt8(ascii: "#")
@@ -180,7 +173,7 @@ package enum HostKey {
         }
         guard start < end else { return nil }
         let authority = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        let scheme = schemeLength == 4 ? "http://" : "https://"
+        let scheme = schemeLength == 7 ? "http://" : "https://"
         guard authority.allSatisfy({ $0 < 0x80 }) else {
             // Lower-casing beyond ASCII is Unicode's: let String do it.
             return scheme + String(decoding: authority, as: UTF8.self).lowercased()
